@@ -1,0 +1,304 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Duration is a time.Duration that reads and writes JSON as "250ms" (or a number of
+// milliseconds), for the admin endpoint and the --data file.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w (write it like \"250ms\" or \"2s\")", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var ms float64
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return fmt.Errorf("duration: want a string like \"250ms\" or a number of milliseconds")
+	}
+	*d = Duration(ms * float64(time.Millisecond))
+	return nil
+}
+
+// FaultKind says what an injected fault does to a matching request.
+type FaultKind string
+
+const (
+	// FaultLatency waits Delay, then serves the request normally.
+	FaultLatency FaultKind = "latency"
+	// FaultStatus answers Status (with Retry-After when set) without running the handler.
+	FaultStatus FaultKind = "status"
+	// FaultDrop closes the connection without an answer, before the handler runs.
+	FaultDrop FaultKind = "drop"
+	// FaultStatusAfterCommit runs the handler (its write commits) and answers Status instead.
+	FaultStatusAfterCommit FaultKind = "status-after-commit"
+	// FaultDropAfterCommit runs the handler and then closes the connection without an answer.
+	FaultDropAfterCommit FaultKind = "drop-after-commit"
+)
+
+// Fault is one injected fault. Route is a glob over route names (see Routes; "graph.*" is every
+// Graph route, "*" every route); Method, when set, narrows it. Times is how many matching
+// requests it hits (0: every one until cleared).
+type Fault struct {
+	Route      string    `json:"route"`
+	Method     string    `json:"method,omitempty"`
+	Kind       FaultKind `json:"kind"`
+	Status     int       `json:"status,omitempty"`
+	RetryAfter string    `json:"retryAfter,omitempty"`
+	Delay      Duration  `json:"delay,omitempty"`
+	Times      int       `json:"times,omitempty"`
+}
+
+// Throttle is Graph's identity-and-access budget for one (client app, tenant) pair: resource
+// units per Window and writes per WriteWindow (facts/graph.md §8: 3,500 RU / 10 s for a small
+// tenant, 3,000 writes / 150 s). A benchmark scales both down to keep runs short.
+type Throttle struct {
+	ResourceUnits int      `json:"resourceUnits"`
+	Window        Duration `json:"window"`
+	Writes        int      `json:"writes"`
+	WriteWindow   Duration `json:"writeWindow"`
+	// NoRetryAfter leaves the Retry-After header out of 429s (some Graph services do).
+	NoRetryAfter bool `json:"noRetryAfter,omitempty"`
+}
+
+// DocumentedThrottle is the documented budget of a small tenant, divided by scale (1 = as is).
+func DocumentedThrottle(scale int) *Throttle {
+	if scale < 1 {
+		scale = 1
+	}
+	return &Throttle{ResourceUnits: 3500 / scale, Window: Duration(10 * time.Second), Writes: 3000 / scale, WriteWindow: Duration(150 * time.Second)}
+}
+
+// FaultConfig is every knob at once: what the admin endpoint reads and writes.
+type FaultConfig struct {
+	Faults []Fault `json:"faults"`
+	// ReplicationLag hides new objects (apps, service principals, grants, secrets) from every call
+	// but the one that made them for this long, answering as Graph and Entra do meanwhile.
+	ReplicationLag Duration  `json:"replicationLag"`
+	Throttle       *Throttle `json:"throttle,omitempty"`
+	// DuplicateGrantConflict answers a duplicate oauth2PermissionGrant with the older 409
+	// Request_MultipleObjectsWithSameKeyValue instead of today's 400 Request_BadRequest.
+	DuplicateGrantConflict bool `json:"duplicateGrantConflict,omitempty"`
+	// ObjectQuota is the non-admin quota of objects a caller may own, soft-deleted ones counted
+	// (Graph's is 250); 0 turns it off.
+	ObjectQuota int `json:"objectQuota,omitempty"`
+	// MaxSecretLifetime makes addPassword refuse longer lifetimes with
+	// CredentialInvalidLifetimeAsPerAppPolicy, as an app management policy does; 0 is no policy.
+	MaxSecretLifetime Duration `json:"maxSecretLifetime,omitempty"`
+}
+
+// FaultEvent records one fault that hit a request, so tests can see what happened.
+type FaultEvent struct {
+	Time   time.Time `json:"time"`
+	Route  string    `json:"route"`
+	Method string    `json:"method"`
+	Kind   FaultKind `json:"kind"`
+	Status int       `json:"status,omitempty"`
+}
+
+// faults is the live fault state.
+type faults struct {
+	mu      sync.Mutex
+	cfg     FaultConfig
+	left    []int // per cfg.Faults entry: requests it still hits (-1: unlimited)
+	events  []FaultEvent
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	ru     []spend
+	writes []spend
+}
+
+type spend struct {
+	at   time.Time
+	cost int
+}
+
+func (f *faults) set(cfg FaultConfig) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = cfg
+	f.left = make([]int, len(cfg.Faults))
+	for i, x := range cfg.Faults {
+		f.left[i] = x.Times
+		if x.Times <= 0 {
+			f.left[i] = -1
+		}
+	}
+	f.buckets = nil
+}
+
+func (f *faults) config() FaultConfig {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.cfg
+	c.Faults = append([]Fault(nil), f.cfg.Faults...)
+	return c
+}
+
+// take returns the faults that hit this request, in order, using up their counts.
+func (f *faults) take(route, method string, now time.Time) []Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hit []Fault
+	for i, x := range f.cfg.Faults {
+		if f.left[i] == 0 {
+			continue
+		}
+		if x.Method != "" && !strings.EqualFold(x.Method, method) {
+			continue
+		}
+		if ok, _ := path.Match(x.Route, route); !ok && x.Route != route {
+			continue
+		}
+		if f.left[i] > 0 {
+			f.left[i]--
+		}
+		hit = append(hit, x)
+		f.events = append(f.events, FaultEvent{Time: now, Route: route, Method: method, Kind: x.Kind, Status: x.Status})
+	}
+	return hit
+}
+
+func (f *faults) record(ev FaultEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, ev)
+}
+
+// Events returns the faults that have hit requests so far.
+func (f *faults) Events() []FaultEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]FaultEvent(nil), f.events...)
+}
+
+// throttle charges a Graph request against its caller's budget. It returns 0 when the request
+// may go on, else how long until it would fit and which limit it hit.
+func (f *faults) throttle(key string, ru int, write bool, now time.Time) (wait time.Duration, info string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.cfg.Throttle
+	if t == nil {
+		return 0, ""
+	}
+	if f.buckets == nil {
+		f.buckets = map[string]*bucket{}
+	}
+	b := f.buckets[key]
+	if b == nil {
+		b = &bucket{}
+		f.buckets[key] = b
+	}
+	b.ru = prune(b.ru, now.Add(-time.Duration(t.Window)))
+	b.writes = prune(b.writes, now.Add(-time.Duration(t.WriteWindow)))
+	if t.ResourceUnits > 0 && sum(b.ru)+ru > t.ResourceUnits {
+		return until(b.ru, sum(b.ru)+ru-t.ResourceUnits, time.Duration(t.Window), now), "ResourceUnitLimitExceeded"
+	}
+	if write && t.Writes > 0 && sum(b.writes)+1 > t.Writes {
+		return until(b.writes, sum(b.writes)+1-t.Writes, time.Duration(t.WriteWindow), now), "WriteLimitExceeded"
+	}
+	b.ru = append(b.ru, spend{now, ru})
+	if write {
+		b.writes = append(b.writes, spend{now, 1})
+	}
+	return 0, ""
+}
+
+func prune(s []spend, after time.Time) []spend {
+	i := 0
+	for i < len(s) && !s[i].at.After(after) {
+		i++
+	}
+	return s[i:]
+}
+
+func sum(s []spend) int {
+	n := 0
+	for _, x := range s {
+		n += x.cost
+	}
+	return n
+}
+
+// until is how long until `need` units have left the window.
+func until(s []spend, need int, window time.Duration, now time.Time) time.Duration {
+	freed := 0
+	for _, x := range s {
+		freed += x.cost
+		if freed >= need {
+			return x.at.Add(window).Sub(now)
+		}
+	}
+	return window
+}
+
+// resourceUnits is the documented cost of a Graph identity request (facts/graph.md §8).
+func resourceUnits(r *http.Request, graphPath string) (cost int, write bool) {
+	if r.Method != http.MethodGet {
+		return 1, true
+	}
+	cost = 1
+	p := strings.ToLower(graphPath)
+	if strings.HasPrefix(p, "/applications") || strings.HasPrefix(p, "/oauth2permissiongrants") || strings.HasPrefix(p, "/users") {
+		cost = 2
+	}
+	q := r.URL.Query()
+	if q.Get("$select") != "" {
+		cost--
+	}
+	if q.Get("$expand") != "" {
+		cost++
+	}
+	if top, err := strconv.Atoi(q.Get("$top")); err == nil && top < 20 {
+		cost--
+	}
+	if cost < 1 {
+		cost = 1
+	}
+	return cost, false
+}
+
+// callerKey names the throttling bucket of a Graph request: the client app and tenant of its
+// bearer token (read without verifying: only for bucketing; the Graph routes verify tokens).
+func callerKey(r *http.Request) (key, appID, tenant string) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "anonymous", "", ""
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return "anonymous", "", ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "anonymous", "", ""
+	}
+	var c struct {
+		AppID string `json:"appid"`
+		Azp   string `json:"azp"`
+		Tid   string `json:"tid"`
+	}
+	_ = json.Unmarshal(b, &c)
+	if c.AppID == "" {
+		c.AppID = c.Azp
+	}
+	return c.AppID + "/" + c.Tid, c.AppID, c.Tid
+}
