@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+)
+
+// EmulatorOptions are the flags of `entra-quickstart emulator`.
+type EmulatorOptions struct {
+	*GlobalOptions
+	Listen         string
+	Data           string
+	Latency        time.Duration
+	ReplicationLag time.Duration
+	ThrottleScale  int
+}
+
+func newEmulatorCmd(g *GlobalOptions) *cobra.Command {
+	o := &EmulatorOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Run the built-in emulator of Entra ID and Microsoft Graph on this machine",
+		Long: `Run the built-in emulator of Microsoft Entra ID (workforce and External ID) and Microsoft Graph
+as a standalone HTTPS server, for rehearsing a workshop or pointing a real sample app at it.
+
+The first line on stdout is one JSON object: the emulator's url, the path of its CA certificate
+(ca_file), and the seeded tenants with their users (and passwords) and automation clients
+(client_id and client_secret, for a Graph token by client credentials). Human-readable help
+follows on stderr. It runs until you press Ctrl-C.
+
+Reach it at its url (https://localhost:PORT), or under the real host names
+(login.microsoftonline.com, graph.microsoft.com, <name>.ciamlogin.com) by sending those names to
+its address: Chromium's --host-resolver-rules, or a hosts-file entry with the emulator on port 443.
+Faults (latency, throttling, errors, dropped connections, replication lag) can be set at start
+or at any time through the admin endpoint <url>/_emulator/faults.`,
+		Example: `  # a free port, state kept in memory
+  entra-quickstart emulator
+
+  # a fixed port, and the directory kept across restarts
+  entra-quickstart emulator --listen 127.0.0.1:8443 --data ~/.entra-quickstart-emulator.json
+
+  # rehearse a slow, lagging tenant
+  entra-quickstart emulator --latency 200ms --replication-lag 5s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEmulator(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:0", "address to listen on (port 0 picks a free one)")
+	f.StringVar(&o.Data, "data", "", "file that keeps the directory, CA and keys across restarts (written 0600)")
+	f.DurationVar(&o.Latency, "latency", 0, "add this latency to every Graph and token call")
+	f.DurationVar(&o.ReplicationLag, "replication-lag", 0, "hide new objects from other calls for this long, as Entra's replication does")
+	f.IntVar(&o.ThrottleScale, "throttle-scale", 0, "enforce Graph's documented throttling budget divided by this factor (0: off)")
+	return cmd
+}
+
+func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
+	cfg := emulator.FaultConfig{ReplicationLag: emulator.Duration(o.ReplicationLag)}
+	if o.Latency < 0 || o.ReplicationLag < 0 || o.ThrottleScale < 0 {
+		return usagef("--latency, --replication-lag and --throttle-scale must not be negative")
+	}
+	if o.Latency > 0 {
+		for _, r := range []string{"graph.*", "login.token"} {
+			cfg.Faults = append(cfg.Faults, emulator.Fault{Route: r, Kind: emulator.FaultLatency, Delay: emulator.Duration(o.Latency)})
+		}
+	}
+	if o.ThrottleScale > 0 {
+		cfg.Throttle = emulator.DocumentedThrottle(o.ThrottleScale)
+	}
+	var dir string
+	if o.Data != "" {
+		abs, err := filepath.Abs(o.Data)
+		if err != nil {
+			return usagef("--data %s: %w", o.Data, err)
+		}
+		o.Data = abs
+		dir = filepath.Dir(abs)
+	}
+	e, err := emulator.Start(emulator.Options{Addr: o.Listen, DataFile: o.Data, Dir: dir, Faults: cfg})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	info := e.Info()
+	if err := json.NewEncoder(o.IO.Out).Encode(info); err != nil {
+		return err
+	}
+	if f, ok := o.IO.Out.(*os.File); ok {
+		_ = f.Sync()
+	}
+	printEmulatorHelp(o.IO.Err, e, info)
+	<-cmd.Context().Done()
+	fmt.Fprintln(o.IO.Err, "\nemulator stopped")
+	return nil
+}
+
+func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emulator.Info) {
+	fmt.Fprintf(w, "\nEntra ID + Microsoft Graph emulator listening on %s (%s)\n", info.URL, info.Addr)
+	fmt.Fprintf(w, "CA certificate: %s\n\n", info.CAFile)
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	for _, t := range info.Tenants {
+		fmt.Fprintf(tw, "%s tenant\t%s\t%s\n", t.Type, t.Domain, t.ID)
+		fmt.Fprintf(tw, "  authority\t%s\t\n", t.Authority)
+		for _, u := range t.Users {
+			fmt.Fprintf(tw, "  user\t%s\tpassword %s\n", u.UserPrincipalName, u.Password)
+		}
+		fmt.Fprintf(tw, "  automation client\t%s\t(secret in the JSON line on stdout)\n", t.AutomationClient.AppID)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, `
+Use it:
+  entra-quickstart init --emulator-url %[1]s --ca-file %[2]s
+  curl --cacert %[2]s %[1]s/_emulator/info
+  Graph:      %[1]s/v1.0/organization (bearer token from the tenant's token endpoint)
+  Real names: chromium --host-resolver-rules="%[3]s" --ignore-certificate-errors
+Faults:       curl --cacert %[2]s -X POST %[1]s/_emulator/faults -d '{"route":"graph.*","kind":"status","status":503,"times":1}'
+Press Ctrl-C to stop.
+`, info.URL, info.CAFile, e.HostResolverRules())
+}

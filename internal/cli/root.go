@@ -1,0 +1,92 @@
+// Package cli builds the entra-quickstart command tree: one file per command, each with an
+// options struct filled from flags and a run function that calls the packages below. Only this
+// package and internal/ui know about the terminal.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+)
+
+// Exit codes: scripts and workshop handouts rely on them.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the work failed
+	ExitUsage = 2 // a flag or an answer was missing or wrong
+)
+
+// GlobalOptions are the flags every command takes.
+type GlobalOptions struct {
+	IO          *ui.Streams
+	NoInput     bool
+	JSON        bool
+	Accessible  bool
+	Cloud       string
+	Emulator    bool
+	EmulatorURL string
+	CAFile      string
+	Tenant      string
+}
+
+// usageError marks an error as the caller's: exit code 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// usagef makes a usage error (exit code 2).
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, io *ui.Streams) int {
+	root := NewRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(io.Err, "Error:", err)
+	var u usageError
+	if errors.As(err, &u) {
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(io *ui.Streams) *cobra.Command {
+	g := &GlobalOptions{IO: io}
+	root := &cobra.Command{
+		Use:   "entra-quickstart",
+		Short: "From a Microsoft Entra tenant to a sample web app that signs you in, in one command",
+		Long: `entra-quickstart registers an app in Microsoft Entra ID (workforce or External ID) for one of
+Microsoft's sample web apps, writes the sample's configuration, and proves with a real sign-in
+that it works. It cleans up after itself with 'reset'.
+
+Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
+('entra-quickstart emulator', or --emulator), so you can try it with no tenant at all.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.NoInput, "no-input", false, "never prompt; a missing answer is an error that names its flag")
+	pf.BoolVar(&g.JSON, "json", false, "print results on stdout as JSON (messages stay on stderr)")
+	pf.BoolVar(&g.Accessible, "accessible", false, "plain line-by-line prompts, for screen readers and dumb terminals")
+	pf.StringVar(&g.Cloud, "cloud", "public", "Microsoft cloud: public, usgov or china")
+	pf.BoolVar(&g.Emulator, "emulator", false, "use the built-in emulator of Entra ID and Graph instead of a real tenant")
+	pf.StringVar(&g.EmulatorURL, "emulator-url", "", "use a running standalone emulator at this URL (with --ca-file)")
+	pf.StringVar(&g.CAFile, "ca-file", "", "PEM file of the standalone emulator's CA (from its first output line)")
+	pf.StringVar(&g.Tenant, "tenant", "", "tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com")
+
+	root.AddCommand(newEmulatorCmd(g), newVersionCmd(g))
+	return root
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing: Debian's chromium, python3-msal and
+# python3-dotenv, node and npm, and the npm peers of testdata/node from their lock file.
+# It installs with apt-get when it may (root, or sudo without a password); otherwise it says
+# what to run. Under CI a missing tool makes the tests fail, never skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+if [ ! -x /usr/bin/python3 ]; then
+  need_apt+=(python3 python3-msal python3-dotenv)
+else
+  /usr/bin/python3 -c 'import msal' 2>/dev/null || need_apt+=(python3-msal)
+  /usr/bin/python3 -c 'import dotenv' 2>/dev/null || need_apt+=(python3-dotenv)
+fi
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo apt-get); else apt=(); fi
+  if [ ${#apt[@]} -eq 0 ]; then
+    echo "test-deps: missing ${need_apt[*]}; install them with: sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "test-deps: installing ${need_apt[*]} (Debian packages)" >&2
+  "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# The npm peers, exactly as locked. Re-install when the lock file changed since the last install.
+stamp=testdata/node/node_modules/.lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s testdata/node/package-lock.json "$stamp"; then
+  echo "test-deps: npm ci in testdata/node" >&2
+  (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
+  cp testdata/node/package-lock.json "$stamp"
+fi
