@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// GraphCommandLineToolsClientID is the public client the wizard signs in with: Microsoft Graph
+// Command Line Tools, which allows dynamic consent for any delegated Graph permission and has
+// http://localhost registered for the browser flow (facts/identity.md §7).
+const GraphCommandLineToolsClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+
+// Method is how the wizard signs in to Graph.
+type Method string
+
+const (
+	MethodAuto        Method = "auto"        // the first that fits: environment, Azure CLI, browser, device code
+	MethodBrowser     Method = "browser"     // interactive browser (a local redirect server)
+	MethodDeviceCode  Method = "device-code" // a code typed at the verification page, for SSH and headless
+	MethodAzureCLI    Method = "azure-cli"   // the account of `az login`
+	MethodEnvironment Method = "environment" // AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID
+)
+
+// Methods lists the --auth values.
+func Methods() []Method {
+	return []Method{MethodAuto, MethodBrowser, MethodDeviceCode, MethodAzureCLI, MethodEnvironment}
+}
+
+// Permissions are the delegated Graph permissions the wizard asks for: it registers apps and
+// their secrets, grants admin consent, and in External ID tenants links the app to a user flow.
+func Permissions(externalID bool) []string {
+	p := []string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}
+	if externalID {
+		p = append(p, "EventListener.ReadWrite.All")
+	}
+	return p
+}
+
+// CredentialOptions choose and configure the wizard's sign-in.
+type CredentialOptions struct {
+	Cloud Cloud
+	// TenantID is always set to the target tenant's GUID: External ID admins are usually guests
+	// from a workforce tenant, and "organizations" would sign them in to the wrong one.
+	TenantID string
+	Method   Method
+	// ExternalID adds the user-flow permission to the scopes.
+	ExternalID bool
+	// ClientID overrides the public client (default GraphCommandLineToolsClientID).
+	ClientID string
+	// DeviceCodePrompt shows the device-code message (required for the device-code method).
+	DeviceCodePrompt func(ctx context.Context, m azidentity.DeviceCodeMessage) error
+	// CanOpenBrowser tells auto whether a browser can open here.
+	CanOpenBrowser bool
+	// Getenv and LookPath are os.Getenv and exec.LookPath unless a test sets them.
+	Getenv   func(string) string
+	LookPath func(string) (string, error)
+}
+
+// Credential is the chosen sign-in and the scopes to ask it for.
+type Credential struct {
+	azcore.TokenCredential
+	Method Method
+	// Scopes are what the Graph client must request with this credential: the explicit
+	// delegated permissions for the public client, ".default" for the Azure CLI and for an app's
+	// client credentials.
+	Scopes []string
+}
+
+// NewCredential picks and builds the credential. Nothing signs in until the first token request.
+func NewCredential(o CredentialOptions) (*Credential, error) {
+	if o.TenantID == "" {
+		return nil, fmt.Errorf("no tenant id: pass --tenant with the tenant's GUID or domain")
+	}
+	getenv, lookPath := o.Getenv, o.LookPath
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if lookPath == nil {
+		lookPath = exec.LookPath
+	}
+	m := o.Method
+	if m == "" {
+		m = MethodAuto
+	}
+	if m == MethodAuto {
+		m = pickMethod(o, getenv, lookPath)
+	}
+	clientID := o.ClientID
+	if clientID == "" {
+		clientID = GraphCommandLineToolsClientID
+	}
+	copts := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: o.Cloud.LoginBase + "/"}}
+	if o.Cloud.Transport != nil {
+		copts.Transport = o.Cloud.HTTPClient()
+	}
+	// Instance discovery asks the public cloud about the authority host: pointless for the
+	// Microsoft clouds, which azidentity knows, and a leak off the machine for the emulator.
+	noDiscovery := o.Cloud.Emulated()
+	delegated := make([]string, 0, 3)
+	for _, p := range Permissions(o.ExternalID) {
+		delegated = append(delegated, o.Cloud.GraphScope(p))
+	}
+	dflt := []string{o.Cloud.GraphScope(".default")}
+
+	switch m {
+	case MethodEnvironment:
+		id, secret, tenant := getenv("AZURE_CLIENT_ID"), getenv("AZURE_CLIENT_SECRET"), getenv("AZURE_TENANT_ID")
+		if id == "" || secret == "" {
+			return nil, fmt.Errorf("sign-in from the environment needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (and AZURE_TENANT_ID): set them, or choose another --auth method")
+		}
+		if tenant != "" && !strings.EqualFold(tenant, o.TenantID) {
+			return nil, fmt.Errorf("AZURE_TENANT_ID is %s but the target tenant is %s: make them the same", tenant, o.TenantID)
+		}
+		c, err := azidentity.NewClientSecretCredential(o.TenantID, id, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: copts, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, fmt.Errorf("client secret from the environment: %w", err)
+		}
+		return &Credential{TokenCredential: c, Method: m, Scopes: dflt}, nil
+	case MethodAzureCLI:
+		if o.Cloud.Emulated() {
+			return nil, fmt.Errorf("the Azure CLI cannot sign in to the emulator: use --auth device-code or browser")
+		}
+		c, err := azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.TenantID})
+		if err != nil {
+			return nil, fmt.Errorf("Azure CLI credential: %w", err)
+		}
+		return &Credential{TokenCredential: c, Method: m, Scopes: dflt}, nil
+	case MethodBrowser:
+		c, err := azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
+			ClientOptions: copts, ClientID: clientID, TenantID: o.TenantID, DisableInstanceDiscovery: noDiscovery,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("browser sign-in: %w", err)
+		}
+		return &Credential{TokenCredential: c, Method: m, Scopes: delegated}, nil
+	case MethodDeviceCode:
+		if o.DeviceCodePrompt == nil {
+			return nil, fmt.Errorf("device-code sign-in needs a prompt to show the code")
+		}
+		c, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions: copts, ClientID: clientID, TenantID: o.TenantID, DisableInstanceDiscovery: noDiscovery,
+			UserPrompt: o.DeviceCodePrompt,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("device-code sign-in: %w", err)
+		}
+		return &Credential{TokenCredential: c, Method: m, Scopes: delegated}, nil
+	}
+	return nil, fmt.Errorf("unknown sign-in method %q: use one of %v", m, Methods())
+}
+
+// pickMethod is auto: automation first (the environment), then an existing Azure CLI login for a
+// workforce tenant (its app is not pre-authorized for user flows, so not for External ID), then
+// the browser where one can open, else the device code.
+func pickMethod(o CredentialOptions, getenv func(string) string, lookPath func(string) (string, error)) Method {
+	if getenv("AZURE_CLIENT_ID") != "" && getenv("AZURE_CLIENT_SECRET") != "" {
+		return MethodEnvironment
+	}
+	if !o.Cloud.Emulated() && !o.ExternalID {
+		if _, err := lookPath("az"); err == nil {
+			return MethodAzureCLI
+		}
+	}
+	if o.CanOpenBrowser {
+		return MethodBrowser
+	}
+	return MethodDeviceCode
+}
+
+// TokenOptions are the options of a Graph token request with this credential.
+func (c *Credential) TokenOptions() policy.TokenRequestOptions {
+	return policy.TokenRequestOptions{Scopes: c.Scopes}
+}
