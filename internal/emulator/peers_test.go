@@ -1,0 +1,803 @@
+// Independent clients against the emulator: @azure/msal-node (the Node samples' library) and MSAL
+// Python (the Python samples' library, Debian's python3-msal) sign in and get app-only tokens
+// through the emulator reached under the real host names, exactly as they would reach Entra.
+// Nobody here wrote them, so what they accept is a check on the emulator, not on our hopes.
+// How each peer is pointed at the emulator is in README.md beside this file; the recipes used
+// here are testdata/peers/emulator-hosts.js (Node) and the getaddrinfo patch at the top of
+// testdata/peers/msal_python_peer.py (Python).
+package emulator_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
+)
+
+// peerTimeout bounds one peer run: process start, discovery, sign-in, token calls.
+const peerTimeout = 60 * time.Second
+
+func startEmulator(t testing.TB) *emulator.Emulator {
+	t.Helper()
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// tenantCase is one tenant kind with the authority forms the samples of that kind configure.
+type tenantCase struct {
+	name string
+	typ  emulator.TenantType
+}
+
+var tenantCases = []tenantCase{
+	{"workforce", emulator.Workforce},
+	{"external", emulator.ExternalID},
+}
+
+// tenantOf returns the seeded tenant of a kind.
+func tenantOf(t testing.TB, e *emulator.Emulator, typ emulator.TenantType) emulator.TenantInfo {
+	t.Helper()
+	ti, ok := e.Info().Tenant(typ)
+	if !ok {
+		t.Fatalf("no seeded %s tenant", typ)
+	}
+	return ti
+}
+
+// issuerOf is the ID token issuer a tenant's tokens must carry under the real host names
+// (facts/identity.md §0: External ID's issuer host is the tenant id, not the subdomain).
+func issuerOf(ti emulator.TenantInfo) string {
+	if ti.Type == emulator.ExternalID {
+		return "https://" + ti.ID + ".ciamlogin.com/" + ti.ID + "/v2.0"
+	}
+	return "https://login.microsoftonline.com/" + ti.ID + "/v2.0"
+}
+
+// registeredApp is an app registration made for a test.
+type registeredApp struct {
+	AppID, Secret string
+	RedirectURIs  []string
+}
+
+// registerApp creates a web app registration with a secret, its service principal and, for
+// External ID, its link to the seeded sign-up/sign-in user flow, directly in the store (the
+// Graph routes are tested elsewhere; here the app is only the peers' fixture).
+func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
+	t.Helper()
+	app := registeredApp{AppID: emulator.NewGUID(), Secret: emulator.NewSecretText(), RedirectURIs: redirectURIs}
+	now := time.Now()
+	err := e.Store().Do(func(d *emulator.Directory) error {
+		tn := d.Tenant(ti.ID)
+		if tn == nil {
+			return fmt.Errorf("tenant %s not found", ti.ID)
+		}
+		a := &emulator.Application{
+			ID:              emulator.NewGUID(),
+			AppID:           app.AppID,
+			DisplayName:     "peer test " + t.Name(),
+			SignInAudience:  "AzureADMyOrg",
+			PublisherDomain: tn.Domain,
+			CreatedDateTime: now,
+			Tags:            []string{"entra-quickstart"},
+			Web:             emulator.WebSettings{RedirectURIs: redirectURIs},
+			RequiredResourceAccess: []emulator.RequiredResourceAccess{{
+				ResourceAppID: emulator.GraphAppID,
+				ResourceAccess: []emulator.ResourceAccess{
+					{ID: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", Type: "Scope"}, // User.Read
+					{ID: "37f7f235-527c-4136-accd-4a02d197296e", Type: "Scope"}, // openid
+					{ID: "14dad69e-099b-42c9-810b-d002981feec1", Type: "Scope"}, // profile
+					{ID: "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", Type: "Scope"}, // offline_access
+				},
+			}},
+			PasswordCredentials: []emulator.PasswordCredential{{
+				KeyID:         emulator.NewGUID(),
+				Hint:          app.Secret[:3],
+				SecretText:    app.Secret,
+				StartDateTime: now.Add(-time.Minute),
+				EndDateTime:   now.AddDate(0, 6, 0),
+			}},
+		}
+		if logoutURL != "" {
+			a.Web.LogoutURL = &logoutURL
+		}
+		tn.Applications = append(tn.Applications, a)
+		tn.ServicePrincipals = append(tn.ServicePrincipals, &emulator.ServicePrincipal{
+			ID:                     emulator.NewGUID(),
+			AppID:                  app.AppID,
+			DisplayName:            a.DisplayName,
+			AppOwnerOrganizationID: tn.ID,
+			ServicePrincipalNames:  []string{app.AppID},
+			ServicePrincipalType:   "Application",
+			AccountEnabled:         true,
+			CreatedDateTime:        now,
+			Tags:                   []string{"WindowsAzureActiveDirectoryIntegratedApp"},
+		})
+		if tn.Type == emulator.ExternalID && len(tn.UserFlows) > 0 {
+			tn.UserFlows[0].AppIDs = append(tn.UserFlows[0].AppIDs, app.AppID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("register app: %v", err)
+	}
+	return app
+}
+
+// userOf returns a seeded non-admin user of a tenant and its object id.
+func userOf(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) (emulator.UserInfo, string) {
+	t.Helper()
+	for _, u := range ti.Users {
+		if u.Admin {
+			continue
+		}
+		var oid string
+		e.Store().View(func(d *emulator.Directory) {
+			if x := d.Tenant(ti.ID).UserByName(u.UserPrincipalName); x != nil {
+				oid = x.ID
+			}
+		})
+		return u, oid
+	}
+	t.Fatalf("tenant %s has no non-admin user", ti.Domain)
+	return emulator.UserInfo{}, ""
+}
+
+// ---- running a peer process ----
+
+// peer is a running peer script that speaks one JSON object per line on stdout.
+type peer struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  chan struct{}
+	buf bytes.Buffer
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.String()
+}
+
+// cleanEnv is the test process's environment without proxy settings (a peer must talk to the
+// emulator directly) plus extra.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasSuffix(strings.ToLower(k), "_proxy") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// startPeer runs a peer; the process is killed when ctx ends or the test finishes.
+func startPeer(t testing.TB, ctx context.Context, name string, env []string, argv ...string) *peer {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.WaitDelay = 2 * time.Second
+	p := &peer{name: name, cmd: cmd, lines: make(chan string, 8), stderr: newSyncBuffer()}
+	cmd.Stderr = p.stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		p.stdin.Close()
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return p
+}
+
+// next reads the peer's next JSON line into v.
+func (p *peer) next(t testing.TB, ctx context.Context, v any) {
+	t.Helper()
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			err := p.cmd.Wait()
+			t.Fatalf("%s exited (%v) without answering; stderr:\n%s", p.name, err, p.stderr)
+		}
+		if err := json.Unmarshal([]byte(line), v); err != nil {
+			t.Fatalf("%s printed %q: %v; stderr:\n%s", p.name, line, err, p.stderr)
+		}
+	case <-ctx.Done():
+		t.Fatalf("%s: no answer before the deadline (%v); stderr:\n%s", p.name, ctx.Err(), p.stderr)
+	}
+}
+
+// send writes one JSON line to the peer's stdin.
+func (p *peer) send(t testing.TB, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
+		t.Fatalf("write to %s: %v; stderr:\n%s", p.name, err, p.stderr)
+	}
+}
+
+// wait waits for the peer to exit successfully.
+func (p *peer) wait(t testing.TB) {
+	t.Helper()
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("%s failed: %v; stderr:\n%s", p.name, err, p.stderr)
+	}
+	if s := p.stderr.String(); s != "" {
+		t.Logf("%s stderr:\n%s", p.name, s)
+	}
+}
+
+func peersDir(t testing.TB) string {
+	t.Helper()
+	d, err := filepath.Abs(filepath.Join("testdata", "peers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// nodePeer starts msal-node-peer.js in a mode, reaching the emulator under the real names.
+func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any) *peer {
+	t.Helper()
+	nodeDir, node := testenv.NodeDir(t)
+	dir := peersDir(t)
+	b, _ := json.Marshal(cfg)
+	env := cleanEnv(
+		"NODE_PATH="+filepath.Join(nodeDir, "node_modules"),
+		"NODE_EXTRA_CA_CERTS="+e.CAFile(),
+		"EMULATOR_ADDR="+e.Addr(),
+		"PEER_CONFIG="+string(b),
+		"NODE_OPTIONS=",
+	)
+	return startPeer(t, ctx, "msal-node "+mode, env, node, "--require", filepath.Join(dir, "emulator-hosts.js"), filepath.Join(dir, "msal-node-peer.js"), mode)
+}
+
+// pythonPeer starts msal_python_peer.py in a mode with Debian's python3 and python3-msal.
+func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any) *peer {
+	t.Helper()
+	py := testenv.Python(t, "msal")
+	b, _ := json.Marshal(cfg)
+	env := cleanEnv(
+		"REQUESTS_CA_BUNDLE="+e.CAFile(),
+		"EMULATOR_ADDR="+e.Addr(),
+		"PEER_CONFIG="+string(b),
+		"PYTHONDONTWRITEBYTECODE=1",
+	)
+	return startPeer(t, ctx, "msal-python "+mode, env, py, filepath.Join(peersDir(t), "msal_python_peer.py"), mode)
+}
+
+// tokenRequests counts the token endpoint requests in the emulator's log since a mark.
+func tokenRequests(e *emulator.Emulator, since time.Time) int {
+	n := 0
+	for _, r := range e.Requests() {
+		if !r.Time.Before(since) && strings.HasSuffix(strings.SplitN(r.Path, "?", 2)[0], "/oauth2/v2.0/token") {
+			n++
+		}
+	}
+	return n
+}
+
+// checkAppToken checks a Graph app-only access token's claims against the automation client.
+func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) {
+	t.Helper()
+	if aud, _ := claims["aud"].(string); aud != "https://graph.microsoft.com" && aud != emulator.GraphAppID {
+		t.Errorf("aud = %q, want Microsoft Graph", aud)
+	}
+	if claims["tid"] != ti.ID {
+		t.Errorf("tid = %v, want %s", claims["tid"], ti.ID)
+	}
+	if claims["appid"] != ti.AutomationClient.AppID && claims["azp"] != ti.AutomationClient.AppID {
+		t.Errorf("appid/azp = %v/%v, want %s", claims["appid"], claims["azp"], ti.AutomationClient.AppID)
+	}
+	var roles []string
+	if rs, ok := claims["roles"].([]any); ok {
+		for _, r := range rs {
+			s, _ := r.(string)
+			roles = append(roles, s)
+		}
+	}
+	for _, want := range emulator.AutomationRoles {
+		if !slices.Contains(roles, want) {
+			t.Errorf("roles = %v, missing %s", roles, want)
+		}
+	}
+	if _, ok := claims["scp"]; ok {
+		t.Errorf("an app-only token carries scp: %v", claims["scp"])
+	}
+}
+
+// checkIDToken checks the ID token claims a peer decoded after an authorization-code sign-in.
+func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user emulator.UserInfo, oid string, claims map[string]any) {
+	t.Helper()
+	want := map[string]any{
+		"aud":                app.AppID,
+		"iss":                issuerOf(ti),
+		"tid":                ti.ID,
+		"oid":                oid,
+		"preferred_username": user.UserPrincipalName,
+		"name":               user.DisplayName,
+		"ver":                "2.0",
+	}
+	for k, v := range want {
+		if claims[k] != v {
+			t.Errorf("ID token %s = %v, want %v", k, claims[k], v)
+		}
+	}
+	for _, k := range []string{"sub", "iat", "nbf", "exp"} {
+		if claims[k] == nil {
+			t.Errorf("ID token has no %s: %v", k, claims)
+		}
+	}
+	if exp, _ := claims["exp"].(float64); exp != 0 && time.Unix(int64(exp), 0).Before(time.Now()) {
+		t.Errorf("ID token already expired: exp %v", exp)
+	}
+}
+
+// ---- driving the login pages over HTTP ----
+
+var (
+	formRE  = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
+	fieldRE = regexp.MustCompile(`(?is)<(input|button)\b([^>]*)>`)
+	attrRE  = regexp.MustCompile(`(?is)([a-z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
+	tagRE   = regexp.MustCompile(`(?s)<[^>]*>`)
+	spaceRE = regexp.MustCompile(`\s+`)
+)
+
+type htmlField struct{ tag, typ, name, value string }
+
+type htmlForm struct {
+	action, method string
+	fields         []htmlField
+}
+
+func attrs(s string) map[string]string {
+	m := map[string]string{}
+	for _, a := range attrRE.FindAllStringSubmatch(s, -1) {
+		m[strings.ToLower(a[1])] = htmlUnescape(a[2] + a[3] + a[4])
+	}
+	return m
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&#39;", "'", "&#x27;", "'", "&lt;", "<", "&gt;", ">", "&#x2F;", "/", "&#x3D;", "=", "&#43;", "+").Replace(s)
+}
+
+func parseForms(page string) []htmlForm {
+	var forms []htmlForm
+	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
+		a := attrs(m[1])
+		f := htmlForm{action: a["action"], method: strings.ToUpper(a["method"])}
+		if f.method == "" {
+			f.method = http.MethodGet
+		}
+		for _, in := range fieldRE.FindAllStringSubmatch(m[2], -1) {
+			fa := attrs(in[2])
+			typ := strings.ToLower(fa["type"])
+			if typ == "" {
+				typ = map[string]string{"input": "text", "button": "submit"}[strings.ToLower(in[1])]
+			}
+			f.fields = append(f.fields, htmlField{tag: strings.ToLower(in[1]), typ: typ, name: fa["name"], value: fa["value"]})
+		}
+		forms = append(forms, f)
+	}
+	return forms
+}
+
+var (
+	userFieldRE = regexp.MustCompile(`(?i)^(login|loginfmt|user(name)?|email|upn|signinname)$`)
+	declineRE   = regexp.MustCompile(`(?i)(cancel|deny|decline|reject|back|^no$|false)`)
+)
+
+// fill answers a login or consent form: user name, password, hidden fields as they are, and the
+// submit button that agrees. ok is false if the form is not one we know how to answer.
+func (f htmlForm) fill(username, password string) (url.Values, bool) {
+	v := url.Values{}
+	var submit *htmlField
+	for i := range f.fields {
+		x := &f.fields[i]
+		switch {
+		case x.name == "":
+		case x.typ == "password":
+			v.Set(x.name, password)
+		case (x.typ == "text" || x.typ == "email") && userFieldRE.MatchString(x.name):
+			v.Set(x.name, username)
+		case x.typ == "hidden" || x.typ == "text" || x.typ == "email":
+			v.Set(x.name, x.value)
+		case x.typ == "submit" && submit == nil && !declineRE.MatchString(x.name+" "+x.value):
+			submit = x
+		}
+	}
+	if submit != nil && submit.name != "" {
+		v.Set(submit.name, submit.value)
+	}
+	return v, true
+}
+
+func (f htmlForm) declines() bool {
+	for _, x := range f.fields {
+		if x.typ == "submit" && !declineRE.MatchString(x.name+" "+x.value) {
+			return false
+		}
+	}
+	return len(f.fields) > 0 && !slices.ContainsFunc(f.fields, func(x htmlField) bool { return x.typ == "password" })
+}
+
+func pageText(b []byte) string {
+	s := spaceRE.ReplaceAllString(tagRE.ReplaceAllString(string(b), " "), " ")
+	if len(s) > 600 {
+		s = s[:600] + "…"
+	}
+	return strings.TrimSpace(s)
+}
+
+// signInOverHTTP plays a browser without JavaScript through the emulator's login and consent
+// pages, from authURL until the emulator sends the answer to redirectURI, and returns the
+// answer's fields: from the redirect's query (response_mode=query) or from the auto-posting
+// form (form_post). The emulator's own driver replaces this once it exists.
+func signInOverHTTP(ctx context.Context, e *emulator.Emulator, authURL, redirectURI, username, password string) (url.Values, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{
+		Transport: e.Transport(),
+		Jar:       jar,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if strings.HasPrefix(req.URL.String(), redirectURI) || len(via) > 10 {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+	method, target, body := http.MethodGet, authURL, url.Values(nil)
+	for step := 0; step < 8; step++ {
+		if strings.HasPrefix(target, redirectURI) {
+			u, err := url.Parse(target)
+			if err != nil {
+				return nil, err
+			}
+			return u.Query(), nil
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = strings.NewReader(body.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+			next, err := resp.Request.URL.Parse(loc)
+			if err != nil {
+				return nil, err
+			}
+			method, target, body = http.MethodGet, next.String(), nil
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s %s: %s: %s", method, resp.Request.URL, resp.Status, pageText(page))
+		}
+		forms := parseForms(string(page))
+		var chosen *htmlForm
+		for i := range forms {
+			if !forms[i].declines() {
+				chosen = &forms[i]
+				break
+			}
+		}
+		if chosen == nil {
+			return nil, fmt.Errorf("%s: a page with no form to submit: %s", resp.Request.URL, pageText(page))
+		}
+		action, err := resp.Request.URL.Parse(chosen.action)
+		if err != nil {
+			return nil, err
+		}
+		values, _ := chosen.fill(username, password)
+		if strings.HasPrefix(action.String(), redirectURI) {
+			return values, nil // form_post: these are the fields the browser would post
+		}
+		method, target, body = chosen.method, action.String(), values
+		if method == http.MethodGet {
+			action.RawQuery = values.Encode()
+			target, body = action.String(), nil
+		}
+	}
+	return nil, fmt.Errorf("sign-in did not reach %s in 8 steps", redirectURI)
+}
+
+// answerFields turns the redirect's fields into the JSON object a peer script reads.
+func answerFields(v url.Values) map[string]string {
+	m := map[string]string{}
+	for k := range v {
+		m[k] = v.Get(k)
+	}
+	return m
+}
+
+// ---- the tests ----
+
+// authorityFor is the authority a sample of the tenant kind configures for a library: the
+// workforce samples use login.microsoftonline.com/<tenant id>; the External ID Node sample
+// https://<sub>.ciamlogin.com/ (msal-node adds <sub>.onmicrosoft.com), the Python ones
+// https://<sub>.ciamlogin.com/<sub>.onmicrosoft.com.
+func authorityFor(ti emulator.TenantInfo, lib string) string {
+	if ti.Type != emulator.ExternalID {
+		return "https://login.microsoftonline.com/" + ti.ID
+	}
+	if lib == "node" {
+		return "https://" + ti.Subdomain + ".ciamlogin.com/"
+	}
+	return "https://" + ti.Subdomain + ".ciamlogin.com/" + ti.Domain
+}
+
+func TestMSALNodeClientCredentials(t *testing.T) {
+	e := startEmulator(t)
+	for _, tc := range tenantCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := tenantOf(t, e, tc.typ)
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			mark, began := time.Now(), time.Now()
+			p := nodePeer(t, ctx, e, "client-credentials", map[string]any{
+				"authority": authorityFor(ti, "node"), "clientId": ti.AutomationClient.AppID, "clientSecret": ti.AutomationClient.Secret,
+			})
+			var got struct {
+				TokenType         string         `json:"token_type"`
+				TenantID          string         `json:"tenant_id"`
+				AccessTokenClaims map[string]any `json:"access_token_claims"`
+				FromCache         bool           `json:"from_cache"`
+			}
+			p.next(t, ctx, &got)
+			p.wait(t)
+			checkAppToken(t, ti, got.AccessTokenClaims)
+			if got.TokenType != "Bearer" {
+				t.Errorf("token_type = %q", got.TokenType)
+			}
+			if !got.FromCache {
+				t.Errorf("the second call did not come from msal-node's cache")
+			}
+			if n := tokenRequests(e, mark); n != 1 {
+				t.Errorf("%d token requests, want 1 (the second from the cache)", n)
+			}
+			t.Logf("msal-node client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
+		})
+	}
+}
+
+func TestMSALNodeAuthCodeSignIn(t *testing.T) {
+	e := startEmulator(t)
+	for _, tc := range tenantCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := tenantOf(t, e, tc.typ)
+			const redirectURI = "http://localhost:3000/redirect"
+			app := registerApp(t, e, ti, []string{redirectURI}, "")
+			user, oid := userOf(t, e, ti)
+			scopes := []string{"User.Read"}
+			if tc.typ == emulator.ExternalID {
+				scopes = []string{} // the External ID sample asks for the OIDC scopes msal adds
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			began := time.Now()
+			p := nodePeer(t, ctx, e, "auth-code", map[string]any{
+				"authority": authorityFor(ti, "node"), "clientId": app.AppID, "clientSecret": app.Secret,
+				"redirectUri": redirectURI, "scopes": scopes,
+			})
+			var start struct {
+				AuthURL string `json:"auth_url"`
+			}
+			p.next(t, ctx, &start)
+			checkAuthURL(t, ti, start.AuthURL, "form_post")
+			answer, err := signInOverHTTP(ctx, e, start.AuthURL, redirectURI, user.UserPrincipalName, user.Password)
+			if err != nil {
+				t.Fatalf("sign-in: %v", err)
+			}
+			for _, k := range []string{"code", "state", "client_info"} {
+				if answer.Get(k) == "" {
+					t.Errorf("the answer to the redirect URI has no %s: %v", k, answer)
+				}
+			}
+			p.send(t, answerFields(answer))
+			var got struct {
+				IDTokenClaims map[string]any `json:"id_token_claims"`
+				Account       struct {
+					HomeAccountID string `json:"homeAccountId"`
+					Environment   string `json:"environment"`
+					TenantID      string `json:"tenantId"`
+					Username      string `json:"username"`
+				} `json:"account"`
+				Scopes              []string       `json:"scopes"`
+				AccessTokenClaims   map[string]any `json:"access_token_claims"`
+				SilentFromCache     bool           `json:"silent_from_cache"`
+				RefreshedFromCache  bool           `json:"refreshed_from_cache"`
+				RefreshedIDTokenCls map[string]any `json:"refreshed_id_token_claims"`
+			}
+			p.next(t, ctx, &got)
+			p.wait(t)
+			checkIDToken(t, ti, app, user, oid, got.IDTokenClaims)
+			if want := oid + "." + ti.ID; got.Account.HomeAccountID != want {
+				t.Errorf("homeAccountId = %q, want %q (from client_info)", got.Account.HomeAccountID, want)
+			}
+			if got.Account.TenantID != ti.ID || !strings.EqualFold(got.Account.Username, user.UserPrincipalName) {
+				t.Errorf("account = %+v", got.Account)
+			}
+			if !got.SilentFromCache || got.RefreshedFromCache {
+				t.Errorf("silent from cache = %v (want true), forced refresh from cache = %v (want false)", got.SilentFromCache, got.RefreshedFromCache)
+			}
+			if tc.typ == emulator.Workforce {
+				if scp, _ := got.AccessTokenClaims["scp"].(string); !strings.Contains(scp, "User.Read") {
+					t.Errorf("access token scp = %q, want User.Read", scp)
+				}
+			}
+			t.Logf("msal-node auth code (%s): %v, account environment %s", tc.name, time.Since(began).Round(time.Millisecond), got.Account.Environment)
+		})
+	}
+}
+
+// checkAuthURL checks that a library built its authorize URL on the real host of the tenant
+// kind, from the emulator's discovery document, with PKCE.
+func checkAuthURL(t testing.TB, ti emulator.TenantInfo, authURL, responseMode string) {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatalf("auth URL %q: %v", authURL, err)
+	}
+	wantHost := "login.microsoftonline.com"
+	if ti.Type == emulator.ExternalID {
+		wantHost = ti.Subdomain + ".ciamlogin.com"
+	}
+	q := u.Query()
+	if u.Scheme != "https" || u.Host != wantHost || !strings.HasSuffix(u.Path, "/oauth2/v2.0/authorize") {
+		t.Errorf("auth URL %s is not on https://%s/…/oauth2/v2.0/authorize", authURL, wantHost)
+	}
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+		t.Errorf("auth URL without PKCE S256 or state: %s", authURL)
+	}
+	if responseMode != "" && q.Get("response_mode") != responseMode {
+		t.Errorf("response_mode = %q, want %q", q.Get("response_mode"), responseMode)
+	}
+}
+
+func TestMSALPythonClientCredentials(t *testing.T) {
+	e := startEmulator(t)
+	for _, tc := range tenantCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := tenantOf(t, e, tc.typ)
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			mark, began := time.Now(), time.Now()
+			p := pythonPeer(t, ctx, e, "client-credentials", map[string]any{
+				"authority": authorityFor(ti, "python"), "client_id": ti.AutomationClient.AppID, "client_secret": ti.AutomationClient.Secret,
+			})
+			var got struct {
+				TokenType         string         `json:"token_type"`
+				AccessTokenClaims map[string]any `json:"access_token_claims"`
+				SameToken         bool           `json:"second_is_same_token"`
+			}
+			p.next(t, ctx, &got)
+			p.wait(t)
+			checkAppToken(t, ti, got.AccessTokenClaims)
+			if !strings.EqualFold(got.TokenType, "Bearer") {
+				t.Errorf("token_type = %q", got.TokenType)
+			}
+			if n := tokenRequests(e, mark); n != 1 || !got.SameToken {
+				t.Errorf("%d token requests (same token: %v), want 1: MSAL answers the second call from its cache", n, got.SameToken)
+			}
+			t.Logf("MSAL Python client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
+		})
+	}
+}
+
+func TestMSALPythonAuthCodeSignIn(t *testing.T) {
+	e := startEmulator(t)
+	for _, tc := range tenantCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := tenantOf(t, e, tc.typ)
+			const redirectURI = "http://localhost:5000/getAToken"
+			app := registerApp(t, e, ti, []string{redirectURI}, "")
+			user, oid := userOf(t, e, ti)
+			scopes := []string{"User.Read"}
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			began := time.Now()
+			p := pythonPeer(t, ctx, e, "auth-code", map[string]any{
+				"authority": authorityFor(ti, "python"), "client_id": app.AppID, "client_secret": app.Secret,
+				"redirect_uri": redirectURI, "scopes": scopes,
+			})
+			var start struct {
+				AuthURI string `json:"auth_uri"`
+			}
+			p.next(t, ctx, &start)
+			checkAuthURL(t, ti, start.AuthURI, "")
+			if q, _ := url.Parse(start.AuthURI); q.Query().Get("nonce") == "" {
+				t.Errorf("MSAL Python sent no nonce: %s", start.AuthURI)
+			}
+			answer, err := signInOverHTTP(ctx, e, start.AuthURI, redirectURI, user.UserPrincipalName, user.Password)
+			if err != nil {
+				t.Fatalf("sign-in: %v", err)
+			}
+			p.send(t, answerFields(answer))
+			var got struct {
+				IDTokenClaims map[string]any `json:"id_token_claims"`
+				Scope         any            `json:"scope"`
+				Accounts      []struct {
+					HomeAccountID string `json:"home_account_id"`
+					Environment   string `json:"environment"`
+					Realm         string `json:"realm"`
+					Username      string `json:"username"`
+				} `json:"accounts"`
+				Refreshed    bool   `json:"refreshed"`
+				RefreshError string `json:"refresh_error"`
+			}
+			p.next(t, ctx, &got)
+			p.wait(t)
+			checkIDToken(t, ti, app, user, oid, got.IDTokenClaims)
+			if len(got.Accounts) != 1 || got.Accounts[0].HomeAccountID != oid+"."+ti.ID || got.Accounts[0].Realm != ti.ID {
+				t.Errorf("accounts = %+v, want one %s.%s in realm %s", got.Accounts, oid, ti.ID, ti.ID)
+			}
+			if !got.Refreshed {
+				t.Errorf("a forced silent refresh failed: %s", got.RefreshError)
+			}
+			t.Logf("MSAL Python auth code (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
+		})
+	}
+}

@@ -1,0 +1,72 @@
+'use strict';
+// Preload (node --require) that sends connections for the hosts the emulator stands in for
+// (login.microsoftonline.com, graph.microsoft.com, *.ciamlogin.com, port 443) to the emulator's
+// listener, EMULATOR_ADDR=127.0.0.1:PORT. Only the TCP destination changes: TLS still sends the
+// real name as SNI and checks the certificate against it, with the emulator's CA trusted through
+// NODE_EXTRA_CA_CERTS. Connections to any other host that is not loopback fail, so a test
+// cannot leave the machine.
+//
+// Why tls.connect: https.Agent.createConnection calls tls.connect(options) through the module
+// object, with options.host/port/servername already set, so one wrapper covers every https
+// request (msal-node's HttpClient, axios, fetch-free code). dns.lookup alone could not change
+// the port.
+const tls = require('tls');
+const net = require('net');
+
+const addr = process.env.EMULATOR_ADDR || '';
+const sep = addr.lastIndexOf(':');
+if (sep < 0) {
+  throw new Error('emulator-hosts.js: set EMULATOR_ADDR=127.0.0.1:PORT');
+}
+const emuHost = addr.slice(0, sep).replace(/^\[|\]$/g, '');
+const emuPort = Number(addr.slice(sep + 1));
+
+function emulated(host) {
+  host = String(host || '').toLowerCase().replace(/\.$/, '');
+  return host === 'login.microsoftonline.com' || host === 'graph.microsoft.com' || host.endsWith('.ciamlogin.com');
+}
+
+function loopback(host) {
+  host = String(host || '').toLowerCase();
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+const realTLSConnect = tls.connect;
+tls.connect = function connect(...args) {
+  // Normalise the (port, host, options) and (options) forms to one options object.
+  let options = {};
+  let rest = [];
+  if (args[0] !== null && typeof args[0] === 'object') {
+    options = { ...args[0] };
+    rest = args.slice(1);
+  } else {
+    let i = 0;
+    if (typeof args[i] === 'number' || typeof args[i] === 'string') options.port = args[i++];
+    if (typeof args[i] === 'string') options.host = args[i++];
+    if (args[i] !== null && typeof args[i] === 'object') options = { ...args[i++], ...options };
+    rest = args.slice(i);
+  }
+  const host = options.host || options.servername || 'localhost';
+  const port = Number(options.port || 443);
+  if (emulated(host) && port === 443) {
+    options.servername = options.servername || host;
+    options.host = emuHost;
+    options.port = emuPort;
+    delete options.path;
+  } else if (!loopback(host) && !options.socket) {
+    throw new Error(`emulator-hosts.js: refusing a connection to ${host}:${port} (tests stay on loopback)`);
+  }
+  return realTLSConnect.call(this, options, ...rest);
+};
+
+// Plain TCP (http://) to anything but loopback is refused too.
+const realNetConnect = net.connect;
+function guardedNetConnect(...args) {
+  const o = args[0] !== null && typeof args[0] === 'object' ? args[0] : { port: args[0], host: typeof args[1] === 'string' ? args[1] : 'localhost' };
+  if (!o.path && !loopback(o.host || 'localhost') && !(o.host === emuHost)) {
+    throw new Error(`emulator-hosts.js: refusing a connection to ${o.host}:${o.port} (tests stay on loopback)`);
+  }
+  return realNetConnect.apply(this, args);
+}
+net.connect = guardedNetConnect;
+net.createConnection = guardedNetConnect;

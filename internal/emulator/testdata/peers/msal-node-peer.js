@@ -1,0 +1,119 @@
+'use strict';
+// An independent client against the emulator: @azure/msal-node 2.x, the library both Node
+// samples use, driven the way they drive it. Run with NODE_PATH pointing at testdata/node's
+// node_modules and --require emulator-hosts.js, so the real host names reach the emulator.
+//
+//   node msal-node-peer.js client-credentials   prints {"access_token_claims":...,"from_cache":...}
+//   node msal-node-peer.js auth-code            prints {"auth_url":...}, reads one JSON line with
+//                                               the fields posted to the redirect URI, prints
+//                                               {"id_token_claims":...,"account":...,...}
+//
+// PEER_CONFIG (JSON): authority, clientId, clientSecret, redirectUri, scopes.
+const msal = require('@azure/msal-node');
+const readline = require('readline');
+
+const cfg = JSON.parse(process.env.PEER_CONFIG || '{}');
+
+function out(v) {
+  process.stdout.write(JSON.stringify(v) + '\n');
+}
+
+function claimsOf(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+function readLine() {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: process.stdin });
+    rl.once('line', (line) => { rl.close(); resolve(line); });
+    rl.once('close', () => reject(new Error('stdin closed before the redirect arrived')));
+  });
+}
+
+function app() {
+  return new msal.ConfidentialClientApplication({
+    auth: { clientId: cfg.clientId, authority: cfg.authority, clientSecret: cfg.clientSecret },
+    system: {
+      loggerOptions: {
+        logLevel: msal.LogLevel.Warning,
+        piiLoggingEnabled: false,
+        loggerCallback: (_level, message) => process.stderr.write(message + '\n'),
+      },
+    },
+  });
+}
+
+async function clientCredentials() {
+  const cca = app();
+  const request = { scopes: ['https://graph.microsoft.com/.default'] };
+  const first = await cca.acquireTokenByClientCredential(request);
+  const second = await cca.acquireTokenByClientCredential(request);
+  out({
+    token_type: first.tokenType,
+    scopes: first.scopes,
+    tenant_id: first.tenantId,
+    access_token_claims: claimsOf(first.accessToken),
+    from_cache: second.fromCache,
+  });
+}
+
+async function authCode() {
+  const cca = app();
+  const crypto = new msal.CryptoProvider();
+  const { verifier, challenge } = await crypto.generatePkceCodes();
+  const state = crypto.createNewGuid();
+  // The samples' request: form_post, PKCE S256, client_info (msal adds it), no nonce.
+  const authUrl = await cca.getAuthCodeUrl({
+    scopes: cfg.scopes,
+    redirectUri: cfg.redirectUri,
+    responseMode: msal.ResponseMode.FORM_POST,
+    codeChallenge: challenge,
+    codeChallengeMethod: 'S256',
+    state,
+  });
+  out({ auth_url: authUrl });
+
+  const posted = JSON.parse(await readLine());
+  if (posted.error) {
+    throw new Error(`authorize answered ${posted.error}: ${posted.error_description}`);
+  }
+  // The second argument makes msal-node check the state it sent against the one posted back.
+  const result = await cca.acquireTokenByCode(
+    { code: posted.code, scopes: cfg.scopes, redirectUri: cfg.redirectUri, codeVerifier: verifier, state },
+    { code: posted.code, state: posted.state, client_info: posted.client_info },
+  );
+  // What the workforce sample does next: a token from the cache, then through the refresh token.
+  const cached = await cca.acquireTokenSilent({ account: result.account, scopes: cfg.scopes });
+  const refreshed = await cca.acquireTokenSilent({ account: result.account, scopes: cfg.scopes, forceRefresh: true });
+  out({
+    id_token_claims: result.idTokenClaims,
+    account: {
+      homeAccountId: result.account.homeAccountId,
+      environment: result.account.environment,
+      tenantId: result.account.tenantId,
+      username: result.account.username,
+      localAccountId: result.account.localAccountId,
+      name: result.account.name,
+    },
+    scopes: result.scopes,
+    access_token_claims: result.accessToken ? claimsOf(result.accessToken) : null,
+    silent_from_cache: cached.fromCache,
+    refreshed_from_cache: refreshed.fromCache,
+    refreshed_id_token_claims: refreshed.idTokenClaims,
+  });
+}
+
+const modes = { 'client-credentials': clientCredentials, 'auth-code': authCode };
+const run = modes[process.argv[2]];
+if (!run) {
+  process.stderr.write(`usage: msal-node-peer.js ${Object.keys(modes).join('|')}\n`);
+  process.exit(2);
+}
+run().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`msal-node-peer: ${err && err.errorCode ? err.errorCode + ': ' : ''}${err && (err.errorMessage || err.message) || err}\n`);
+    if (err && err.subError) process.stderr.write(`suberror: ${err.subError}\n`);
+    process.exit(1);
+  },
+);
