@@ -3,9 +3,10 @@ package emulator_test
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -74,23 +75,22 @@ func (rp *relyingParty) frontChannelLogouts() []url.Values {
 	return append([]url.Values(nil), rp.logouts...)
 }
 
-// spkiPins are Chromium's --ignore-certificate-errors-spki-list value for the emulator: the
-// base64 SHA-256 of the public keys of the chain it serves (leaf and CA). Chromium then accepts
-// only certificates with those keys, a narrow trust instead of --ignore-certificate-errors; it
-// honours the flag only together with --user-data-dir.
-func spkiPins(t testing.TB, e *emulator.Emulator) string {
+// caPin is Chromium's --ignore-certificate-errors-spki-list value for the emulator: the base64
+// SHA-256 of its CA's SubjectPublicKeyInfo. Chromium then accepts only certificates whose chain
+// holds that key (checked: a wrong pin gives ERR_CERT_AUTHORITY_INVALID), a narrow trust instead
+// of --ignore-certificate-errors; it honours the flag only together with --user-data-dir.
+func caPin(t testing.TB, e *emulator.Emulator) string {
 	t.Helper()
-	conn, err := tls.Dial("tcp", e.Addr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: e.CAPool()})
+	blk, _ := pem.Decode(e.CAPEM())
+	if blk == nil {
+		t.Fatal("the emulator's CA is not PEM")
+	}
+	ca, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil {
-		t.Fatalf("TLS to the emulator: %v", err)
+		t.Fatalf("the emulator's CA: %v", err)
 	}
-	defer conn.Close()
-	var pins []string
-	for _, c := range conn.ConnectionState().PeerCertificates {
-		h := sha256.Sum256(c.RawSubjectPublicKeyInfo)
-		pins = append(pins, base64.StdEncoding.EncodeToString(h[:]))
-	}
-	return strings.Join(pins, ",")
+	h := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(h[:])
 }
 
 // newBrowser starts Debian's Chromium, headless, with the real host names mapped to the
@@ -105,7 +105,7 @@ func newBrowser(t testing.TB, e *emulator.Emulator) context.Context {
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.WindowSize(1000, 800),
 		chromedp.Flag("host-resolver-rules", rules),
-		chromedp.Flag("ignore-certificate-errors-spki-list", spkiPins(t, e)),
+		chromedp.Flag("ignore-certificate-errors-spki-list", caPin(t, e)),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -142,7 +142,8 @@ func discovery(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) map[s
 // on another page with a form (consent, account picker), or still loading.
 const pageStateJS = `(() => {
 	if (document.readyState !== 'complete' || window.__peerStep !== undefined) return 'loading';
-	if (location.href.startsWith(%q)) return 'done';
+	if (location.href.startsWith(%[1]q)) return 'done';
+	if ([...document.forms].some(f => f.action.startsWith(%[1]q))) return 'loading'; // form_post: posts itself
 	if (document.querySelector('input[type=password]')) return 'login';
 	if (document.querySelector('form button, form input[type=submit]')) return 'form';
 	return 'other';

@@ -52,9 +52,13 @@ func (e *Emulator) Client() *http.Client {
 }
 
 // HostResolverRules is the Chromium flag value that sends the real host names to the emulator:
-// --host-resolver-rules="MAP login.microsoftonline.com:443 127.0.0.1:PORT, ...". A browser
-// started with it (and trusting the CA, or with --ignore-certificate-errors in tests) signs in
-// at https://login.microsoftonline.com as on a real tenant.
+// --host-resolver-rules="MAP login.microsoftonline.com:443 127.0.0.1:PORT, ...". Each rule is
+// "MAP <host pattern>[:<port>] <host>[:<port>]", comma-separated; the pattern may hold a port and
+// '*', and the replacement's port is the one dialled, while the page keeps its real URL, Host
+// header and SNI (checked with Chromium 156 in browser_test.go). A browser started with it (and
+// trusting the CA: --ignore-certificate-errors-spki-list with the CA's key hash and a
+// --user-data-dir, or --ignore-certificate-errors in tests) signs in at
+// https://login.microsoftonline.com as on a real tenant.
 func (e *Emulator) HostResolverRules() string {
 	a := e.Addr()
 	return "MAP login.microsoftonline.com:443 " + a + ", MAP graph.microsoft.com:443 " + a + ", MAP *.ciamlogin.com:443 " + a
