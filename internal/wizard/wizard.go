@@ -1,0 +1,412 @@
+// Package wizard asks the person the questions of `init` that flags did not answer, with huh
+// forms: the full terminal UI in a terminal, huh's accessible mode (plain numbered prompts read
+// line by line) otherwise. It returns plain answers and knows nothing of Graph or files.
+package wizard
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/charmbracelet/huh"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+)
+
+// Location says where the sample is.
+type Location string
+
+const (
+	LocationExisting   Location = "existing"    // configure a checkout already on disk
+	LocationDownload   Location = "download"    // download the sample, then configure it
+	LocationConfigOnly Location = "config-only" // write the config files into a folder of their own
+)
+
+// Answers are what init needs from the person. Empty fields are the questions still open.
+type Answers struct {
+	TenantType samples.TenantType
+	Sample     string
+	Tenant     string
+	Name       string
+	Credential samples.CredentialKind
+	Location   Location
+	Dir        string
+}
+
+// Options configure the questions.
+type Options struct {
+	In  io.Reader
+	Out io.Writer
+	// Accessible asks with plain line-by-line prompts (screen readers, pipes, dumb terminals).
+	Accessible bool
+	// Theme styles the full terminal UI; nil is huh's Charm theme.
+	Theme *huh.Theme
+	// TenantDefault pre-fills the tenant question (the emulator's tenant, say).
+	TenantDefault func(samples.TenantType) string
+	// FindSample looks for an existing checkout of a sample from the current folder; "" when none.
+	FindSample func(*samples.Manifest) string
+	// Catalog is the sample catalog; nil means samples.All().
+	Catalog []*samples.Manifest
+
+	// run runs one form; tests drive it through teatest instead.
+	run func(ctx context.Context, f *huh.Form) error
+}
+
+func (o Options) runForm(ctx context.Context, f *huh.Form) error {
+	if o.run != nil {
+		return o.run(ctx, f)
+	}
+	return f.RunWithContext(ctx)
+}
+
+// ErrInputEnded means the answers ran out (stdin closed) before a question was answered.
+var ErrInputEnded = errors.New("input ended")
+
+// MissingFlag names the flag that answers an open question, for --no-input's error.
+func (a Answers) MissingFlag() string {
+	switch {
+	case a.TenantType == "":
+		return "--tenant-type"
+	case a.Sample == "":
+		return "--sample"
+	case a.Tenant == "":
+		return "--tenant"
+	case a.Name == "":
+		return "--name"
+	}
+	return ""
+}
+
+// nameRE is what an app name may be: it becomes part of the uniqueName and a tag.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$`)
+
+// ValidateName checks an app name.
+func ValidateName(s string) error {
+	if !nameRE.MatchString(s) {
+		return fmt.Errorf("the name %q must be 1-48 letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes part of the app's unique name)", s)
+	}
+	return nil
+}
+
+// DefaultName is the app name suggested: the sample id already makes the app's unique name
+// distinct per sample, so one short name serves every sample.
+const DefaultName = "quickstart"
+
+// question is one question: whether it is still open, and the field that answers it.
+type question struct {
+	id    string
+	open  func(a *Answers) bool
+	field func(a *Answers, o *Options) (huh.Field, error)
+	// after runs once the field has its value (e.g. to turn a choice into the answer).
+	after func(a *Answers)
+}
+
+// Ask asks the open questions one at a time, in order, and returns the answers. A question is
+// asked only when the flags left it open and it has more than one possible answer.
+func Ask(ctx context.Context, a Answers, o Options) (Answers, error) {
+	if o.Catalog == nil {
+		all, err := samples.All()
+		if err != nil {
+			return a, err
+		}
+		o.Catalog = all
+	}
+	in := newInput(o)
+	st := &choiceState{}
+	for _, q := range questions(st) {
+		if !q.open(&a) {
+			continue
+		}
+		f, err := q.field(&a, &o)
+		if err != nil {
+			return a, err
+		}
+		if f == nil { // nothing to choose
+			if q.after != nil {
+				q.after(&a)
+			}
+			continue
+		}
+		if err := o.runForm(ctx, newForm(f, in, o)); err != nil {
+			if errors.Is(err, huh.ErrUserAborted) {
+				return a, fmt.Errorf("cancelled at the %s question: %w", q.id, context.Canceled)
+			}
+			return a, fmt.Errorf("%s question: %w", q.id, err)
+		}
+		if in.ended() {
+			return a, fmt.Errorf("%w before the %s question was answered: give it as a flag (%s) or answer every prompt", ErrInputEnded, q.id, flagFor(q.id))
+		}
+		if q.after != nil {
+			q.after(&a)
+		}
+	}
+	return a, nil
+}
+
+func flagFor(id string) string {
+	return map[string]string{
+		"tenant type": "--tenant-type", "sample": "--sample", "tenant": "--tenant", "app name": "--name",
+		"credential": "--credential", "sample location": "--dir / --download",
+	}[id]
+}
+
+// choiceState carries a choice between a field and its after hook.
+type choiceState struct {
+	tenantType string
+	location   string
+	credential string
+}
+
+func questions(st *choiceState) []question {
+	return []question{
+		{
+			id:   "tenant type",
+			open: func(a *Answers) bool { return a.TenantType == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				st.tenantType = string(samples.Workforce)
+				return huh.NewSelect[string]().
+					Title("Which kind of tenant?").
+					Description("Workforce: your organization's people sign in with their work accounts (Microsoft Entra ID).\nExternal ID: customers sign up and sign in to your app (Microsoft Entra External ID).").
+					Options(
+						huh.NewOption("Workforce tenant (Microsoft Entra ID)", string(samples.Workforce)),
+						huh.NewOption("External ID tenant (customers)", string(samples.External)),
+					).Value(&st.tenantType), nil
+			},
+			after: func(a *Answers) { a.TenantType = samples.TenantType(st.tenantType) },
+		},
+		{
+			id:   "sample",
+			open: func(a *Answers) bool { return a.Sample == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				var opts []huh.Option[string]
+				for _, m := range o.Catalog {
+					if m.TenantType == a.TenantType {
+						opts = append(opts, huh.NewOption(fmt.Sprintf("%s  (%s)", m.Title, m.ID), m.ID))
+					}
+				}
+				if len(opts) == 0 {
+					return nil, fmt.Errorf("no sample for tenant type %q", a.TenantType)
+				}
+				a.Sample = opts[0].Value
+				if len(opts) == 1 {
+					return nil, nil
+				}
+				return huh.NewSelect[string]().Title("Which sample web app?").
+					Description("The tool registers the app for it and writes its configuration.").
+					Options(opts...).Value(&a.Sample), nil
+			},
+		},
+		{
+			id:   "tenant",
+			open: func(a *Answers) bool { return a.Tenant == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				if o.TenantDefault != nil {
+					a.Tenant = o.TenantDefault(a.TenantType)
+				}
+				desc := "The tenant's id (a GUID) or a domain, e.g. contoso.onmicrosoft.com: Entra admin center > Overview."
+				if a.TenantType == samples.External {
+					desc = "The External ID tenant's id (a GUID) or domain, e.g. contoso.onmicrosoft.com: Entra admin center > Overview (switch to the external tenant first)."
+				}
+				dflt := a.Tenant
+				if dflt != "" {
+					desc += "\nPress Enter for " + dflt + "."
+				}
+				return huh.NewInput().Title("Tenant").Description(desc).
+					Validate(func(s string) error { return auth.ValidateTenant(orDefault(s, dflt)) }).
+					Value(&a.Tenant), nil
+			},
+			after: func(a *Answers) { a.Tenant = orDefault(a.Tenant, "") },
+		},
+		{
+			id:   "app name",
+			open: func(a *Answers) bool { return a.Name == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				a.Name = DefaultName
+				return huh.NewInput().Title("A name for this app").
+					Description("Running again with the same name updates the same app registration instead of making another. Press Enter for \"" + DefaultName + "\".").
+					Validate(func(s string) error { return ValidateName(orDefault(s, DefaultName)) }).
+					Value(&a.Name), nil
+			},
+			after: func(a *Answers) { a.Name = orDefault(a.Name, DefaultName) },
+		},
+		{
+			id:   "credential",
+			open: func(a *Answers) bool { return a.Credential == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				m := find(o.Catalog, a.Sample)
+				if m == nil {
+					return nil, unknownSample(a.Sample, o.Catalog)
+				}
+				st.credential = string(m.DefaultCredential())
+				if len(m.Credentials) < 2 {
+					return nil, nil
+				}
+				var opts []huh.Option[string]
+				for _, k := range m.Credentials {
+					label := "A client secret (simplest; expires, kept in a git-ignored file)"
+					if k == samples.Certificate {
+						label = "A certificate (a self-signed key pair made here; the private key never leaves this machine)"
+					}
+					opts = append(opts, huh.NewOption(label, string(k)))
+				}
+				return huh.NewSelect[string]().Title("How should the app prove who it is?").Options(opts...).Value(&st.credential), nil
+			},
+			after: func(a *Answers) { a.Credential = samples.CredentialKind(st.credential) },
+		},
+		{
+			id:   "sample location",
+			open: func(a *Answers) bool { return a.Location == "" },
+			field: func(a *Answers, o *Options) (huh.Field, error) {
+				m := find(o.Catalog, a.Sample)
+				if m == nil {
+					return nil, unknownSample(a.Sample, o.Catalog)
+				}
+				found := ""
+				if o.FindSample != nil {
+					found = o.FindSample(m)
+				}
+				var opts []huh.Option[string]
+				if found != "" {
+					opts = append(opts, huh.NewOption("Configure the sample in "+found, "existing:"+found))
+				}
+				opts = append(opts,
+					huh.NewOption("Download the sample from GitHub into ./"+DefaultDownloadDir(m), string(LocationDownload)),
+					huh.NewOption("Only write the config files, into ./"+DefaultConfigDir(m), string(LocationConfigOnly)))
+				st.location = opts[0].Value
+				return huh.NewSelect[string]().Title("Where is the sample?").Options(opts...).Value(&st.location), nil
+			},
+			after: func(a *Answers) {
+				kind, dir, _ := strings.Cut(st.location, ":")
+				a.Location = Location(kind)
+				if a.Dir == "" {
+					a.Dir = dir
+				}
+			},
+		},
+	}
+}
+
+// orDefault trims an answer; an empty one (Enter at a plain prompt) takes the default.
+func orDefault(s, dflt string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return dflt
+	}
+	return s
+}
+
+// DefaultDownloadDir is where --download puts a sample: the repository's name.
+func DefaultDownloadDir(m *samples.Manifest) string {
+	_, name, _ := strings.Cut(m.Repository, "/")
+	return name
+}
+
+// DefaultConfigDir is where config-only output goes.
+func DefaultConfigDir(m *samples.Manifest) string { return "entra-quickstart-" + m.ID }
+
+func find(cat []*samples.Manifest, id string) *samples.Manifest {
+	for _, m := range cat {
+		if m.ID == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func unknownSample(id string, cat []*samples.Manifest) error {
+	var ids []string
+	for _, m := range cat {
+		ids = append(ids, m.ID)
+	}
+	return fmt.Errorf("unknown sample %q: use one of %s", id, strings.Join(ids, ", "))
+}
+
+// Confirm shows a summary and asks yes or no; the default is no.
+func Confirm(ctx context.Context, title, summary string, o Options) (bool, error) {
+	ok := false
+	in := newInput(o)
+	c := huh.NewConfirm().Title(title).Description(summary).Affirmative("Yes").Negative("No").Value(&ok)
+	if err := o.runForm(ctx, newForm(c, in, o)); err != nil {
+		if errors.Is(err, huh.ErrUserAborted) {
+			return false, nil
+		}
+		return false, err
+	}
+	if in.ended() {
+		return false, fmt.Errorf("%w before the confirmation: pass --yes to confirm without a prompt", ErrInputEnded)
+	}
+	return ok, nil
+}
+
+// input is where answers come from: the raw stream for the full terminal UI (bubbletea puts a
+// terminal in raw mode itself), a lineReader in accessible mode.
+type input interface {
+	io.Reader
+	ended() bool
+}
+
+type rawInput struct{ io.Reader }
+
+func (rawInput) ended() bool { return false }
+
+func newInput(o Options) input {
+	if !o.Accessible {
+		return rawInput{o.In}
+	}
+	return &lineReader{r: bufio.NewReader(o.In)}
+}
+
+func newForm(f huh.Field, in input, o Options) *huh.Form {
+	form := huh.NewForm(huh.NewGroup(f)).WithOutput(o.Out).WithAccessible(o.Accessible).WithShowHelp(!o.Accessible)
+	switch r := in.(type) {
+	case rawInput:
+		if r.Reader != nil {
+			form = form.WithInput(r.Reader) // unwrapped: bubbletea sets raw mode on an *os.File
+		}
+	default:
+		form = form.WithInput(in)
+	}
+	if o.Theme != nil {
+		form = form.WithTheme(o.Theme)
+	}
+	return form
+}
+
+// lineReader hands out at most one line per Read. huh's accessible mode makes a new scanner per
+// question: given all the answers in one read, the first scanner would swallow them and later
+// questions would silently get their defaults (facts/testing.md §3). It also remembers EOF, which
+// huh turns into a silent default.
+type lineReader struct {
+	mu  sync.Mutex
+	r   *bufio.Reader
+	eof bool
+}
+
+func (l *lineReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line, err := l.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		err = nil
+	}
+	n := copy(p, line)
+	if n < len(line) {
+		// The caller's buffer is smaller than the line: keep the rest for the next Read.
+		l.r = bufio.NewReader(io.MultiReader(strings.NewReader(string(line[n:])), l.r))
+	}
+	if err == io.EOF && n == 0 {
+		l.eof = true
+	}
+	return n, err
+}
+
+func (l *lineReader) ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.eof
+}
