@@ -1,0 +1,96 @@
+package verify
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// freePort finds a loopback port nobody uses right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// localURIs are a sample's loopback URIs on a free port (node-style paths by default).
+func localURIs(t *testing.T, scheme string) (redirect, postLogout, front string) {
+	p := strconv.Itoa(freePort(t))
+	base := scheme + "://localhost:" + p
+	return base + "/auth/redirect", base + "/", base + "/signout-callback-oidc"
+}
+
+// events collects Progress events.
+type events struct {
+	mu  sync.Mutex
+	all []Event
+}
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) list() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Event(nil), e.all...)
+}
+
+func (e *events) notices() string {
+	var b strings.Builder
+	for _, ev := range e.list() {
+		if ev.Kind == EventNotice {
+			b.WriteString(ev.Message + "\n")
+		}
+	}
+	return b.String()
+}
+
+// runWith runs a journey whose "browser" is drive (called with the start URL in a goroutine).
+// It returns the report, Run's error, the events and drive's error.
+func runWith(t *testing.T, cfg Config, opts Options, drive func(ctx context.Context, start string) error) (Report, error, *events, error) {
+	t.Helper()
+	ev := &events{}
+	driveErr := make(chan error, 1)
+	opts.Progress = ev.add
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.CertDir == "" {
+		opts.CertDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// The browser lives outside the run: it does not stop when Run returns.
+	opts.OpenBrowser = func(_ context.Context, u string) error {
+		go func() { driveErr <- drive(ctx, u) }()
+		return nil
+	}
+	rep, err := Run(ctx, cfg, opts)
+	var derr error
+	select {
+	case derr = <-driveErr:
+	case <-time.After(10 * time.Second):
+		derr = context.DeadlineExceeded
+	}
+	return rep, err, ev, derr
+}
+
+// statuses is the report's step statuses as "step=status" pairs, for compact assertions.
+func statuses(r Report) string {
+	var parts []string
+	for _, s := range r.Steps {
+		parts = append(parts, string(s.Step)+"="+string(s.Status))
+	}
+	return strings.Join(parts, " ")
+}

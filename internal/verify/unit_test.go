@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func tlsConfigWithRoots(p *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: p} }
+
+// TestDiagnosesCoverCodes: every code the issue and facts/identity.md §4 name has an
+// explanation and a fix.
+func TestDiagnosesCoverCodes(t *testing.T) {
+	d, err := LoadDiagnoses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{"AADSTS50011", "AADSTS700016", "AADSTS7000215", "AADSTS7000222", "AADSTS65001", "AADSTS500113",
+		"AADSTS50020", "AADSTS90072", "AADSTS500208", "AADSTS500207", "AADSTS9002313", "AADSTS900971", "AADSTS7000218",
+		"AADSTS700025", "AADSTS9002327", "AADSTS700027", "AADSTS50012", "AADSTS700024", "AADSTS65004", "AADSTS90094",
+		"AADSTS50194", "AADSTS700054", "AADSTS50146", "AADSTS70000", "AADSTS54005", "AADSTS70008", "AADSTS501481",
+		"AADSTS50148", "AADSTS90002", "AADSTS50105", "AADSTS53003", "AADSTS131010",
+		"oauth:access_denied", "oauth:invalid_client", "oauth:invalid_grant", "oauth:consent_required",
+		"graph:InvalidAuthenticationToken", "graph:Authorization_RequestDenied",
+		"timeout:authorize", "timeout:sign_out", "timeout:front_channel_logout", "timeout:browser", "timeout:signed_in"}
+	for _, c := range codes {
+		x := d.Lookup(c)
+		if x == nil || x.Title == "" || x.Explanation == "" || x.Fix == "" {
+			t.Errorf("%s: %+v", c, x)
+		}
+	}
+	for k, v := range d {
+		if v.Title == "" || v.Explanation == "" || v.Fix == "" {
+			t.Errorf("%s is incomplete", k)
+		}
+	}
+}
+
+func TestDiagnoseOAuth(t *testing.T) {
+	d, _ := LoadDiagnoses()
+	cases := []struct {
+		err, desc string
+		codes     []int
+		want      string
+	}{
+		{"invalid_client", "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x", nil, "AADSTS7000215"},
+		{"invalid_client", "", []int{7000222}, "AADSTS7000222"},
+		{"access_denied", "the user said no", nil, "oauth:access_denied"},
+		{"invalid_request", "AADSTS999999: something new", nil, "AADSTS999999"},
+		{"consent_required", "AADSTS65001: The user or administrator has not consented", nil, "AADSTS65001"},
+	}
+	for _, c := range cases {
+		got := d.OAuth(c.err, c.desc, c.codes)
+		if got.Code != c.want {
+			t.Errorf("%s %q: %s, want %s", c.err, c.desc, got.Code, c.want)
+		}
+		if strings.Contains(got.Message, "Trace ID") {
+			t.Errorf("message keeps trace lines: %q", got.Message)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{Authority: "https://login.microsoftonline.com/t", ClientID: "c", ClientSecret: "s", RedirectURI: "http://localhost:3000/auth/redirect"}
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ok", func(*Config) {}, ""},
+		{"no authority", func(c *Config) { c.Authority = "" }, "authority is empty"},
+		{"no credential", func(c *Config) { c.ClientSecret = "" }, "neither a client secret"},
+		{"two credentials", func(c *Config) { c.CertificatePEMPath = "x.pem" }, "both a client secret"},
+		{"remote redirect", func(c *Config) { c.RedirectURI = "https://contoso.com/cb" }, "not on this machine"},
+		{"bad alg", func(c *Config) { c.AssertionAlg = "HS256" }, "not PS256"},
+	}
+	for _, tc := range cases {
+		c := ok
+		tc.edit(&c)
+		err := c.validate()
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestDiscoveryURL(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Authority: "https://login.microsoftonline.com/tid"}, "https://login.microsoftonline.com/tid/v2.0/.well-known/openid-configuration"},
+		{Config{Authority: "https://login.microsoftonline.com/tid/v2.0/"}, "https://login.microsoftonline.com/tid/v2.0/.well-known/openid-configuration"},
+		{Config{Authority: "https://contoso.ciamlogin.com/", TenantID: "tid"}, "https://contoso.ciamlogin.com/tid/v2.0/.well-known/openid-configuration"},
+		{Config{Authority: "https://contoso.ciamlogin.com/"}, "https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"},
+		{Config{Authority: "https://contoso.ciamlogin.com/contoso.onmicrosoft.com"}, "https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"},
+	}
+	for _, c := range cases {
+		if got := c.cfg.discoveryURL(); got != c.want {
+			t.Errorf("%s: %s", c.cfg.Authority, got)
+		}
+	}
+}
