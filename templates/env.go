@@ -215,6 +215,9 @@ var bareValue = regexp.MustCompile(`^[A-Za-z0-9~._:/@-]+$`)
 // quotes (no escapes, no expansion in any of the three), else in double quotes when nothing in
 // it is special there. A value none of these carry exactly is refused rather than written wrong.
 func encodeEnvValue(key, value string, prefer byte) (string, byte, error) {
+	if !utf8.ValidString(value) || strings.IndexByte(value, 0) >= 0 {
+		return "", 0, fmt.Errorf("the value for %s is not UTF-8 text", key)
+	}
 	if value == "" {
 		if prefer == '"' || prefer == '\'' {
 			return string(prefer) + string(prefer), prefer, nil

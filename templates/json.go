@@ -222,6 +222,9 @@ func isScalar(lit hujson.Literal) bool {
 
 // literal encodes a Go value as JSON without escaping <, > and & (a URL stays readable).
 func literal(v any) (hujson.Literal, error) {
+	if s, ok := v.(string); ok && !utf8.ValidString(s) {
+		return nil, fmt.Errorf("the value %q is not UTF-8 text", s)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -241,6 +244,9 @@ func (ed *jsonEditor) newValue(rest []string, leaf any, indent string) (hujson.V
 		} else {
 			v = map[string]any{rest[i]: v}
 		}
+	}
+	if s, ok := leaf.(string); ok && !utf8.ValidString(s) {
+		return hujson.Value{}, fmt.Errorf("the value %q is not UTF-8 text", s)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
