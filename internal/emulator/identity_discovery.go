@@ -1,0 +1,198 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// writeJSON answers a JSON body the way the sign-in service does (no OData decorations).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// handleDiscovery serves {authority}/v2.0/.well-known/openid-configuration: the tenant document
+// with absolute endpoints under the tenant GUID (facts/identity.md §1.2, §1.3), or the common /
+// organizations document whose issuer is the literal {tenantid} template (§1.1).
+func (e *Emulator) handleDiscovery(w http.ResponseWriter, r *http.Request, ps params) {
+	var doc map[string]any
+	var fail *aadstsError
+	e.store.View(func(d *Directory) {
+		a, err := e.resolveAuthority(r, ps, d)
+		if err != nil {
+			fail = err
+			return
+		}
+		doc = e.discoveryDoc(a)
+	})
+	if fail != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_tenant", *fail)
+		return
+	}
+	w.Header().Set("Cache-Control", "max-age=86400, private")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (e *Emulator) discoveryDoc(a authority) map[string]any {
+	base := a.endpointBase()
+	issuer := a.site.base + "/{tenantid}/v2.0"
+	region := any(nil)
+	if a.tenant != nil {
+		issuer = issuerFor(a.site, a.tenant)
+		region = "NA"
+	}
+	doc := map[string]any{
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"issuer":                                issuer,
+		"request_uri_parameter_supported":       false,
+		"userinfo_endpoint":                     a.site.graphBase + "/oidc/userinfo",
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+		"http_logout_supported":                 true,
+		"frontchannel_logout_supported":         true,
+		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver",
+			"at_hash", "c_hash", "email"},
+		"kerberos_endpoint":     base + "/kerberos",
+		"tenant_region_scope":   region,
+		"cloud_instance_name":   "microsoftonline.com",
+		"cloud_graph_host_name": "graph.windows.net",
+		"msgraph_host":          strings.TrimPrefix(a.site.graphBase, "https://"),
+		"rbac_url":              "https://pas.windows.net",
+	}
+	if a.site.kind == siteCIAM {
+		// External ID has no Kerberos and no region scope in what samples read; keep the rest.
+		delete(doc, "kerberos_endpoint")
+	}
+	return doc
+}
+
+// jwk is one key of the JWKS, in Entra's shape (kid == x5t, x5c, per-key issuer).
+type jwk struct {
+	Kty    string   `json:"kty"`
+	Use    string   `json:"use"`
+	Kid    string   `json:"kid"`
+	X5t    string   `json:"x5t"`
+	N      string   `json:"n"`
+	E      string   `json:"e"`
+	X5c    []string `json:"x5c"`
+	Issuer string   `json:"issuer"`
+}
+
+// handleKeys serves {authority}/discovery/v2.0/keys from the published signing keys.
+func (e *Emulator) handleKeys(w http.ResponseWriter, r *http.Request, ps params) {
+	var issuer string
+	var fail *aadstsError
+	e.store.View(func(d *Directory) {
+		a, err := e.resolveAuthority(r, ps, d)
+		if err != nil {
+			fail = err
+			return
+		}
+		issuer = a.site.base + "/{tenantid}/v2.0"
+		if a.tenant != nil {
+			issuer = issuerFor(a.site, a.tenant)
+		}
+	})
+	if fail != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_tenant", *fail)
+		return
+	}
+	keys := []jwk{}
+	for _, k := range e.keys.published() {
+		pub := k.Key.PublicKey
+		keys = append(keys, jwk{
+			Kty: "RSA", Use: "sig", Kid: k.KID, X5t: k.KID,
+			N:      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+			E:      base64.RawURLEncoding.EncodeToString(bigEndian(pub.E)),
+			X5c:    []string{base64.StdEncoding.EncodeToString(k.DER)},
+			Issuer: issuer,
+		})
+	}
+	w.Header().Set("Cache-Control", "max-age=86400, private")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+func bigEndian(v int) []byte {
+	var b []byte
+	for v > 0 {
+		b = append([]byte{byte(v)}, b...)
+		v >>= 8
+	}
+	return b
+}
+
+// knownAliases is instance discovery's metadata for the public cloud's sign-in hosts.
+var knownAliases = []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}
+
+// handleInstanceDiscovery serves /common/discovery/instance (api-version 1.0 and 1.1): it
+// vouches for the host the client asks about when the emulator serves it (the public cloud's
+// names, *.ciamlogin.com, its local base), and answers invalid_instance for any other host, as
+// Entra does for a host that is not Microsoft's.
+func (e *Emulator) handleInstanceDiscovery(w http.ResponseWriter, r *http.Request, _ params) {
+	q := r.URL.Query()
+	ver := q.Get("api-version")
+	if ver == "" {
+		ver = "1.1"
+	}
+	ae := q.Get("authorization_endpoint")
+	s := siteOf(r)
+	if ae == "" {
+		ae = s.loginBase + "/common/oauth2/v2.0/authorize"
+	}
+	u, err := url.Parse(ae)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_instance", aadsts(e.now(), 50049, "Unknown or invalid instance."))
+		return
+	}
+	host := strings.ToLower(u.Host)
+	hostName := strings.TrimSuffix(strings.TrimSuffix(host, ":443"), ".")
+	local := strings.TrimPrefix(e.base, "https://")
+	loopback := hostName == local || "127.0.0.1:"+portOf(e.ln.Addr()) == hostName
+	known := false
+	for _, a := range knownAliases {
+		known = known || a == hostName
+	}
+	if !known && !loopback && !strings.HasSuffix(hostName, ".ciamlogin.com") {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_instance", aadsts(e.now(), 50049, "Unknown or invalid instance."))
+		return
+	}
+	// The tenant discovery endpoint sits beside the authorization endpoint.
+	p := u.Path
+	tde := ae
+	if i := strings.Index(p, "/oauth2/"); i >= 0 {
+		prefix := p[:i]
+		suffix := "/v2.0/.well-known/openid-configuration"
+		if !strings.Contains(p, "/v2.0/") {
+			suffix = "/.well-known/openid-configuration"
+		}
+		tde = u.Scheme + "://" + u.Host + prefix + suffix
+	}
+	meta := []map[string]any{
+		{"preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net", "aliases": knownAliases},
+	}
+	if !known {
+		meta = append(meta, map[string]any{"preferred_network": hostName, "preferred_cache": hostName, "aliases": []string{hostName}})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tenant_discovery_endpoint": tde,
+		"api-version":               ver,
+		"metadata":                  meta,
+	})
+}

@@ -1,0 +1,200 @@
+package emulator
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// handleLogout is the end-session endpoint (GET or POST): it signs the browser out (the SSO
+// cookie's accounts, or the one named by logout_hint or id_token_hint), tells every app the
+// account signed in to through its front-channel logout URL (GET logoutUrl?sid=, no iss, as
+// Entra does), and returns to post_logout_redirect_uri only when it is a registered redirect URI
+// of the app named by client_id or id_token_hint; otherwise it shows "You signed out of your
+// account".
+//
+// Front-channel logout happens twice on purpose: the page loads each URL in a hidden iframe,
+// as Entra's does, and the emulator itself also issues the GET once, before answering, so a
+// test driving the sign-out over HTTP (no browser) observes it deterministically. That
+// server-side call only goes to loopback addresses (localhost apps, whose certificates are
+// usually self-signed, so TLS is not verified there) and never leaves the machine.
+func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps params) {
+	_ = r.ParseForm()
+	q := r.Form
+	var fail *aadstsError
+	var tenantName, redirect string
+	var front []string
+	_ = e.store.Do(func(d *Directory) error {
+		a, terr := e.resolveAuthority(r, ps, d)
+		if terr != nil {
+			fail = terr
+			return nil
+		}
+		tenantName = tenantLabel(a.tenant)
+		clientID := q.Get("client_id")
+		var hint map[string]any
+		if h := q.Get("id_token_hint"); h != "" {
+			if c, _ := e.verifyJWT(h); c != nil { // an expired hint still names the app and session
+				hint = c
+				if aud, _ := c["aud"].(string); clientID == "" {
+					clientID = aud
+				}
+			}
+		}
+		front = e.signOutLocked(w, r, d, q.Get("logout_hint"), hint)
+		if plr := q.Get("post_logout_redirect_uri"); plr != "" && clientID != "" {
+			if c, ok := e.findClient(d, a.tenant, clientID); ok {
+				if _, ok := matchRedirect(c.app, plr); ok {
+					redirect = redirectTarget(plr)
+					if st, has := q["state"]; has {
+						u, _ := url.Parse(redirect)
+						v := u.Query()
+						v.Set("state", st[0])
+						u.RawQuery = v.Encode()
+						redirect = u.String()
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if fail != nil {
+		renderErrorPage(w, "", *fail)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	callFrontChannel(ctx, front)
+	if len(front) == 0 && redirect != "" {
+		w.Header().Set("Location", redirect)
+		w.Header().Set("Cache-Control", "no-store, no-cache")
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	renderPage(w, http.StatusOK, "signedout", pageData{Title: "Sign out", Tenant: tenantName, FrontChannel: front, PostLogoutURL: redirect})
+}
+
+// signOutLocked ends the sessions the request names and returns the front-channel logout URLs
+// to call. d must be locked.
+func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Directory, logoutHint string, idHint map[string]any) []string {
+	e.identity.mu.Lock()
+	defer e.identity.mu.Unlock()
+	b := e.identity.browserLocked(r)
+	hintOID, hintTID, byHint := accountFromHint(logoutHint)
+	hintSID, _ := idHint["sid"].(string)
+	var browsers []*browserSession
+	if b != nil {
+		browsers = []*browserSession{b}
+	} else if hintSID != "" || byHint {
+		for _, x := range e.identity.browsers {
+			browsers = append(browsers, x)
+		}
+	}
+	var urls []string
+	for _, br := range browsers {
+		kept := br.Accounts[:0]
+		for _, acc := range br.Accounts {
+			out := false
+			switch {
+			case byHint:
+				out = acc.UserID == hintOID && acc.TenantID == hintTID
+			case hintSID != "":
+				out = acc.SID == hintSID
+			default:
+				out = true // no hint: sign the whole browser out rather than ask which account
+			}
+			if !out {
+				kept = append(kept, acc)
+				continue
+			}
+			urls = append(urls, e.frontChannelURLs(d, acc)...)
+		}
+		br.Accounts = kept
+		if len(kept) == 0 {
+			delete(e.identity.browsers, br.ID)
+		}
+	}
+	if b != nil && len(b.Accounts) == 0 {
+		http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
+	}
+	return urls
+}
+
+// frontChannelURLs are logoutUrl?sid=<sid> for each app of an account that has a logout URL.
+func (e *Emulator) frontChannelURLs(d *Directory, acc *account) []string {
+	t := tenantOf(d, acc.TenantID)
+	if t == nil {
+		return nil
+	}
+	var urls []string
+	for _, appID := range acc.Apps {
+		c, ok := e.findClient(d, t, appID)
+		if !ok || c.app.Web.LogoutURL == nil || *c.app.Web.LogoutURL == "" {
+			continue
+		}
+		u, err := url.Parse(*c.app.Web.LogoutURL)
+		if err != nil {
+			continue
+		}
+		v := u.Query()
+		v.Set("sid", acc.SID)
+		u.RawQuery = v.Encode()
+		urls = append(urls, u.String())
+	}
+	return urls
+}
+
+// callFrontChannel issues GET on each URL at once and waits for all (bounded by ctx). Errors
+// are ignored: an app that is not running must not stop the sign-out.
+func callFrontChannel(ctx context.Context, urls []string) {
+	if len(urls) == 0 {
+		return
+	}
+	c := loopbackClient()
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				return
+			}
+			resp, err := c.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	c.CloseIdleConnections()
+}
+
+// loopbackClient reaches only loopback addresses; since nothing else is reachable it can skip
+// TLS verification, which local apps with self-signed certificates need.
+func loopbackClient() *http.Client {
+	d := &net.Dialer{Timeout: 2 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("front-channel logout: %s is not a loopback address", address)
+		}
+		return nil
+	}}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:     d.DialContext,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback only, see above
+			Proxy:           nil,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
