@@ -103,6 +103,9 @@ type Application struct {
 	PasswordCredentials    []PasswordCredential       `json:"passwordCredentials"`
 	KeyCredentials         []KeyCredential            `json:"keyCredentials"`
 	Extra                  map[string]json.RawMessage `json:"extra,omitempty"`
+	// CreatedBy is who created it through Graph ("user:<id>" or "app:<appId>"), for the
+	// non-admin object quota; empty for seeded objects.
+	CreatedBy string `json:"createdBy,omitempty"`
 
 	// VisibleAt is when replication makes the object visible to calls other than the one that
 	// created it (the replication-lag fault); zero means at once.
@@ -182,6 +185,7 @@ type ServicePrincipal struct {
 	AppRoles               []AppRole                  `json:"appRoles"`
 	AppRoleAssignments     []string                   `json:"appRoleAssignments,omitempty"` // application permissions granted to this SP, by value
 	Extra                  map[string]json.RawMessage `json:"extra,omitempty"`
+	CreatedBy              string                     `json:"createdBy,omitempty"` // see Application.CreatedBy
 	VisibleAt              time.Time                  `json:"-"`
 }
 
