@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -270,5 +271,74 @@ func TestDeviceCodeFlow(t *testing.T) {
 	}
 	if status, body := tokenCall(t, e.Client(), base+"token", poll); status != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("second redemption: %d %v", status, body)
+	}
+}
+
+func TestCrossTenantSignInIsRefused(t *testing.T) {
+	e := start(t, Options{})
+	wf := tenantOfType(e, Workforce)
+	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}, consent: "openid profile offline_access User.Read"})
+	_, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), SignInOptions{Username: "admin@wingtiptoyscustomers.onmicrosoft.com", Password: DemoPassword})
+	var pe *PageError
+	if !errors.As(err, &pe) || pe.Code != 50020 {
+		t.Fatalf("a user of another tenant: %v", err)
+	}
+}
+
+func TestSignOutLikeTheSamples(t *testing.T) {
+	var calls []string
+	app := httptestTLS(t, func(r *http.Request) { calls = append(calls, r.URL.Query().Get("sid")) })
+	e := start(t, Options{})
+	ex := tenantOfType(e, ExternalID)
+	ta := addApp(t, e, appSpec{kind: ExternalID, redirects: []string{testRedirect, "http://localhost:3000"}, consent: "openid profile offline_access",
+		logoutURL: app + "/signout-callback-oidc"})
+	c := browser(e)
+	authz := "https://" + ex.Subdomain() + ".ciamlogin.com/" + ex.Domain + "/oauth2/v2.0/authorize?" + url.Values{"client_id": {ta.AppID},
+		"response_type": {"code"}, "scope": {"openid profile offline_access"}, "redirect_uri": {testRedirect}}.Encode()
+	if _, err := SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	// The External ID Node sample: host-only path, unencoded URI, no client_id, no id_token_hint.
+	to, err := SignOut(context.Background(), c, "https://"+ex.Subdomain()+".ciamlogin.com/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000")
+	if err != nil || to == nil || to.String() != "http://localhost:3000/" || len(calls) != 1 || calls[0] == "" {
+		t.Fatalf("sign-out: %v %v, front-channel calls %q", to, err, calls)
+	}
+	// ASP.NET style: id_token_hint only, from a client without the cookie.
+	back, err := SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := tokenCall(t, e.Client(), "https://"+ex.Subdomain()+".ciamlogin.com/"+ex.ID+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"},
+		"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "code": {back.Query().Get("code")}, "redirect_uri": {testRedirect}})
+	idt := body["id_token"].(string)
+	to, err = SignOut(context.Background(), browser(e), "https://"+ex.Subdomain()+".ciamlogin.com/"+ex.ID+"/oauth2/v2.0/logout?"+url.Values{
+		"id_token_hint": {idt}, "post_logout_redirect_uri": {"http://localhost:3000"}, "state": {"x"}}.Encode())
+	if err != nil || to == nil || to.Query().Get("state") != "x" || len(calls) != 2 || calls[1] != claimsOf(t, idt)["sid"] {
+		t.Fatalf("sign-out by id_token_hint: %v %v, calls %q", to, err, calls)
+	}
+}
+
+// httptestTLS is a local HTTPS app whose handler sees every request; it returns its base URL.
+func httptestTLS(t *testing.T, seen func(*http.Request)) string {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen(r) }))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func BenchmarkClientCredentialsToken(b *testing.B) {
+	e := start(b, Options{})
+	wf := tenantOfType(e, Workforce)
+	c := e.Client()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {wf.Automation.AppID}, "client_secret": {wf.Automation.Secret},
+		"scope": {"https://graph.microsoft.com/.default"}}
+	tokenURL := "https://login.microsoftonline.com/" + wf.ID + "/oauth2/v2.0/token"
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := c.PostForm(tokenURL, form)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp)
+		}
+		resp.Body.Close()
 	}
 }

@@ -16,8 +16,8 @@ import (
 // cookie's accounts, or the one named by logout_hint or id_token_hint), tells every app the
 // account signed in to through its front-channel logout URL (GET logoutUrl?sid=, no iss, as
 // Entra does), and returns to post_logout_redirect_uri only when it is a registered redirect URI
-// of the app named by client_id or id_token_hint; otherwise it shows "You signed out of your
-// account".
+// of the app named by client_id or id_token_hint (or, when neither is sent, of an app the ended
+// session signed in to); otherwise it shows "You signed out of your account".
 //
 // Front-channel logout happens twice on purpose: the page loads each URL in a hidden iframe,
 // as Entra's does, and the emulator itself also issues the GET once, before answering, so a
@@ -47,9 +47,19 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 				}
 			}
 		}
-		front = e.signOutLocked(w, r, d, q.Get("logout_hint"), hint)
-		if plr := q.Get("post_logout_redirect_uri"); plr != "" && clientID != "" {
-			if c, ok := e.findClient(d, a.tenant, clientID); ok {
+		var apps []appRef
+		front, apps = e.signOutLocked(w, r, d, q.Get("logout_hint"), hint)
+		if clientID != "" {
+			apps = []appRef{{tenant: a.tenant, appID: clientID}}
+		}
+		// Without client_id or id_token_hint (the Node samples send neither), the apps of the
+		// session being ended are the ones the URI may belong to.
+		plr := q.Get("post_logout_redirect_uri")
+		for _, ref := range apps {
+			if plr == "" || redirect != "" {
+				break
+			}
+			if c, ok := e.findClient(d, ref.tenant, ref.appID); ok {
 				if _, ok := matchRedirect(c.app, plr); ok {
 					redirect = redirectTarget(plr)
 					if st, has := q["state"]; has {
@@ -80,9 +90,15 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 	renderPage(w, http.StatusOK, "signedout", pageData{Title: "Sign out", Tenant: tenantName, FrontChannel: front, PostLogoutURL: redirect})
 }
 
+// appRef names an app as seen from a tenant.
+type appRef struct {
+	tenant *Tenant
+	appID  string
+}
+
 // signOutLocked ends the sessions the request names and returns the front-channel logout URLs
-// to call. d must be locked.
-func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Directory, logoutHint string, idHint map[string]any) []string {
+// to call and the apps those sessions had signed in to. d must be locked.
+func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Directory, logoutHint string, idHint map[string]any) ([]string, []appRef) {
 	e.identity.mu.Lock()
 	defer e.identity.mu.Unlock()
 	b := e.identity.browserLocked(r)
@@ -97,6 +113,7 @@ func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Dire
 		}
 	}
 	var urls []string
+	var apps []appRef
 	for _, br := range browsers {
 		kept := br.Accounts[:0]
 		for _, acc := range br.Accounts {
@@ -114,6 +131,9 @@ func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Dire
 				continue
 			}
 			urls = append(urls, e.frontChannelURLs(d, acc)...)
+			for _, id := range acc.Apps {
+				apps = append(apps, appRef{tenant: tenantOf(d, acc.TenantID), appID: id})
+			}
 		}
 		br.Accounts = kept
 		if len(kept) == 0 {
@@ -123,7 +143,7 @@ func (e *Emulator) signOutLocked(w http.ResponseWriter, r *http.Request, d *Dire
 	if b != nil && len(b.Accounts) == 0 {
 		http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
 	}
-	return urls
+	return urls, apps
 }
 
 // frontChannelURLs are logoutUrl?sid=<sid> for each app of an account that has a logout URL.
