@@ -64,6 +64,9 @@ type Config struct {
 	Scopes []string `json:"scopes,omitempty"`
 	// GraphBaseURL is Graph's base (default https://graph.microsoft.com); /v1.0/me is under it.
 	GraphBaseURL string `json:"graph_base_url,omitempty"`
+	// DiscoveryURL overrides the OpenID configuration URL (default: the authority's
+	// /v2.0/.well-known/openid-configuration, Entra's form); for other OpenID providers.
+	DiscoveryURL string `json:"discovery_url,omitempty"`
 	// ExpectedIssuer overrides the issuer the ID token must carry (default: the discovery
 	// document's issuer, with {tenantid} filled in).
 	ExpectedIssuer string `json:"expected_issuer,omitempty"`
@@ -227,6 +230,9 @@ func (c Config) graphBase() string {
 
 // discoveryURL is the authority's OpenID configuration document.
 func (c Config) discoveryURL() string {
+	if c.DiscoveryURL != "" {
+		return c.DiscoveryURL
+	}
 	a := strings.TrimRight(c.Authority, "/")
 	if u, err := url.Parse(a); err == nil && strings.HasSuffix(strings.ToLower(u.Hostname()), ".ciamlogin.com") && strings.Trim(u.Path, "/") == "" {
 		// A path-less External ID authority (the Node sample's form): MSAL appends the

@@ -72,11 +72,19 @@ func runWith(t *testing.T, cfg Config, opts Options, drive func(ctx context.Cont
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// The browser lives outside the run: it does not stop when Run returns.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	opts.OpenBrowser = func(_ context.Context, u string) error {
-		go func() { driveErr <- drive(ctx, u) }()
+		go func() {
+			err := drive(ctx, u)
+			if err != nil {
+				stop() // a failed drive will not finish the journey: don't wait for the timeout
+			}
+			driveErr <- err
+		}()
 		return nil
 	}
-	rep, err := Run(ctx, cfg, opts)
+	rep, err := Run(runCtx, cfg, opts)
 	var derr error
 	select {
 	case derr = <-driveErr:

@@ -111,6 +111,10 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 
 	// 2. The server.
 	srv, lns, err := j.listen()
+	var tlsCfg *tls.Config
+	if srv != nil {
+		tlsCfg = srv.TLSConfig
+	}
 	if err != nil {
 		j.mu.Lock()
 		j.set(StepAuthorize, Failed, err.Error(), &Diagnosis{Code: "local:listen", Title: "Cannot serve the redirect URI",
@@ -120,13 +124,12 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 		return j.result()
 	}
 	for _, ln := range lns {
-		go func() {
-			if srv.TLSConfig != nil {
-				_ = srv.ServeTLS(ln, "", "")
-			} else {
-				_ = srv.Serve(ln)
-			}
-		}()
+		// TLS is decided here, once: http.Server fills in TLSConfig itself when serving, so
+		// testing it per listener would misfire.
+		if tlsCfg != nil {
+			ln = tls.NewListener(ln, tlsCfg)
+		}
+		go func() { _ = srv.Serve(ln) }()
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
