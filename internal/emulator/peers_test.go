@@ -14,13 +14,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -80,8 +77,8 @@ type registeredApp struct {
 }
 
 // registerApp creates a web app registration with a secret, its service principal and, for
-// External ID, its link to the seeded sign-up/sign-in user flow, directly in the store (the
-// Graph routes are tested elsewhere; here the app is only the peers' fixture).
+// External ID, admin consent and its link to the seeded sign-up/sign-in user flow, directly in
+// the store (the Graph routes are tested elsewhere; here the app is only the peers' fixture).
 func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
 	t.Helper()
 	app := registeredApp{AppID: emulator.NewGUID(), Secret: emulator.NewSecretText(), RedirectURIs: redirectURIs}
@@ -121,7 +118,7 @@ func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, red
 			a.Web.LogoutURL = &logoutURL
 		}
 		tn.Applications = append(tn.Applications, a)
-		tn.ServicePrincipals = append(tn.ServicePrincipals, &emulator.ServicePrincipal{
+		sp := &emulator.ServicePrincipal{
 			ID:                     emulator.NewGUID(),
 			AppID:                  app.AppID,
 			DisplayName:            a.DisplayName,
@@ -131,9 +128,25 @@ func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, red
 			AccountEnabled:         true,
 			CreatedDateTime:        now,
 			Tags:                   []string{"WindowsAzureActiveDirectoryIntegratedApp"},
-		})
-		if tn.Type == emulator.ExternalID && len(tn.UserFlows) > 0 {
-			tn.UserFlows[0].AppIDs = append(tn.UserFlows[0].AppIDs, app.AppID)
+		}
+		tn.ServicePrincipals = append(tn.ServicePrincipals, sp)
+		if tn.Type == emulator.ExternalID {
+			// External ID customers cannot consent (AADSTS90094): the wizard grants admin
+			// consent and links the app to the sign-up/sign-in user flow, and so does this.
+			graphSP := tn.SPByAppID(emulator.GraphAppID)
+			if graphSP == nil {
+				return fmt.Errorf("no Microsoft Graph service principal in %s", tn.Domain)
+			}
+			tn.Grants = append(tn.Grants, &emulator.Grant{
+				ID:          emulator.NewGUID(),
+				ClientID:    sp.ID,
+				ConsentType: "AllPrincipals",
+				ResourceID:  graphSP.ID,
+				Scope:       "openid profile offline_access User.Read",
+			})
+			if len(tn.UserFlows) > 0 {
+				tn.UserFlows[0].AppIDs = append(tn.UserFlows[0].AppIDs, app.AppID)
+			}
 		}
 		return nil
 	})
@@ -143,23 +156,35 @@ func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, red
 	return app
 }
 
-// userOf returns a seeded non-admin user of a tenant and its object id.
-func userOf(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) (emulator.UserInfo, string) {
+// signer is a seeded user who signs in, with what the ID token must say about them.
+type signer struct {
+	emulator.UserInfo
+	OID string
+	// PreferredUsername is the sign-in name: the UPN in a workforce tenant, the email address an
+	// External ID customer signs in with.
+	PreferredUsername string
+}
+
+// userOf returns a seeded non-admin user of a tenant.
+func userOf(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) signer {
 	t.Helper()
 	for _, u := range ti.Users {
 		if u.Admin {
 			continue
 		}
-		var oid string
+		s := signer{UserInfo: u, PreferredUsername: u.UserPrincipalName}
 		e.Store().View(func(d *emulator.Directory) {
 			if x := d.Tenant(ti.ID).UserByName(u.UserPrincipalName); x != nil {
-				oid = x.ID
+				s.OID = x.ID
+				if ti.Type == emulator.ExternalID && x.Mail != "" {
+					s.PreferredUsername = x.Mail
+				}
 			}
 		})
-		return u, oid
+		return s
 	}
 	t.Fatalf("tenant %s has no non-admin user", ti.Domain)
-	return emulator.UserInfo{}, ""
+	return signer{}
 }
 
 // ---- running a peer process ----
@@ -360,14 +385,14 @@ func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) 
 }
 
 // checkIDToken checks the ID token claims a peer decoded after an authorization-code sign-in.
-func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user emulator.UserInfo, oid string, claims map[string]any) {
+func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user signer, claims map[string]any) {
 	t.Helper()
 	want := map[string]any{
 		"aud":                app.AppID,
 		"iss":                issuerOf(ti),
 		"tid":                ti.ID,
-		"oid":                oid,
-		"preferred_username": user.UserPrincipalName,
+		"oid":                user.OID,
+		"preferred_username": user.PreferredUsername,
 		"name":               user.DisplayName,
 		"ver":                "2.0",
 	}
@@ -386,182 +411,18 @@ func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user 
 	}
 }
 
-// ---- driving the login pages over HTTP ----
-
-var (
-	formRE  = regexp.MustCompile(`(?is)<form\b([^>]*)>(.*?)</form>`)
-	fieldRE = regexp.MustCompile(`(?is)<(input|button)\b([^>]*)>`)
-	attrRE  = regexp.MustCompile(`(?is)([a-z_:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))`)
-	tagRE   = regexp.MustCompile(`(?s)<[^>]*>`)
-	spaceRE = regexp.MustCompile(`\s+`)
-)
-
-type htmlField struct{ tag, typ, name, value string }
-
-type htmlForm struct {
-	action, method string
-	fields         []htmlField
-}
-
-func attrs(s string) map[string]string {
-	m := map[string]string{}
-	for _, a := range attrRE.FindAllStringSubmatch(s, -1) {
-		m[strings.ToLower(a[1])] = htmlUnescape(a[2] + a[3] + a[4])
-	}
-	return m
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&#39;", "'", "&#x27;", "'", "&lt;", "<", "&gt;", ">", "&#x2F;", "/", "&#x3D;", "=", "&#43;", "+").Replace(s)
-}
-
-func parseForms(page string) []htmlForm {
-	var forms []htmlForm
-	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
-		a := attrs(m[1])
-		f := htmlForm{action: a["action"], method: strings.ToUpper(a["method"])}
-		if f.method == "" {
-			f.method = http.MethodGet
-		}
-		for _, in := range fieldRE.FindAllStringSubmatch(m[2], -1) {
-			fa := attrs(in[2])
-			typ := strings.ToLower(fa["type"])
-			if typ == "" {
-				typ = map[string]string{"input": "text", "button": "submit"}[strings.ToLower(in[1])]
-			}
-			f.fields = append(f.fields, htmlField{tag: strings.ToLower(in[1]), typ: typ, name: fa["name"], value: fa["value"]})
-		}
-		forms = append(forms, f)
-	}
-	return forms
-}
-
-var (
-	userFieldRE = regexp.MustCompile(`(?i)^(login|loginfmt|user(name)?|email|upn|signinname)$`)
-	declineRE   = regexp.MustCompile(`(?i)(cancel|deny|decline|reject|back|^no$|false)`)
-)
-
-// fill answers a login or consent form: user name, password, hidden fields as they are, and the
-// submit button that agrees. ok is false if the form is not one we know how to answer.
-func (f htmlForm) fill(username, password string) (url.Values, bool) {
-	v := url.Values{}
-	var submit *htmlField
-	for i := range f.fields {
-		x := &f.fields[i]
-		switch {
-		case x.name == "":
-		case x.typ == "password":
-			v.Set(x.name, password)
-		case (x.typ == "text" || x.typ == "email") && userFieldRE.MatchString(x.name):
-			v.Set(x.name, username)
-		case x.typ == "hidden" || x.typ == "text" || x.typ == "email":
-			v.Set(x.name, x.value)
-		case x.typ == "submit" && submit == nil && !declineRE.MatchString(x.name+" "+x.value):
-			submit = x
-		}
-	}
-	if submit != nil && submit.name != "" {
-		v.Set(submit.name, submit.value)
-	}
-	return v, true
-}
-
-func (f htmlForm) declines() bool {
-	for _, x := range f.fields {
-		if x.typ == "submit" && !declineRE.MatchString(x.name+" "+x.value) {
-			return false
-		}
-	}
-	return len(f.fields) > 0 && !slices.ContainsFunc(f.fields, func(x htmlField) bool { return x.typ == "password" })
-}
-
-func pageText(b []byte) string {
-	s := spaceRE.ReplaceAllString(tagRE.ReplaceAllString(string(b), " "), " ")
-	if len(s) > 600 {
-		s = s[:600] + "…"
-	}
-	return strings.TrimSpace(s)
-}
-
-// signInOverHTTP plays a browser without JavaScript through the emulator's login and consent
-// pages, from authURL until the emulator sends the answer to redirectURI, and returns the
-// answer's fields: from the redirect's query (response_mode=query) or from the auto-posting
-// form (form_post). The emulator's own driver replaces this once it exists.
+// signInOverHTTP signs a user in from authURL through the emulator's pages with the emulator's
+// HTTP driver (a browser without JavaScript) and returns the fields the emulator sends to the
+// redirect URI: from the redirect's query, or from the auto-posting form for form_post.
 func signInOverHTTP(ctx context.Context, e *emulator.Emulator, authURL, redirectURI, username, password string) (url.Values, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{
-		Transport: e.Transport(),
-		Jar:       jar,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if strings.HasPrefix(req.URL.String(), redirectURI) || len(via) > 10 {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
+	a, err := emulator.SignIn(ctx, e.Client(), authURL, emulator.SignInOptions{Username: username, Password: password})
+	if err != nil {
+		return nil, err
 	}
-	method, target, body := http.MethodGet, authURL, url.Values(nil)
-	for step := 0; step < 8; step++ {
-		if strings.HasPrefix(target, redirectURI) {
-			u, err := url.Parse(target)
-			if err != nil {
-				return nil, err
-			}
-			return u.Query(), nil
-		}
-		var rd io.Reader
-		if body != nil {
-			rd = strings.NewReader(body.Encode())
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
-		if err != nil {
-			return nil, err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		page, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
-			next, err := resp.Request.URL.Parse(loc)
-			if err != nil {
-				return nil, err
-			}
-			method, target, body = http.MethodGet, next.String(), nil
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s %s: %s: %s", method, resp.Request.URL, resp.Status, pageText(page))
-		}
-		forms := parseForms(string(page))
-		var chosen *htmlForm
-		for i := range forms {
-			if !forms[i].declines() {
-				chosen = &forms[i]
-				break
-			}
-		}
-		if chosen == nil {
-			return nil, fmt.Errorf("%s: a page with no form to submit: %s", resp.Request.URL, pageText(page))
-		}
-		action, err := resp.Request.URL.Parse(chosen.action)
-		if err != nil {
-			return nil, err
-		}
-		values, _ := chosen.fill(username, password)
-		if strings.HasPrefix(action.String(), redirectURI) {
-			return values, nil // form_post: these are the fields the browser would post
-		}
-		method, target, body = chosen.method, action.String(), values
-		if method == http.MethodGet {
-			action.RawQuery = values.Encode()
-			target, body = action.String(), nil
-		}
+	if !strings.HasPrefix(a.URL.String(), redirectURI) {
+		return nil, fmt.Errorf("the sign-in ended at %s %s, not at the redirect URI %s", a.Method, a.URL, redirectURI)
 	}
-	return nil, fmt.Errorf("sign-in did not reach %s in 8 steps", redirectURI)
+	return a.Params(), nil
 }
 
 // answerFields turns the redirect's fields into the JSON object a peer script reads.
@@ -630,7 +491,7 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 			ti := tenantOf(t, e, tc.typ)
 			const redirectURI = "http://localhost:3000/redirect"
 			app := registerApp(t, e, ti, []string{redirectURI}, "")
-			user, oid := userOf(t, e, ti)
+			user := userOf(t, e, ti)
 			scopes := []string{"User.Read"}
 			if tc.typ == emulator.ExternalID {
 				scopes = []string{} // the External ID sample asks for the OIDC scopes msal adds
@@ -647,7 +508,7 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 			}
 			p.next(t, ctx, &start)
 			checkAuthURL(t, ti, start.AuthURL, "form_post")
-			answer, err := signInOverHTTP(ctx, e, start.AuthURL, redirectURI, user.UserPrincipalName, user.Password)
+			answer, err := signInOverHTTP(ctx, e, start.AuthURL, redirectURI, user.PreferredUsername, user.Password)
 			if err != nil {
 				t.Fatalf("sign-in: %v", err)
 			}
@@ -673,11 +534,11 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 			}
 			p.next(t, ctx, &got)
 			p.wait(t)
-			checkIDToken(t, ti, app, user, oid, got.IDTokenClaims)
-			if want := oid + "." + ti.ID; got.Account.HomeAccountID != want {
+			checkIDToken(t, ti, app, user, got.IDTokenClaims)
+			if want := user.OID + "." + ti.ID; got.Account.HomeAccountID != want {
 				t.Errorf("homeAccountId = %q, want %q (from client_info)", got.Account.HomeAccountID, want)
 			}
-			if got.Account.TenantID != ti.ID || !strings.EqualFold(got.Account.Username, user.UserPrincipalName) {
+			if got.Account.TenantID != ti.ID || !strings.EqualFold(got.Account.Username, user.PreferredUsername) {
 				t.Errorf("account = %+v", got.Account)
 			}
 			if !got.SilentFromCache || got.RefreshedFromCache {
@@ -754,7 +615,7 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			ti := tenantOf(t, e, tc.typ)
 			const redirectURI = "http://localhost:5000/getAToken"
 			app := registerApp(t, e, ti, []string{redirectURI}, "")
-			user, oid := userOf(t, e, ti)
+			user := userOf(t, e, ti)
 			scopes := []string{"User.Read"}
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
@@ -771,7 +632,7 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			if q, _ := url.Parse(start.AuthURI); q.Query().Get("nonce") == "" {
 				t.Errorf("MSAL Python sent no nonce: %s", start.AuthURI)
 			}
-			answer, err := signInOverHTTP(ctx, e, start.AuthURI, redirectURI, user.UserPrincipalName, user.Password)
+			answer, err := signInOverHTTP(ctx, e, start.AuthURI, redirectURI, user.PreferredUsername, user.Password)
 			if err != nil {
 				t.Fatalf("sign-in: %v", err)
 			}
@@ -790,9 +651,9 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			}
 			p.next(t, ctx, &got)
 			p.wait(t)
-			checkIDToken(t, ti, app, user, oid, got.IDTokenClaims)
-			if len(got.Accounts) != 1 || got.Accounts[0].HomeAccountID != oid+"."+ti.ID || got.Accounts[0].Realm != ti.ID {
-				t.Errorf("accounts = %+v, want one %s.%s in realm %s", got.Accounts, oid, ti.ID, ti.ID)
+			checkIDToken(t, ti, app, user, got.IDTokenClaims)
+			if len(got.Accounts) != 1 || got.Accounts[0].HomeAccountID != user.OID+"."+ti.ID || got.Accounts[0].Realm != ti.ID {
+				t.Errorf("accounts = %+v, want one %s.%s in realm %s", got.Accounts, user.OID, ti.ID, ti.ID)
 			}
 			if !got.Refreshed {
 				t.Errorf("a forced silent refresh failed: %s", got.RefreshError)

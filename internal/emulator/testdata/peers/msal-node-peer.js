@@ -10,7 +10,6 @@
 //
 // PEER_CONFIG (JSON): authority, clientId, clientSecret, redirectUri, scopes.
 const msal = require('@azure/msal-node');
-const readline = require('readline');
 
 const cfg = JSON.parse(process.env.PEER_CONFIG || '{}');
 
@@ -22,11 +21,21 @@ function claimsOf(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 }
 
+// readLine reads one line from stdin: the Go test writes it after driving the sign-in.
 function readLine() {
   return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: process.stdin });
-    rl.once('line', (line) => { rl.close(); resolve(line); });
-    rl.once('close', () => reject(new Error('stdin closed before the redirect arrived')));
+    let buf = '';
+    const onData = (chunk) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        process.stdin.off('data', onData).off('end', onEnd).pause();
+        resolve(buf.slice(0, nl));
+      }
+    };
+    const onEnd = () => reject(new Error('stdin closed before the redirect arrived'));
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', onData).once('end', onEnd);
   });
 }
 
