@@ -135,7 +135,7 @@ func (e *Emulator) token(r *http.Request, ps params, d *Directory) (map[string]a
 		return e.redeemRefresh(req, d)
 	case "client_credentials":
 		return e.clientCredentials(req, d)
-	case grantDeviceCode:
+	case grantDeviceCode, "device_code": // the RFC's URN, and the short form MSAL sends
 		return e.redeemDeviceCode(req, d)
 	}
 	return nil, e.terr("unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'.", gt))
@@ -330,7 +330,8 @@ func (e *Emulator) clientCredentials(req *tokenRequest, d *Directory) (map[strin
 		return nil, &tokenErr{code: "invalid_request", a: missingParam(e, "scope")}
 	}
 	for _, s := range strings.Fields(scope) {
-		if !strings.HasSuffix(s, "/.default") {
+		// MSAL Go adds openid, offline_access and profile even here; Entra ignores them.
+		if !strings.HasSuffix(s, "/.default") && !isOIDCScope(s) {
 			return nil, e.terr("invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", s))
 		}
 	}
@@ -409,4 +410,13 @@ func (e *Emulator) redeemDeviceCode(req *tokenRequest, d *Directory) (map[string
 		return nil, e.terr("invalid_grant", 50034, "The user account does not exist in the directory.")
 	}
 	return e.userTokens(req, d, t, u, c, prev.Scope, "", prev.SID, c.public())
+}
+
+func isOIDCScope(s string) bool {
+	for _, o := range oidcScopes {
+		if strings.EqualFold(o, s) {
+			return true
+		}
+	}
+	return false
 }
