@@ -1,0 +1,195 @@
+package verify
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+)
+
+// emuApp is an app registration put straight into the emulator's store (the provisioning
+// engine does not exist yet), with a secret, a certificate, admin consent and, for External ID,
+// the link to the user flow.
+type emuApp struct {
+	tenant *emulator.Tenant
+	appID  string
+	secret string
+	cert   *x509.Certificate
+	key    *rsa.PrivateKey
+	user   string
+	mail   string // External ID customers sign in with (and are named by) their email
+}
+
+func startEmulator(t *testing.T) *emulator.Emulator {
+	t.Helper()
+	e, err := emulator.Start(emulator.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func registerApp(t *testing.T, e *emulator.Emulator, kind emulator.TenantType, redirects []string, logoutURL string) *emuApp {
+	t.Helper()
+	cert, key := testCert(t)
+	a := &emuApp{appID: emulator.NewGUID(), secret: emulator.NewSecretText(), cert: cert, key: key}
+	err := e.Store().Do(func(d *emulator.Directory) error {
+		for _, ten := range d.Tenants {
+			if ten.Type == kind && a.tenant == nil {
+				a.tenant = ten
+			}
+		}
+		ten := a.tenant
+		now := cert.NotBefore
+		app := &emulator.Application{ID: emulator.NewGUID(), AppID: a.appID, DisplayName: "verify test", SignInAudience: "AzureADMyOrg",
+			CreatedDateTime: now, Tags: []string{"entra-quickstart"}, Web: emulator.WebSettings{RedirectURIs: redirects},
+			PasswordCredentials: []emulator.PasswordCredential{{KeyID: emulator.NewGUID(), SecretText: a.secret, Hint: a.secret[:3], StartDateTime: now, EndDateTime: now.AddDate(1, 0, 0)}},
+			KeyCredentials:      []emulator.KeyCredential{{KeyID: emulator.NewGUID(), Type: "AsymmetricX509Cert", Usage: "Verify", Key: cert.Raw, StartDateTime: now, EndDateTime: cert.NotAfter}},
+			RequiredResourceAccess: []emulator.RequiredResourceAccess{{ResourceAppID: emulator.GraphAppID,
+				ResourceAccess: []emulator.ResourceAccess{{ID: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", Type: "Scope"}}}},
+		}
+		if logoutURL != "" {
+			app.Web.LogoutURL = &logoutURL
+		}
+		ten.Applications = append(ten.Applications, app)
+		sp := &emulator.ServicePrincipal{ID: emulator.NewGUID(), AppID: a.appID, DisplayName: app.DisplayName, AppOwnerOrganizationID: ten.ID,
+			ServicePrincipalType: "Application", AccountEnabled: true, CreatedDateTime: now}
+		ten.ServicePrincipals = append(ten.ServicePrincipals, sp)
+		ten.Grants = append(ten.Grants, &emulator.Grant{ID: emulator.NewGUID(), ClientID: sp.ID, ConsentType: "AllPrincipals",
+			ResourceID: ten.SPByAppID(emulator.GraphAppID).ID, Scope: "openid profile offline_access User.Read"})
+		if kind == emulator.ExternalID && len(ten.UserFlows) > 0 {
+			ten.UserFlows[0].AppIDs = append(ten.UserFlows[0].AppIDs, a.appID)
+		}
+		for _, u := range ten.Users {
+			if !u.Admin {
+				a.user, a.mail = u.UserPrincipalName, u.Mail
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// emulatorConfig is the Config the CLI would read back for the app, at the emulator's local
+// base or under the real host names.
+func emulatorConfig(e *emulator.Emulator, a *emuApp, realHosts bool, redirect, post, front string) Config {
+	c := Config{TenantID: a.tenant.ID, ClientID: a.appID, ClientSecret: a.secret, RedirectURI: redirect,
+		PostLogoutRedirectURI: post, FrontChannelLogoutURL: front, CallsGraph: true}
+	switch {
+	case a.tenant.Type == emulator.ExternalID && realHosts:
+		c.TenantKind, c.Authority = ExternalID, "https://"+a.tenant.Subdomain()+".ciamlogin.com/"+a.tenant.ID
+	case a.tenant.Type == emulator.ExternalID:
+		c.TenantKind, c.Authority, c.GraphBaseURL = ExternalID, e.URL()+"/ciam/"+a.tenant.Subdomain()+"/"+a.tenant.ID, e.URL()
+	case realHosts:
+		c.TenantKind, c.Authority = Workforce, "https://login.microsoftonline.com/"+a.tenant.ID
+	default:
+		c.TenantKind, c.Authority, c.GraphBaseURL = Workforce, e.URL()+"/"+a.tenant.ID, e.URL()
+	}
+	return c
+}
+
+// driveEmulator plays the browser over HTTP with the emulator's form driver: start page, sign
+// in on the emulator's login page, callback, sign out, post-logout page.
+func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx context.Context, start string) error {
+	return func(ctx context.Context, start string) error {
+		jar, _ := cookiejar.New(nil)
+		c := e.Client()
+		c.Jar = jar
+		stop := func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse }
+		b := &httpBrowser{c: c}
+		if st, _, body, err := b.get(ctx, start); err != nil || !strings.Contains(body, `id="signin"`) {
+			return fmt.Errorf("start page %d %v", st, err)
+		}
+		next := func(path string) (string, error) {
+			nc := *c
+			nc.CheckRedirect = stop
+			resp, err := nc.Get(baseOf(start) + path)
+			if err != nil {
+				return "", err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				return "", fmt.Errorf("%s answered %d", path, resp.StatusCode)
+			}
+			return resp.Header.Get("Location"), nil
+		}
+		authz, err := next(signInPath)
+		if err != nil {
+			return err
+		}
+		back, err := emulator.SignInWithForm(ctx, c, authz, user, emulator.DemoPassword)
+		if err != nil {
+			return fmt.Errorf("sign in at the emulator: %w", err)
+		}
+		st, _, body, err := b.get(ctx, back.String())
+		if err != nil || !strings.Contains(body, "Signed in") {
+			return fmt.Errorf("callback %d %v: %.600s", st, err, body)
+		}
+		endSession, err := next(signOutPath)
+		if err != nil {
+			return err
+		}
+		after, err := emulator.SignOut(ctx, c, endSession)
+		if err != nil || after == nil {
+			return fmt.Errorf("sign out at the emulator: %v (post-logout %v)", err, after)
+		}
+		st, _, body, err = b.get(ctx, after.String())
+		if err != nil || !strings.Contains(body, `id="signedout"`) {
+			return fmt.Errorf("post-logout %d %v: %.600s", st, err, body)
+		}
+		return nil
+	}
+}
+
+// TestJourneyEmulator: the whole journey against the emulator for both tenant kinds, with a
+// secret and with a certificate, at the local base and under the real host names.
+func TestJourneyEmulator(t *testing.T) {
+	e := startEmulator(t)
+	for _, kind := range []emulator.TenantType{emulator.Workforce, emulator.ExternalID} {
+		for _, cred := range []string{"secret", "certificate"} {
+			for _, real := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%s/local", kind, cred)
+				if real {
+					name = fmt.Sprintf("%s/%s/real_hosts", kind, cred)
+				}
+				t.Run(name, func(t *testing.T) {
+					redirect, post, front := localURIs(t, "http")
+					a := registerApp(t, e, kind, []string{redirect, post}, front)
+					cfg := emulatorConfig(e, a, real, redirect, post, front)
+					if cred == "certificate" {
+						cfg.ClientSecret, cfg.Certificate, cfg.PrivateKey = "", a.cert, a.key
+					}
+					rep, err, _, derr := runWith(t, cfg, Options{HTTPClient: e.Client()}, driveEmulator(t, e, a.user))
+					if err != nil || derr != nil {
+						t.Fatalf("run: %v\ndrive: %v\n%s", err, derr, statuses(rep))
+					}
+					for _, s := range Steps() {
+						if rep.Step(s).Status != Passed {
+							t.Errorf("%s = %s (%s)", s, rep.Step(s).Status, rep.Step(s).Detail)
+						}
+					}
+					if rep.User == nil || !(strings.EqualFold(rep.User.Username, a.user) || strings.EqualFold(rep.User.Username, a.mail)) || rep.User.TenantID != a.tenant.ID {
+						t.Errorf("user %+v", rep.User)
+					}
+					if upn, _ := rep.Me["userPrincipalName"].(string); !strings.EqualFold(upn, a.user) {
+						t.Errorf("me %v", rep.Me)
+					}
+					if kind == emulator.ExternalID && !strings.Contains(rep.Issuer, a.tenant.ID+".ciamlogin.com") && real {
+						t.Errorf("External ID issuer %s should be on the tenant-id host", rep.Issuer)
+					}
+				})
+			}
+		}
+	}
+}
