@@ -57,8 +57,9 @@ func (e *Emulator) graphAPIRoutes() []route {
 		rt("graph.oauth2PermissionGrants.update", http.MethodPatch, `/oauth2PermissionGrants`+pID, g(grantsWrite, e.grantsPatch)),
 		rt("graph.oauth2PermissionGrants.delete", http.MethodDelete, `/oauth2PermissionGrants`+pID, g(grantsWrite, e.grantsDelete)),
 
-		// deleted items: the cast segment is required, as in Graph
-		rt("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems/(?P<cast>microsoft\.graph\.(?:application|servicePrincipal))`, g(appsRead, e.deletedList)),
+		// deleted items: the cast segment is required, as in Graph; the Go SDK writes it with the
+		// namespace alias (graph.application), others in full (microsoft.graph.application)
+		rt("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems/(?:microsoft\.)?graph\.(?P<cast>application|servicePrincipal)`, g(appsRead, e.deletedList)),
 		rt("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems`, g(appsRead, e.deletedBare)),
 		rt("graph.deletedItems.restore", http.MethodPost, `/directory/deletedItems`+pID+`/restore`, g(appsWrite, e.deletedRestore)),
 		rt("graph.deletedItems.get", http.MethodGet, `/directory/deletedItems`+pID, g(appsRead, e.deletedGet)),

@@ -10,14 +10,14 @@ import (
 // uniqueName stays reserved until it is purged.
 
 var deletedAppsCollection = collection{
-	set: "directory/deletedItems/microsoft.graph.application", typ: "microsoft.graph.application", resource: "Application",
+	set: "applications", typ: "microsoft.graph.application", resource: "Application",
 	filterable: []string{"appId", "id", "displayName", "tags", "deletedDateTime", "createdDateTime", "publisherDomain"},
 	orderable:  []string{"displayName", "deletedDateTime"},
 	template:   appTemplate,
 }
 
 var deletedSPsCollection = collection{
-	set: "directory/deletedItems/microsoft.graph.servicePrincipal", typ: "microsoft.graph.servicePrincipal", resource: "ServicePrincipal",
+	set: "servicePrincipals", typ: "microsoft.graph.servicePrincipal", resource: "ServicePrincipal",
 	filterable: []string{"appId", "id", "displayName", "tags", "deletedDateTime"},
 	orderable:  []string{"displayName", "deletedDateTime"},
 	template:   spTemplate,
@@ -28,7 +28,7 @@ var directoryObjectsCollection = collection{set: "directoryObjects", typ: "micro
 
 func (e *Emulator) deletedList(g *gcall) bool {
 	var items []map[string]any
-	if g.p["cast"] == "microsoft.graph.application" {
+	if g.p["cast"] == "application" {
 		for _, a := range g.t.Applications {
 			if a.Deleted() {
 				items = append(items, typed(renderApp(a, false), "application"))
