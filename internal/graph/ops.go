@@ -23,7 +23,7 @@ import (
 // also brings each key's bytes, needed to keep a certificate when the collection is replaced.
 func appSelect() []string {
 	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web",
-	"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
+		"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
 }
 
 func preferCreate() *abs.RequestHeaders {
@@ -476,3 +476,45 @@ func (c *Client) CreateUserFlow(ctx context.Context, displayName string) (UserFl
 
 // odataQuote doubles single quotes for an OData string literal.
 func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// UnlinkUserFlow removes the app from a user flow (an app can be in only one). Already gone
+// counts as removed.
+func (c *Client) UnlinkUserFlow(ctx context.Context, flowID, appID string) error {
+	err := c.call(ctx, "unlink the app from its previous user flow", false, func(ctx context.Context) error {
+		return c.flows().ByAuthenticationEventsFlowId(flowID).Conditions().Applications().IncludeApplications().ByAuthenticationConditionApplicationAppId(appID).Delete(ctx, nil)
+	})
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// DeletedServicePrincipals lists soft-deleted service principals (appId and id), every page.
+func (c *Client) DeletedServicePrincipals(ctx context.Context) ([]ServicePrincipal, error) {
+	var out []ServicePrincipal
+	top := int32(999)
+	var page models.ServicePrincipalCollectionResponseable
+	err := c.call(ctx, "list deleted service principals", false, func(ctx context.Context) error {
+		var err error
+		page, err = directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().GraphServicePrincipal().Get(ctx,
+			&directory.DeletedItemsGraphServicePrincipalRequestBuilderGetRequestConfiguration{
+				QueryParameters: &directory.DeletedItemsGraphServicePrincipalRequestBuilderGetQueryParameters{Top: &top},
+			})
+		return err
+	})
+	for err == nil && page != nil {
+		for _, m := range page.GetValue() {
+			out = append(out, *fromSP(m))
+		}
+		next := deref(page.GetOdataNextLink())
+		if next == "" {
+			break
+		}
+		err = c.call(ctx, "list deleted service principals (next page)", false, func(ctx context.Context) error {
+			var err error
+			page, err = directory.NewDeletedItemsGraphServicePrincipalRequestBuilder(next, c.adapter).Get(ctx, nil)
+			return err
+		})
+	}
+	return out, err
+}

@@ -1,0 +1,303 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+)
+
+// Result is what Apply made: the ids the sample's configuration needs, and the new credential.
+// Its String never shows the secret or the private key (Secret and Cert redact themselves in
+// any fmt verb and in JSON).
+type Result struct {
+	Tenant             Tenant
+	UniqueName         string
+	DisplayName        string
+	AppID              string // the client id
+	ObjectID           string
+	ServicePrincipalID string
+	UserFlowID         string
+	// Created is true when this run created the app registration.
+	Created bool
+	// Credential is the kind; Secret is set when a new secret was made (empty when the existing
+	// one stays), with its keyId and expiry; Certificate is set for certificates.
+	Credential    CredentialKind
+	Secret        graph.Secret
+	SecretKeyID   string
+	SecretExpires time.Time
+	Certificate   *Cert
+	// Actions are the kinds of change made; RoundTrips the dependent Graph rounds it took.
+	Actions    []ActionKind
+	RoundTrips int
+
+	graceKey string
+}
+
+// String summarises the result without secrets.
+func (r *Result) String() string {
+	if r == nil {
+		return "<no result>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "app %q client id %s (object %s) in tenant %s", r.DisplayName, r.AppID, r.ObjectID, r.Tenant.ID)
+	switch {
+	case r.Secret != "":
+		fmt.Fprintf(&b, "; new client secret %s valid until %s", r.SecretKeyID, r.SecretExpires.UTC().Format(time.DateOnly))
+	case r.Certificate != nil:
+		fmt.Fprintf(&b, "; %s", r.Certificate)
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing anything String does not.
+func (r *Result) GoString() string { return r.String() }
+
+// Apply makes the plan real in the fewest dependent Graph round trips:
+//
+//  1. upsert the app by uniqueName with everything it can carry (redirect URIs, logout URL,
+//     implicit-grant settings, requiredResourceAccess, tags, notes, a certificate's public part),
+//     and, when needed, create the user flow (it does not depend on the app);
+//  2. addPassword and the service principal upsert, in parallel (both need only the app's ids);
+//  3. admin consent and the user-flow link, in parallel (both need the service principal).
+//
+// A new app with a secret takes 3. Every step is safe to repeat: a re-run after any failure
+// converges on one app. An empty plan writes nothing. On error the Result holds what was done.
+func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	s := p.Spec
+	r := &Result{Tenant: p.Tenant, UniqueName: s.UniqueName, DisplayName: s.DisplayName, Credential: s.Credential.Kind, graceKey: p.graceKey}
+	app := p.App
+	sp := p.ServicePrincipal
+	flow := p.Flow
+	if app != nil {
+		r.AppID, r.ObjectID = app.AppID, app.ID
+	}
+	if sp != nil {
+		r.ServicePrincipalID = sp.ID
+	}
+	if flow != nil {
+		r.UserFlowID = flow.ID
+	}
+	if s.Credential.Kind == Certificate && !p.Has(AddCertificate) {
+		c, err := loadCert(s.Credential.KeyFile)
+		if err != nil {
+			return r, fmt.Errorf("provision: %w", err)
+		}
+		r.Certificate = c
+	}
+	if p.Empty() {
+		return r, nil
+	}
+	done := func(k ActionKind) { r.Actions = append(r.Actions, k) }
+
+	// Round 1: the app (with a certificate) and, independently, a new user flow.
+	var round []func() error
+	if p.Has(CreateApp) || p.Has(UpdateApp) || p.Has(AddCertificate) {
+		w := s.appWrite()
+		if p.Has(AddCertificate) {
+			c := p.localCert
+			if c == nil {
+				var err error
+				if c, err = newCert("CN="+s.UniqueName, e.now(), s.Credential.Lifetime); err != nil {
+					return r, fmt.Errorf("provision: %w", err)
+				}
+				// The key is on disk before the upsert can commit, so a run that dies after the
+				// upload still finds and reuses it.
+				if err := c.save(s.Credential.KeyFile); err != nil {
+					return r, fmt.Errorf("provision: saving the certificate: %w; choose another place with --cert-file", err)
+				}
+			}
+			r.Certificate = c
+			w.SetKeys = true
+			w.Keys = append(slices.Clone(p.keepKeys), c.keyCredential(e.now()))
+		}
+		round = append(round, func() error {
+			step := "create the app registration"
+			if app != nil {
+				step = "update the app registration"
+			}
+			e.report(step, Started, "")
+			a, created, err := e.g.UpsertApplication(ctx, s.UniqueName, w)
+			if err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			app = a
+			r.Created = created || p.App == nil
+			r.AppID, r.ObjectID = a.AppID, a.ID
+			for _, k := range []ActionKind{CreateApp, UpdateApp, AddCertificate} {
+				if p.Has(k) {
+					done(k)
+				}
+			}
+			e.report(step, Done, "client id "+a.AppID)
+			return nil
+		})
+	}
+	if p.Has(CreateUserFlow) {
+		round = append(round, func() error {
+			step := "create the user flow"
+			e.report(step, Started, s.UserFlow.CreateName)
+			f, err := e.g.CreateUserFlow(ctx, s.UserFlow.CreateName)
+			if err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			flow = &f
+			r.UserFlowID = f.ID
+			done(CreateUserFlow)
+			e.report(step, Done, f.ID)
+			return nil
+		})
+	}
+	var mu sync.Mutex
+	if err := e.round(r, round...); err != nil {
+		return r, err
+	}
+
+	// Round 2: the secret and the service principal.
+	round = nil
+	if p.Has(AddSecret) {
+		round = append(round, func() error {
+			step := "add a client secret"
+			e.report(step, Started, "")
+			end := e.now().Add(s.Credential.Lifetime)
+			name := CredentialPrefix + " " + e.now().UTC().Format("2006-01-02T15:04:05Z")
+			pc, secret, err := e.g.AddPassword(ctx, app.ID, name, end)
+			if err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			mu.Lock()
+			r.Secret, r.SecretKeyID, r.SecretExpires = secret, pc.KeyID, pc.End
+			done(AddSecret)
+			mu.Unlock()
+			e.report(step, Done, "valid until "+pc.End.UTC().Format(time.DateOnly))
+			return nil
+		})
+	}
+	if p.Has(CreateServicePrincipal) {
+		round = append(round, func() error {
+			step := "create the service principal"
+			e.report(step, Started, "")
+			x, _, err := e.g.UpsertServicePrincipal(ctx, app.AppID, spTags(s.Tags))
+			if err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			mu.Lock()
+			sp = x
+			r.ServicePrincipalID = x.ID
+			done(CreateServicePrincipal)
+			mu.Unlock()
+			e.report(step, Done, x.ID)
+			return nil
+		})
+	}
+	if err := e.round(r, round...); err != nil {
+		return r, err
+	}
+
+	// Round 3: consent and the user-flow link.
+	round = nil
+	if p.Has(GrantConsent) || p.Has(UpdateConsent) {
+		round = append(round, func() error {
+			step := "grant admin consent"
+			e.report(step, Started, s.consentScope())
+			var err error
+			if p.Grant != nil && p.Has(UpdateConsent) {
+				_, err = e.g.UpdateGrantScope(ctx, *p.Grant, s.consentScope())
+			} else {
+				_, err = e.g.EnsureGrant(ctx, sp.ID, p.GraphSPID, s.consentScope())
+			}
+			if err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			mu.Lock()
+			done(map[bool]ActionKind{true: UpdateConsent, false: GrantConsent}[p.Has(UpdateConsent)])
+			mu.Unlock()
+			e.report(step, Done, "")
+			return nil
+		})
+	}
+	if p.Has(LinkUserFlow) {
+		round = append(round, func() error {
+			step := "link the app to the user flow"
+			e.report(step, Started, flow.DisplayName)
+			if p.UnlinkFlowID != "" {
+				if err := e.g.UnlinkUserFlow(ctx, p.UnlinkFlowID, app.AppID); err != nil {
+					return actionable(step, err)
+				}
+			}
+			if err := e.g.LinkUserFlow(ctx, flow.ID, app.AppID); err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			mu.Lock()
+			done(LinkUserFlow)
+			mu.Unlock()
+			e.report(step, Done, "")
+			return nil
+		})
+	}
+	if err := e.round(r, round...); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// round runs one round trip's calls in parallel and counts it.
+func (e *Engine) round(r *Result, fs ...func() error) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	r.RoundTrips++
+	return parallel(fs...)
+}
+
+// spTags are the service principal's tags: the app's, plus the one that lists it among the
+// tenant's enterprise applications in the admin center.
+func spTags(appTags []string) []string {
+	return append([]string{"WindowsAzureActiveDirectoryIntegratedApp"}, appTags...)
+}
+
+// Retire removes the secrets this tool made for the app before, except the grace one, once the
+// new secret works (call it after WaitReady). It reads the app again so that secrets whose
+// answer was lost in this run (a retried addPassword) go too. Secrets made by anyone else are
+// never touched. Nothing happens when Apply made no new secret.
+func (e *Engine) Retire(ctx context.Context, r *Result) error {
+	if r == nil || r.Secret == "" || r.ObjectID == "" {
+		return nil
+	}
+	app, err := e.g.AppByUniqueName(ctx, r.UniqueName, true)
+	if err != nil {
+		return actionable("remove old client secrets", err)
+	}
+	var fs []func() error
+	for _, pc := range app.Passwords {
+		if !ownCredential(pc.DisplayName) || strings.EqualFold(pc.KeyID, r.SecretKeyID) || strings.EqualFold(pc.KeyID, r.graceKey) {
+			continue
+		}
+		fs = append(fs, func() error {
+			if err := e.g.RemovePassword(ctx, app.ID, pc.KeyID); err != nil {
+				return actionable("remove an old client secret", err)
+			}
+			return nil
+		})
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	e.report("remove old client secrets", Started, fmt.Sprintf("%d secret(s); keeping the newest older one for a while", len(fs)))
+	if err := parallel(fs...); err != nil {
+		e.report("remove old client secrets", Failed, err.Error())
+		return err
+	}
+	e.report("remove old client secrets", Done, "")
+	return nil
+}

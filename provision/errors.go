@@ -1,0 +1,118 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+)
+
+// Error is a failed step told so that a person can act on it: what failed, Graph's own words,
+// why that usually happens, what to do next, and the request-id for support.
+type Error struct {
+	Step      string // e.g. "grant admin consent"
+	Explain   string // why this usually happens
+	Next      string // what to do
+	RequestID string // Graph's request-id, when Graph answered
+	Err       error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed: %v", e.Step, e.Err)
+	if e.Explain != "" {
+		b.WriteString(". " + e.Explain)
+	}
+	if e.Next != "" {
+		b.WriteString(". Next: " + e.Next)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// hint is one row of the suggestions table: a Graph answer, optionally for one step, and what
+// it means. The first matching row wins, so specific rows come before general ones.
+type hint struct {
+	status  int    // 0: any
+	code    string // Graph code or a details code; "": any
+	message string // substring of the message; "": any
+	step    string // substring of the step; "": any
+	explain string
+	next    string
+}
+
+// hints is the suggestions table (data, not scattered ifs). Roles and scopes are those of
+// facts/graph.md §1, §4, §10 and facts/identity.md §7.
+func hints() []hint {
+	return []hint{
+		{status: 403, step: "consent", explain: "Granting tenant-wide admin consent needs the DelegatedPermissionGrant.ReadWrite.All permission and an admin role",
+			next: "sign in as a Cloud Application Administrator or Application Administrator (or ask one to run entra-quickstart), then run again"},
+		{status: 403, step: "user flow", explain: "User flows need the EventListener.ReadWrite.All permission and the External ID User Flow Administrator role (the Azure CLI's sign-in cannot get that permission)",
+			next: "sign in as an External ID User Flow Administrator with the default browser sign-in, then run again"},
+		{status: 403, code: "Directory_QuotaExceeded", explain: "You have reached the directory's quota of objects you may create (250 for a non-admin, deleted apps included)",
+			next: "run entra-quickstart reset to delete and purge the apps this tool made, then run again"},
+		{code: "Directory_QuotaExceeded", explain: "You have reached the directory's quota of objects you may create (250 for a non-admin, deleted apps included)",
+			next: "run entra-quickstart reset to delete and purge the apps this tool made, then run again"},
+		{status: 403, explain: "Your account may not manage app registrations in this tenant",
+			next: "ask for the Application Developer or Cloud Application Administrator role (and consent to Application.ReadWrite.All), then run again"},
+		{code: "CredentialInvalidLifetimeAsPerAppPolicy", explain: "The tenant's app management policy limits how long a credential may be valid",
+			next: "run again with a shorter --secret-lifetime (for example 7d)"},
+		{code: "CredentialTypeNotAllowedAsPerAppPolicy", explain: "The tenant's app management policy does not allow this kind of credential",
+			next: "run again with --credential certificate (or secret), whichever the policy allows"},
+		{status: 401, explain: "Graph did not accept the sign-in (expired or for another tenant)",
+			next: "sign in again (entra-quickstart signs in at the start of each run)"},
+		{status: 429, explain: "Graph is throttling this tenant and kept asking to wait",
+			next: "wait a few minutes and run again: it continues where it stopped"},
+		{status: 500, explain: "Graph had a server error and kept failing", next: "run again in a minute: it continues where it stopped without duplicating anything"},
+		{status: 502, explain: "Graph had a server error and kept failing", next: "run again in a minute: it continues where it stopped without duplicating anything"},
+		{status: 503, explain: "Graph is unavailable for now", next: "run again in a minute: it continues where it stopped without duplicating anything"},
+		{status: 504, explain: "Graph timed out", next: "run again in a minute: it continues where it stopped without duplicating anything"},
+		{status: 404, explain: "The new object had not reached every Graph replica before the retry deadline",
+			next: "run again in a minute: it continues where it stopped"},
+		{status: 400, code: "NoBackingApplicationObject", explain: "The new app had not reached every Graph replica before the retry deadline",
+			next: "run again in a minute: it continues where it stopped"},
+	}
+}
+
+func (h hint) matches(step string, ge *graph.Error) bool {
+	return (h.status == 0 || h.status == ge.Status) &&
+		(h.code == "" || ge.HasCode(h.code)) &&
+		(h.message == "" || strings.Contains(ge.Message, h.message)) &&
+		(h.step == "" || strings.Contains(step, h.step))
+}
+
+// actionable wraps a Graph failure with the table's explanation and next step.
+func actionable(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	e := &Error{Step: step, Err: err}
+	ge, ok := graph.AsError(err)
+	switch {
+	case ok && ge.Status == 0 && ge.Err != nil && !graph.IsTransient(ge):
+		var ae *graph.AuthError
+		if errors.As(ge.Err, &ae) {
+			e.Explain, e.Next = "Signing in to Microsoft Graph failed", "check the sign-in method and tenant, then run again"
+		}
+	case ok && ge.Status == 0:
+		e.Explain, e.Next = "The connection to Microsoft Graph kept failing", "check the network (and proxy), then run again: it continues where it stopped"
+	case ok:
+		e.RequestID = ge.RequestID
+		for _, h := range hints() {
+			if h.matches(step, ge) {
+				e.Explain, e.Next = h.explain, h.next
+				break
+			}
+		}
+	}
+	return e
+}
+
+// wrapStep is actionable for reads that may be nil.
+func wrapStep(step string, err error) error { return actionable(step, err) }
