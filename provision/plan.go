@@ -123,9 +123,9 @@ type Plan struct {
 	UnlinkFlowID     string // the app is linked to another flow, to leave first
 	Actions          []Action
 
-	localCert *Cert               // a certificate on disk to reuse or upload again
+	localCert *Cert                 // a certificate on disk to reuse or upload again
 	keepKeys  []graph.KeyCredential // keys to keep when the key collection is replaced
-	graceKey  string              // the secret kept as the grace period
+	graceKey  string                // the secret kept as the grace period
 	planned   time.Time
 }
 
