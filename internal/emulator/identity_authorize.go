@@ -79,14 +79,13 @@ func missingParam(e *Emulator, name string) aadstsError {
 func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request, ps params) {
 	_ = r.ParseForm()
 	var out respond
-	_ = e.store.Do(func(d *Directory) error {
+	e.store.View(func(d *Directory) {
 		f, fail := e.startAuthorize(r, ps, d)
 		if fail != nil {
 			out = fail
-			return nil
+			return
 		}
 		out = e.advance(w, r, d, f)
-		return nil
 	})
 	out(w, r)
 }
@@ -410,13 +409,12 @@ func (e *Emulator) handleLoginPost(w http.ResponseWriter, r *http.Request, _ par
 		return
 	}
 	var out respond
-	_ = e.store.Do(func(d *Directory) error {
+	e.store.View(func(d *Directory) {
 		if r.Method != http.MethodPost { // the sign-up page's "Sign in" link
 			out = e.loginPage(d, f, "", "", 0)
-			return nil
+			return
 		}
 		out = e.login(w, r, d, f)
-		return nil
 	})
 	out(w, r)
 }

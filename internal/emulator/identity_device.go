@@ -112,12 +112,11 @@ func (e *Emulator) handleDeviceAuth(w http.ResponseWriter, r *http.Request, ps p
 		f.Multi = "organizations"
 	}
 	var out respond
-	_ = e.store.Do(func(d *Directory) error {
+	e.store.View(func(d *Directory) {
 		e.identity.mu.Lock()
 		e.identity.flows[f.ID] = f
 		e.identity.mu.Unlock()
 		out = e.advance(w, r, d, f)
-		return nil
 	})
 	out(w, r)
 }

@@ -30,11 +30,11 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 	var fail *aadstsError
 	var tenantName, redirect string
 	var front []string
-	_ = e.store.Do(func(d *Directory) error {
+	e.store.View(func(d *Directory) {
 		a, terr := e.resolveAuthority(r, ps, d)
 		if terr != nil {
 			fail = terr
-			return nil
+			return
 		}
 		tenantName = tenantLabel(a.tenant)
 		clientID := q.Get("client_id")
@@ -72,7 +72,6 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 				}
 			}
 		}
-		return nil
 	})
 	if fail != nil {
 		renderErrorPage(w, "", *fail)

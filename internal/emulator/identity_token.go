@@ -98,9 +98,8 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request, ps params
 	}
 	var body map[string]any
 	var fail *tokenErr
-	_ = e.store.Do(func(d *Directory) error {
+	e.store.View(func(d *Directory) {
 		body, fail = e.token(r, ps, d)
-		return nil
 	})
 	if fail != nil {
 		fail.write(w)
