@@ -293,6 +293,16 @@ func (p *peer) send(t testing.TB, v any) {
 	}
 }
 
+// failure waits for the peer to exit with an error and returns what it printed on stderr.
+func (p *peer) failure(t testing.TB) string {
+	t.Helper()
+	p.stdin.Close()
+	if err := p.cmd.Wait(); err == nil {
+		t.Fatalf("%s succeeded; want a failure", p.name)
+	}
+	return p.stderr.String()
+}
+
 // wait waits for the peer to exit successfully.
 func (p *peer) wait(t testing.TB) {
 	t.Helper()
@@ -344,11 +354,11 @@ func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode st
 	return startPeer(t, ctx, "msal-python "+mode, env, py, filepath.Join(peersDir(t), "msal_python_peer.py"), mode)
 }
 
-// tokenRequests counts the token endpoint requests in the emulator's log since a mark.
-func tokenRequests(e *emulator.Emulator, since time.Time) int {
+// routeCount counts the requests the emulator served on a route since a mark.
+func routeCount(e *emulator.Emulator, since time.Time, route string) int {
 	n := 0
 	for _, r := range e.Requests() {
-		if !r.Time.Before(since) && strings.HasSuffix(strings.SplitN(r.Path, "?", 2)[0], "/oauth2/v2.0/token") {
+		if !r.Time.Before(since) && r.Route == route {
 			n++
 		}
 	}
@@ -476,10 +486,30 @@ func TestMSALNodeClientCredentials(t *testing.T) {
 			if !got.FromCache {
 				t.Errorf("the second call did not come from msal-node's cache")
 			}
-			if n := tokenRequests(e, mark); n != 1 {
+			if n := routeCount(e, mark, "login.token"); n != 1 {
 				t.Errorf("%d token requests, want 1 (the second from the cache)", n)
 			}
 			t.Logf("msal-node client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestMSALNodeWrongSecret: msal-node surfaces the emulator's error body (AADSTS7000215 in
+// invalid_client) the way it does Entra's.
+func TestMSALNodeWrongSecret(t *testing.T) {
+	e := startEmulator(t)
+	for _, tc := range tenantCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ti := tenantOf(t, e, tc.typ)
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			p := nodePeer(t, ctx, e, "client-credentials", map[string]any{
+				"authority": authorityFor(ti, "node"), "clientId": ti.AutomationClient.AppID, "clientSecret": emulator.NewSecretText(),
+			})
+			stderr := p.failure(t)
+			if !strings.Contains(stderr, "invalid_client") || !strings.Contains(stderr, "AADSTS7000215") {
+				t.Errorf("msal-node's error does not carry invalid_client and AADSTS7000215:\n%s", stderr)
+			}
 		})
 	}
 }
@@ -499,9 +529,11 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
 			began := time.Now()
+			mark := time.Now()
 			p := nodePeer(t, ctx, e, "auth-code", map[string]any{
 				"authority": authorityFor(ti, "node"), "clientId": app.AppID, "clientSecret": app.Secret,
 				"redirectUri": redirectURI, "scopes": scopes,
+				"sampleMetadata": tc.name, "tenantDomain": ti.Domain, "callGraph": tc.typ == emulator.Workforce,
 			})
 			var start struct {
 				AuthURL string `json:"auth_url"`
@@ -519,6 +551,7 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 			}
 			p.send(t, answerFields(answer))
 			var got struct {
+				Me            map[string]any `json:"me"`
 				IDTokenClaims map[string]any `json:"id_token_claims"`
 				Account       struct {
 					HomeAccountID string `json:"homeAccountId"`
@@ -548,9 +581,31 @@ func TestMSALNodeAuthCodeSignIn(t *testing.T) {
 				if scp, _ := got.AccessTokenClaims["scp"].(string); !strings.Contains(scp, "User.Read") {
 					t.Errorf("access token scp = %q, want User.Read", scp)
 				}
+				checkMe(t, user, got.Me)
+			}
+			// The workforce sample's own instance discovery was answered, and msal-node, given
+			// the metadata, asked for none itself; for *.ciamlogin.com it never asks.
+			want := map[emulator.TenantType]int{emulator.Workforce: 1, emulator.ExternalID: 0}[tc.typ]
+			if n := routeCount(e, mark, "login.instance"); n != want {
+				t.Errorf("%d instance discovery requests, want %d", n, want)
+			}
+			if n := routeCount(e, mark, "login.discovery"); n != 1 {
+				t.Errorf("%d OpenID configuration requests, want the sample's 1 (msal-node used the injected metadata)", n)
 			}
 			t.Logf("msal-node auth code (%s): %v, account environment %s", tc.name, time.Since(began).Round(time.Millisecond), got.Account.Environment)
 		})
+	}
+}
+
+// checkMe checks Graph's answer to GET /me with the signed-in user's delegated token.
+func checkMe(t testing.TB, user signer, me map[string]any) {
+	t.Helper()
+	if me == nil {
+		t.Errorf("no answer from Graph /me")
+		return
+	}
+	if me["id"] != user.OID || me["userPrincipalName"] != user.UserPrincipalName || me["displayName"] != user.DisplayName {
+		t.Errorf("/me = %v, want %s (%s, %s)", me, user.OID, user.UserPrincipalName, user.DisplayName)
 	}
 }
 
@@ -600,7 +655,7 @@ func TestMSALPythonClientCredentials(t *testing.T) {
 			if !strings.EqualFold(got.TokenType, "Bearer") {
 				t.Errorf("token_type = %q", got.TokenType)
 			}
-			if n := tokenRequests(e, mark); n != 1 || !got.SameToken {
+			if n := routeCount(e, mark, "login.token"); n != 1 || !got.SameToken {
 				t.Errorf("%d token requests (same token: %v), want 1: MSAL answers the second call from its cache", n, got.SameToken)
 			}
 			t.Logf("MSAL Python client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
@@ -620,9 +675,10 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
 			began := time.Now()
+			mark := time.Now()
 			p := pythonPeer(t, ctx, e, "auth-code", map[string]any{
 				"authority": authorityFor(ti, "python"), "client_id": app.AppID, "client_secret": app.Secret,
-				"redirect_uri": redirectURI, "scopes": scopes,
+				"redirect_uri": redirectURI, "scopes": scopes, "call_graph": true,
 			})
 			var start struct {
 				AuthURI string `json:"auth_uri"`
@@ -638,6 +694,7 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			}
 			p.send(t, answerFields(answer))
 			var got struct {
+				Me            map[string]any `json:"me"`
 				IDTokenClaims map[string]any `json:"id_token_claims"`
 				Scope         any            `json:"scope"`
 				Accounts      []struct {
@@ -657,6 +714,13 @@ func TestMSALPythonAuthCodeSignIn(t *testing.T) {
 			}
 			if !got.Refreshed {
 				t.Errorf("a forced silent refresh failed: %s", got.RefreshError)
+			}
+			checkMe(t, user, got.Me)
+			// MSAL 1.21 validates a *.ciamlogin.com authority through instance discovery at
+			// login.microsoftonline.com (newer MSAL skips it); login.microsoftonline.com it knows.
+			want := map[emulator.TenantType]int{emulator.Workforce: 0, emulator.ExternalID: 1}[tc.typ]
+			if n := routeCount(e, mark, "login.instance"); n != want {
+				t.Errorf("%d instance discovery requests, want %d", n, want)
 			}
 			t.Logf("MSAL Python auth code (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
 		})

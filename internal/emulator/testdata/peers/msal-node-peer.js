@@ -8,7 +8,10 @@
 //                                               the fields posted to the redirect URI, prints
 //                                               {"id_token_claims":...,"account":...,...}
 //
-// PEER_CONFIG (JSON): authority, clientId, clientSecret, redirectUri, scopes.
+// PEER_CONFIG (JSON): authority, clientId, clientSecret, redirectUri, scopes; sampleMetadata
+// ("workforce" or "external", with tenantDomain) to prefetch metadata as the samples do;
+// callGraph to read /me with the delegated token.
+const https = require('https');
 const msal = require('@azure/msal-node');
 
 const cfg = JSON.parse(process.env.PEER_CONFIG || '{}');
@@ -39,12 +42,47 @@ function readLine() {
   });
 }
 
-function app() {
+// getJSON fetches a URL with Node's https, as the samples do with axios.
+function getJSON(url, headers = {}) {
+  return new Promise((resolve, reject) => {
+    https.get(url, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`GET ${url}: ${res.statusCode} ${body}`));
+          return;
+        }
+        try { resolve(JSON.parse(body)); } catch (err) { reject(new Error(`GET ${url}: ${err.message}`)); }
+      });
+    }).on('error', reject);
+  });
+}
+
+// sampleMetadata fetches what the samples inject into msal-node before signing in (facts:
+// samples.md §4): the workforce sample (ms-identity-node AuthProvider.login) gets instance
+// discovery from the hard-coded login.microsoftonline.com URL and the authority's OpenID
+// configuration; the External ID sample only the OpenID configuration, under
+// <authority><sub>.onmicrosoft.com.
+async function sampleMetadata() {
+  if (!cfg.sampleMetadata) return {};
+  const authority = cfg.authority.replace(/\/$/, '');
+  if (cfg.sampleMetadata === 'workforce') {
+    const instance = await getJSON(`https://login.microsoftonline.com/common/discovery/instance?api-version=1.1&authorization_endpoint=${authority}/oauth2/v2.0/authorize`);
+    const openid = await getJSON(`${authority}/v2.0/.well-known/openid-configuration`);
+    return { cloudDiscoveryMetadata: JSON.stringify(instance), authorityMetadata: JSON.stringify(openid) };
+  }
+  const openid = await getJSON(`${authority}/${cfg.tenantDomain}/v2.0/.well-known/openid-configuration`);
+  return { authorityMetadata: JSON.stringify(openid) };
+}
+
+function app(metadata = {}) {
   return new msal.ConfidentialClientApplication({
-    auth: { clientId: cfg.clientId, authority: cfg.authority, clientSecret: cfg.clientSecret },
+    auth: { clientId: cfg.clientId, authority: cfg.authority, clientSecret: cfg.clientSecret, ...metadata },
     system: {
       loggerOptions: {
-        logLevel: msal.LogLevel.Warning,
+        logLevel: msal.LogLevel.Error,
         piiLoggingEnabled: false,
         loggerCallback: (_level, message) => process.stderr.write(message + '\n'),
       },
@@ -67,7 +105,7 @@ async function clientCredentials() {
 }
 
 async function authCode() {
-  const cca = app();
+  const cca = app(await sampleMetadata());
   const crypto = new msal.CryptoProvider();
   const { verifier, challenge } = await crypto.generatePkceCodes();
   const state = crypto.createNewGuid();
@@ -94,7 +132,13 @@ async function authCode() {
   // What the workforce sample does next: a token from the cache, then through the refresh token.
   const cached = await cca.acquireTokenSilent({ account: result.account, scopes: cfg.scopes });
   const refreshed = await cca.acquireTokenSilent({ account: result.account, scopes: cfg.scopes, forceRefresh: true });
+  // The workforce sample then reads the profile from Graph with the delegated token.
+  let me = null;
+  if (cfg.callGraph) {
+    me = await getJSON('https://graph.microsoft.com/v1.0/me', { Authorization: `Bearer ${refreshed.accessToken}` });
+  }
   out({
+    me,
     id_token_claims: result.idTokenClaims,
     account: {
       homeAccountId: result.account.homeAccountId,

@@ -6,7 +6,8 @@ under the Python samples' `identity` package, driven the way it drives it.
                                                      with the redirect's query parameters, prints
                                                      {"id_token_claims": ..., ...}
 
-PEER_CONFIG (JSON): authority, client_id, client_secret, redirect_uri, scopes.
+PEER_CONFIG (JSON): authority, client_id, client_secret, redirect_uri, scopes; call_graph to
+read /me with the delegated token.
 EMULATOR_ADDR=127.0.0.1:PORT: the emulated host names on port 443 resolve there (below).
 REQUESTS_CA_BUNDLE=<the emulator's ca.pem>: requests trusts the emulator's CA instead of certifi's.
 """
@@ -98,9 +99,20 @@ def auth_code():
     result = cca.acquire_token_by_auth_code_flow(flow, json.loads(line))
     if "id_token_claims" not in result:
         fail("acquire_token_by_auth_code_flow", result)
+    me = None
+    if CFG.get("call_graph"):
+        # What the samples do next with the delegated token (requests, like MSAL itself).
+        import requests
+        resp = requests.get("https://graph.microsoft.com/v1.0/me",
+                            headers={"Authorization": "Bearer " + result["access_token"]}, timeout=30)
+        if resp.status_code != 200:
+            sys.stderr.write("msal-python-peer: GET /me: %s %s\n" % (resp.status_code, resp.text))
+            sys.exit(1)
+        me = resp.json()
     accounts = cca.get_accounts()
     refreshed = cca.acquire_token_silent(CFG["scopes"], account=accounts[0], force_refresh=True) if accounts else None
     out({
+        "me": me,
         "id_token_claims": result["id_token_claims"],
         "scope": result.get("scope"),
         "accounts": [{k: a.get(k) for k in ("home_account_id", "environment", "realm", "username", "local_account_id")} for a in accounts],
