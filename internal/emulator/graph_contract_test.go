@@ -86,14 +86,6 @@ func odataErr(t testing.TB, err error, status int, code string) *odataerrors.ODa
 	return oe
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func mustUUID(t testing.TB, s string) uuid.UUID {

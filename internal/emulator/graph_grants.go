@@ -116,7 +116,9 @@ func (e *Emulator) grantsCreate(g *gcall) bool {
 	}
 	id := grantID(strings.ToLower(in.ClientID), strings.ToLower(in.ResourceID), in.PrincipalID)
 	for _, gr := range g.t.Grants {
-		if gr.ID == id {
+		// Keyed by (client, resource, principal), whoever made the grant (the consent page too).
+		if gr.ID == id || strings.EqualFold(gr.ClientID, in.ClientID) && strings.EqualFold(gr.ResourceID, in.ResourceID) &&
+			gr.ConsentType == in.ConsentType && strings.EqualFold(deref(gr.PrincipalID), deref(in.PrincipalID)) {
 			if g.e.faults.config().DuplicateGrantConflict {
 				return g.fail(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.")
 			}
@@ -184,6 +186,14 @@ func removeGrant(gs []*Grant, id string) []*Grant {
 		}
 	}
 	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func isGUID(s string) bool { return len(s) == 36 && guidRE.MatchString(s) }

@@ -691,6 +691,27 @@ func TestGraphBatch(t *testing.T) {
 	if !routes["graph.batch"] || !routes["graph.organization.list"] {
 		t.Fatalf("request log: %v", routes)
 	}
+	// Throttling is charged per item: with 3 RU left after the batch's own unit, one of three
+	// parallel 1-RU reads is refused with its own Retry-After.
+	g.e.SetFaults(FaultConfig{Throttle: &Throttle{ResourceUnits: 3, Window: Duration(time.Hour), Writes: 100, WriteWindow: Duration(time.Hour)}})
+	three := []map[string]any{
+		{"id": "1", "method": "GET", "url": "/organization"}, {"id": "2", "method": "GET", "url": "/organization"}, {"id": "3", "method": "GET", "url": "/organization"},
+	}
+	r = g.must(g.call("POST", "/$batch", map[string]any{"requests": three}), 200)
+	throttled := 0
+	for _, x := range r.body["responses"].([]any) {
+		item := x.(map[string]any)
+		if item["status"] == float64(429) {
+			throttled++
+			if item["headers"].(map[string]any)["Retry-After"] == nil {
+				t.Fatalf("429 item without Retry-After: %v", item)
+			}
+		}
+	}
+	if throttled != 1 {
+		t.Fatalf("%d items throttled, want 1: %s", throttled, r.raw)
+	}
+	g.e.SetFaults(FaultConfig{})
 	// Malformed batches are 400.
 	many := make([]map[string]any, 21)
 	for i := range many {
