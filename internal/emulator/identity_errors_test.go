@@ -188,6 +188,24 @@ func TestTokenEndpointErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("refresh for a scope without consent", func(t *testing.T) {
+		_, body := redeem(codeFor(), nil)
+		status, body := tokenCall(t, c, tokenURL, url.Values{"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "grant_type": {"refresh_token"},
+			"refresh_token": {body["refresh_token"].(string)}, "scope": {"https://graph.microsoft.com/Directory.Read.All offline_access"}})
+		if status != 400 || body["error"] != "invalid_grant" || errorCode(body) != 65001 || body["suberror"] != "consent_required" {
+			t.Fatalf("%d %v", status, body)
+		}
+	})
+	t.Run("PKCE plain", func(t *testing.T) {
+		plain := strings.Repeat("p", 50)
+		back, err := SignInWithForm(context.Background(), browser(e), authorizeURL(ta.Tenant.ID, ta.AppID, url.Values{"code_challenge": {plain}}), "adele@contoso.onmicrosoft.com", DemoPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := redeem(back.Query().Get("code"), func(f url.Values) { f.Set("code_verifier", plain) }); status != 200 {
+			t.Fatalf("%d %v", status, body)
+		}
+	})
 	t.Run("code reused", func(t *testing.T) {
 		code := codeFor()
 		if status, body := redeem(code, nil); status != 200 {
