@@ -116,9 +116,15 @@ type File struct {
 	// without Ignore is one the sample only reads from a tracked file; the writer warns.
 	Secret bool `json:"secret,omitempty"`
 	Ignore bool `json:"ignore,omitempty"`
-	// When limits the file to one credential kind.
+	// When limits the file to one credential kind. A path may appear once per kind, so that
+	// what a file holds (and whether it is Secret) can differ with the credential.
 	When CredentialKind `json:"when,omitempty"`
-	// Password is a template for the PFX password (FormatPFX only).
+	// IfExists edits the file only when it is already there and never creates it: for
+	// clean-up edits, such as removing what an earlier write with another credential left.
+	IfExists bool `json:"ifExists,omitempty"`
+	// Password is a template for the PFX password (FormatPFX only). Empty means the empty
+	// password: the file is then protected by its mode (0600) and by being git-ignored, and
+	// .NET and OpenSSL load it with no password.
 	Password string   `json:"password,omitempty"`
 	Values   []Value  `json:"values,omitempty"`
 	Header   []string `json:"header,omitempty"` // comment lines written once above keys a .env editor appends
@@ -243,7 +249,7 @@ func (m *Manifest) validate() error {
 	if len(m.Files) == 0 || len(m.Detect) == 0 || len(m.ReadBack.Sources) == 0 {
 		bad("files, detect and readBack.sources must not be empty")
 	}
-	for _, f := range m.Files {
+	for i, f := range m.Files {
 		if !isLocalSlash(f.Path) || (f.From != "" && !isLocalSlash(f.From)) {
 			bad("file %q: paths must be relative and stay inside the sample folder", f.Path)
 		}
@@ -254,6 +260,14 @@ func (m *Manifest) validate() error {
 		}
 		if f.When != "" && !slices.Contains(m.Credentials, f.When) {
 			bad("file %q: when %q is not a supported credential", f.Path, f.When)
+		}
+		if f.IfExists && (f.Secret || f.Format == FormatPFX) {
+			bad("file %q: ifExists is for clean-up edits of a file that holds no secret", f.Path)
+		}
+		for _, g := range m.Files[:i] {
+			if g.Path == f.Path && (g.When == "" || f.When == "" || g.When == f.When) {
+				bad("file %q is listed twice for one credential kind", f.Path)
+			}
 		}
 		for _, v := range f.Values {
 			if v.Key == "" {

@@ -103,13 +103,40 @@ func TestTraps(t *testing.T) {
 		{"aspnet-workforce defaults to a certificate", func() bool {
 			return get("aspnet-workforce").DefaultCredential() == Certificate
 		}},
-		{"only aspnet-workforce supports certificates", func() bool {
+		{"aspnet-external defaults to a certificate and still offers a secret", func() bool {
+			m := get("aspnet-external")
+			return m.DefaultCredential() == Certificate && m.Supports(Secret)
+		}},
+		{"only the ASP.NET Core samples support certificates", func() bool {
 			for _, id := range wantIDs {
-				if get(id).Supports(Certificate) != (id == "aspnet-workforce") {
+				if get(id).Supports(Certificate) != strings.HasPrefix(id, "aspnet-") {
 					return false
 				}
 			}
 			return true
+		}},
+		{"the ASP.NET Core certificate path writes no secret into a tracked file", func() bool {
+			for _, id := range []string{"aspnet-external", "aspnet-workforce"} {
+				for _, f := range get(id).FilesFor(Certificate) {
+					if f.Secret && !f.Ignore || f.Format == FormatPFX && f.Password != "" {
+						return false
+					}
+				}
+			}
+			return true
+		}},
+		{"aspnet-external notes say how to keep a secret out of git", func() bool {
+			notes := strings.Join(get("aspnet-external").Notes, " ")
+			return strings.Contains(notes, "git update-index --skip-worktree appsettings.json") &&
+				strings.Contains(notes, "AzureAd__ClientCredentials__0__ClientSecret")
+		}},
+		{"aspnet-external with a secret warns (its appsettings.json is tracked)", func() bool {
+			for _, f := range get("aspnet-external").FilesFor(Secret) {
+				if f.Path == "appsettings.json" {
+					return f.Secret && !f.Ignore
+				}
+			}
+			return false
 		}},
 		{"python samples write REDIRECT_URI", func() bool {
 			for _, id := range []string{"flask-workforce", "flask-external", "django-external"} {
@@ -165,6 +192,29 @@ func TestParseRejects(t *testing.T) {
 	} {
 		if _, err := Parse([]byte(src)); err == nil {
 			t.Errorf("%s: Parse accepted %s", name, src)
+		}
+	}
+}
+
+// TestParseFilesPerCredential: a path may be listed once per credential kind, and ifExists is
+// only for clean-up edits.
+func TestParseFilesPerCredential(t *testing.T) {
+	manifest := func(files string) string {
+		return `{"id":"x","tenantType":"external","repository":"a/b","branch":"main","folder":"f","credentials":["certificate","secret"],"redirectURIs":["u"],"redirectURI":"u","files":[` +
+			files + `],"detect":[{"path":"a"}],"readBack":{"sources":[{"path":"a","format":"json"}]}}`
+	}
+	for _, tt := range []struct {
+		files, says string // says is "" when Parse must accept
+	}{
+		{`{"path":"a","format":"json","when":"certificate"},{"path":"a","format":"json","secret":true,"when":"secret"}`, ""},
+		{`{"path":"a","format":"json","when":"certificate","ifExists":true}`, ""},
+		{`{"path":"a","format":"json"},{"path":"a","format":"json","when":"secret"}`, "listed twice"},
+		{`{"path":"a","format":"json","when":"secret"},{"path":"a","format":"json","when":"secret"}`, "listed twice"},
+		{`{"path":"a","format":"json","secret":true,"ifExists":true}`, "ifExists"},
+	} {
+		_, err := Parse([]byte(manifest(tt.files)))
+		if tt.says == "" && err != nil || tt.says != "" && (err == nil || !strings.Contains(err.Error(), tt.says)) {
+			t.Errorf("Parse(files %s) = %v, want %q", tt.files, err, tt.says)
 		}
 	}
 }

@@ -87,6 +87,16 @@ func Thumbprint(cert *x509.Certificate) string {
 
 // encodePFX writes the certificate and key as PKCS#12 with AES-256 and a SHA-256 MAC
 // (go-pkcs12's Modern2023), which .NET 8 loads on Linux, macOS and Windows 10 1709 or later.
+//
+// The ASP.NET Core samples use the empty password. It is encoded as PKCS#12 defines it: the
+// MAC key is derived from the empty BMPString (two zero bytes) and the PBES2 keys from zero
+// bytes, the same file `openssl pkcs12 -export -passout pass:` writes. .NET given no password
+// (X509Certificate2(path), X509CertificateLoader, Microsoft.Identity.Web's SourceType Path
+// without CertificatePassword) tries the empty password and then the null one, so it loads the
+// file; so do OpenSSL and go-pkcs12 (LoadPFX(path, "")). go-pkcs12's Passwordless encoder (no
+// MAC, no encryption) is not used: not every loader accepts a PKCS#12 without a MAC. An empty
+// password protects nothing, and a password kept next to the file would protect nothing either:
+// the key is protected by the file's mode (0600) and by its being git-ignored.
 func encodePFX(rand io.Reader, cert *x509.Certificate, key crypto.Signer, password string) ([]byte, error) {
 	return pkcs12.Modern2023.WithRand(rand).Encode(key, cert, nil, password)
 }

@@ -8,19 +8,30 @@
 // the same values twice gives the same bytes. Read returns the configuration the sample will
 // actually use, for the sign-in check. Nothing here prints.
 //
-// # The aspnet-workforce certificate
+// # The ASP.NET Core certificate
 //
-// The sample's appsettings.json names a certificate in the CurrentUser/My store by thumbprint.
-// That store is the keychain on macOS, a .NET-private folder on Linux and the Windows
-// certificate store on Windows; filling it needs .NET or platform tools. Instead the writer uses
-// Microsoft.Identity.Web's SourceType "Path": it writes the certificate and key as
-// entra-quickstart.pfx (PKCS#12, AES-256, mode 0600, git-ignored) in the sample's folder, points
-// CertificateDiskPath at it (relative: `dotnet run` runs from that folder, on every OS), and puts
-// the PFX password in appsettings.Development.json, which ASP.NET Core layers over
-// appsettings.json because `dotnet run` sets ASPNETCORE_ENVIRONMENT=Development
-// (Properties/launchSettings.json). That file does not exist upstream, so it is created and
-// git-ignored: no secret lands in the tracked appsettings.json. The thumbprint is written too,
-// for people and for Read.
+// Both ASP.NET Core samples default to a certificate, so that no secret lands in a file git
+// tracks. aspnet-workforce's appsettings.json names a certificate in the CurrentUser/My store by
+// thumbprint (the keychain on macOS, a .NET-private folder on Linux, the Windows certificate
+// store on Windows; filling it needs .NET or platform tools), and aspnet-external's asks for a
+// secret. For both the writer uses Microsoft.Identity.Web's SourceType "Path": it writes the
+// certificate and key as entra-quickstart.pfx (PKCS#12, AES-256, mode 0600, git-ignored) in the
+// sample's folder and points CertificateDiskPath at it (relative: `dotnet run` runs from that
+// folder, on every OS), with the thumbprint for people and for Read. The PFX has the empty
+// password (see encodePFX), which .NET tries when given none, so no password is written
+// anywhere and appsettings.json, tracked, holds nothing secret.
+//
+// aspnet-workforce used to keep a random PFX password in an appsettings.Development.json created
+// for it; it now uses the same password-less PFX, which is simpler (no extra file, no extra
+// secret, one way for both samples) and leaves every test as meaningful. An
+// appsettings.Development.json already there (a secret write, an earlier version) loses its
+// CertificatePassword and ClientSecret, which would override appsettings.json.
+//
+// With a client secret, which must be asked for, aspnet-workforce puts it in a created,
+// git-ignored appsettings.Development.json (layered over appsettings.json when `dotnet run` sets
+// ASPNETCORE_ENVIRONMENT=Development). aspnet-external reads nothing untracked (no
+// UserSecretsId; its appsettings.Development.json is tracked upstream), so its secret goes into
+// the tracked appsettings.json and Write returns a warning.
 package templates
 
 import (
@@ -161,6 +172,9 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 		if err != nil {
 			return nil, err
 		}
+		if p == nil {
+			continue // an ifExists file that is not there
+		}
 		plans = append(plans, p)
 		if f.Secret && git.tracked(p.abs) {
 			if f.Ignore {
@@ -266,11 +280,14 @@ func normalize(m *samples.Manifest, v Values, kind samples.CredentialKind) (Valu
 	return v, nil
 }
 
-// planFile computes the new content of one file.
+// planFile computes the new content of one file; nil when the file is ifExists and absent.
 func planFile(m *samples.Manifest, dir string, f samples.File, data *templateData, opts Options) (*plan, error) {
 	p := &plan{abs: filepath.Join(dir, filepath.FromSlash(f.Path)), rel: f.Path, mode: 0o600, secret: f.Secret}
 	if err := readExisting(p); err != nil {
 		return nil, err
+	}
+	if f.IfExists && p.old == nil {
+		return nil, nil
 	}
 	if f.Format == samples.FormatPFX {
 		return planPFX(p, f, data, opts)
@@ -356,7 +373,7 @@ func render(key, text string, data *templateData) (string, error) {
 }
 
 // valueFor computes one value: a generated one is kept while the file holds a real value for
-// it, so rewriting never changes a session secret or a certificate password.
+// it, so rewriting never changes a session secret.
 func valueFor(m *samples.Manifest, v samples.Value, existing string, has bool, data *templateData, opts Options) (string, error) {
 	if v.Generate == "" {
 		return render(v.Key, v.Value, data)

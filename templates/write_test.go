@@ -13,8 +13,10 @@ import (
 	"math/big"
 	mrand "math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,9 +42,17 @@ func seeded(seed uint64) io.Reader {
 // testCert makes a throw-away certificate; its thumbprint is replaced by THUMBPRINT in goldens.
 func testCert(t testing.TB) *Certificate {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	c, err := makeCert()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+func makeCert() (*Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "entra-quickstart test"},
@@ -50,15 +60,29 @@ func testCert(t testing.TB) *Certificate {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	cert, _ := x509.ParseCertificate(der)
-	return &Certificate{Cert: cert, Key: key}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &Certificate{Cert: cert, Key: key}, nil
 }
 
+// sharedCert is one certificate for the tests that need one but do not look at it.
+var sharedCert = sync.OnceValues(makeCert)
+
+// testValues are the values for m's default credential; cert nil means sharedCert.
 func testValues(m *samples.Manifest, cert *Certificate) Values {
 	v := Values{TenantID: tenantID, TenantDomain: "contoso.onmicrosoft.com", ClientID: clientID}
 	if m.DefaultCredential() == samples.Certificate {
+		if cert == nil {
+			c, err := sharedCert()
+			if err != nil {
+				panic(err)
+			}
+			cert = c
+		}
 		v.Certificate = cert
 	} else {
 		v.ClientSecret = clientSecret
@@ -92,8 +116,13 @@ func fixtureDir(t testing.TB, m *samples.Manifest) string {
 	return dst
 }
 
+// golden compares got with testdata/golden/<name>. A .gitignore is kept as "gitignore.golden":
+// under its own name it would be a real .gitignore and hide the goldens beside it from git.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
+	if path.Base(name) == ".gitignore" {
+		name = path.Join(path.Dir(name), "gitignore.golden")
+	}
 	p := filepath.Join("testdata", "golden", filepath.FromSlash(name))
 	if *update {
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -155,7 +184,7 @@ func TestWriteAllSamples(t *testing.T) {
 				golden(t, m.ID+"/"+f.Rel, bytes.ReplaceAll(b, []byte(thumb), []byte("THUMBPRINT")))
 				checkParses(t, f.Rel, b)
 			}
-			checkLayoutKept(t, m, dir, written)
+			checkLayoutKept(t, m, res.Credential, dir, written)
 
 			// A second write, with another random source, changes no byte.
 			res2, err := Write(context.Background(), m, dir, v, Options{Rand: seeded(2)})
@@ -253,9 +282,9 @@ func checkParses(t *testing.T, rel string, b []byte) {
 
 // checkLayoutKept checks that every line of the file the write started from survives, in
 // order, unless it assigns a key the manifest edits: comments, blank lines and order are kept.
-func checkLayoutKept(t *testing.T, m *samples.Manifest, dir string, written map[string][]byte) {
+func checkLayoutKept(t *testing.T, m *samples.Manifest, kind samples.CredentialKind, dir string, written map[string][]byte) {
 	t.Helper()
-	for _, f := range m.Files {
+	for _, f := range m.FilesFor(kind) {
 		out, ok := written[f.Path]
 		if !ok || f.Format == samples.FormatPFX {
 			continue
