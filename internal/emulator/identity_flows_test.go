@@ -342,3 +342,29 @@ func BenchmarkClientCredentialsToken(b *testing.B) {
 		resp.Body.Close()
 	}
 }
+
+func TestAccountPicker(t *testing.T) {
+	e := start(t, Options{})
+	wf := tenantOfType(e, Workforce)
+	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}, consent: "openid profile offline_access User.Read"})
+	c := browser(e)
+	if _, err := SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, nil), "adele@contoso.onmicrosoft.com", DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	pick := authorizeURL(wf.ID, ta.AppID, url.Values{"prompt": {"select_account"}})
+	e.ResetRequests()
+	if back, err := SignInWithForm(context.Background(), c, pick, "adele@contoso.onmicrosoft.com", "unused"); err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("picking the signed-in account: %v %v", back, err)
+	}
+	if countRoute(e, "login.credentials") != 1 { // the picker's post, no password
+		t.Fatalf("picker posts: %d", countRoute(e, "login.credentials"))
+	}
+	// "Use another account": the login page, then two accounts in the session.
+	if _, err := SignInWithForm(context.Background(), c, pick, "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
+		t.Fatal(err)
+	}
+	back, err := SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, url.Values{"login_hint": {"megan@contoso.onmicrosoft.com"}}), "", "")
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("login_hint among two accounts: %v %v", back, err)
+	}
+}
