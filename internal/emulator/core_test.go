@@ -126,7 +126,7 @@ func TestForeignCAIsRefused(t *testing.T) {
 
 func TestFaultKindsAreObservable(t *testing.T) {
 	e := start(t, Options{})
-	c := e.Client()
+	c := graphClient(t, e) // Graph routes check the bearer token
 	url := "https://graph.microsoft.com/v1.0/organization"
 	// status with Retry-After, once
 	e.AddFault(Fault{Route: "graph.organization.*", Kind: FaultStatus, Status: 429, RetryAfter: "2", Times: 1})
@@ -184,7 +184,7 @@ func TestFaultKindsAreObservable(t *testing.T) {
 func TestThrottleBudget(t *testing.T) {
 	e := start(t, Options{})
 	e.SetThrottle(&Throttle{ResourceUnits: 3, Window: Duration(time.Hour), Writes: 100, WriteWindow: Duration(time.Hour)})
-	c := e.Client()
+	c := graphClient(t, e)
 	var codes []int
 	for i := 0; i < 4; i++ {
 		resp, err := c.Get("https://graph.microsoft.com/v1.0/organization")

@@ -63,6 +63,31 @@ func (g *graphEnv) userToken(upn string, scopes ...string) string {
 	return tok
 }
 
+// graphClient is e.Client() sending a token of the workforce automation client on every request.
+func graphClient(t testing.TB, e *Emulator) *http.Client {
+	t.Helper()
+	var tenant *Tenant
+	e.Store().View(func(d *Directory) { tenant = d.Tenants[0] })
+	tok, _, err := e.graphAccessToken(GraphTokenRequest{Tenant: tenant, AppID: tenant.Automation.AppID, Roles: AutomationRoles}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Client()
+	c.Transport = bearer{token: tok, next: c.Transport}
+	return c
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
 type graphResp struct {
 	status int
 	header http.Header
