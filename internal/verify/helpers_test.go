@@ -102,3 +102,5 @@ func statuses(r Report) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }
