@@ -194,6 +194,7 @@ func TestTerminalUI(t *testing.T) {
 				{wait: "Which sample", keys: []tea.Msg{enter}},
 				{wait: "Tenant", keys: []tea.Msg{typeText("72f988bf-86f1-41af-91ab-2d7cd011db47"), enter}},
 				{wait: "A name for this app", keys: []tea.Msg{enter}},
+				{wait: "How should the app prove", keys: []tea.Msg{down, enter}}, // the first External ID sample (ASP.NET) offers both
 				{wait: "Where is the sample", keys: []tea.Msg{enter}},
 			},
 			want: Answers{TenantType: samples.External, Tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47", Name: DefaultName, Credential: samples.Secret, Location: LocationDownload},
