@@ -325,7 +325,7 @@ func peersDir(t testing.TB) string {
 }
 
 // nodePeer starts msal-node-peer.js in a mode, reaching the emulator under the real names.
-func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any) *peer {
+func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any, extraEnv ...string) *peer {
 	t.Helper()
 	nodeDir, node := testenv.NodeDir(t)
 	dir := peersDir(t)
@@ -337,11 +337,12 @@ func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode stri
 		"PEER_CONFIG="+string(b),
 		"NODE_OPTIONS=",
 	)
+	env = append(env, extraEnv...) // the last value of a key wins
 	return startPeer(t, ctx, "msal-node "+mode, env, node, "--require", filepath.Join(dir, "emulator-hosts.js"), filepath.Join(dir, "msal-node-peer.js"), mode)
 }
 
 // pythonPeer starts msal_python_peer.py in a mode with Debian's python3 and python3-msal.
-func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any) *peer {
+func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any, extraEnv ...string) *peer {
 	t.Helper()
 	py := testenv.Python(t, "msal")
 	b, _ := json.Marshal(cfg)
@@ -351,6 +352,7 @@ func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode st
 		"PEER_CONFIG="+string(b),
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
+	env = append(env, extraEnv...)
 	return startPeer(t, ctx, "msal-python "+mode, env, py, filepath.Join(peersDir(t), "msal_python_peer.py"), mode)
 }
 
@@ -490,6 +492,41 @@ func TestMSALNodeClientCredentials(t *testing.T) {
 				t.Errorf("%d token requests, want 1 (the second from the cache)", n)
 			}
 			t.Logf("msal-node client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestPeersCheckTheCertificate: the recipes change where connections go, not what TLS checks.
+// Without the emulator's CA the peers refuse the emulator's certificate for the real names.
+func TestPeersCheckTheCertificate(t *testing.T) {
+	e := startEmulator(t)
+	ti := tenantOf(t, e, emulator.Workforce)
+	cases := []struct {
+		name  string
+		start func(ctx context.Context) *peer
+		want  []string // any of these in the error
+	}{
+		{"msal-node", func(ctx context.Context) *peer {
+			// msal-node reports only "network_error", so fetch discovery through the same stack.
+			return nodePeer(t, ctx, e, "get", map[string]any{
+				"url": authorityFor(ti, "node") + "/v2.0/.well-known/openid-configuration",
+			}, "NODE_EXTRA_CA_CERTS=")
+		}, []string{"certificate", "UNABLE_TO_VERIFY", "self-signed", "self signed"}},
+		{"msal-python", func(ctx context.Context) *peer {
+			return pythonPeer(t, ctx, e, "client-credentials", map[string]any{
+				"authority": authorityFor(ti, "python"), "client_id": ti.AutomationClient.AppID, "client_secret": ti.AutomationClient.Secret,
+			}, "REQUESTS_CA_BUNDLE=")
+		}, []string{"CERTIFICATE_VERIFY_FAILED", "certificate verify failed"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+			defer cancel()
+			stderr := tc.start(ctx).failure(t)
+			if !slices.ContainsFunc(tc.want, func(w string) bool { return strings.Contains(stderr, w) }) {
+				t.Errorf("the failure is not a certificate error (want one of %q):\n%s", tc.want, stderr)
+			}
+			t.Logf("without the CA: %s", strings.TrimSpace(stderr[max(0, len(stderr)-200):]))
 		})
 	}
 }

@@ -7,6 +7,7 @@
 //   node msal-node-peer.js auth-code            prints {"auth_url":...}, reads one JSON line with
 //                                               the fields posted to the redirect URI, prints
 //                                               {"id_token_claims":...,"account":...,...}
+//   node msal-node-peer.js get                  prints the JSON at PEER_CONFIG's url
 //
 // PEER_CONFIG (JSON): authority, clientId, clientSecret, redirectUri, scopes; sampleMetadata
 // ("workforce" or "external", with tenantDomain) to prefetch metadata as the samples do;
@@ -156,7 +157,13 @@ async function authCode() {
   });
 }
 
-const modes = { 'client-credentials': clientCredentials, 'auth-code': authCode };
+// get fetches cfg.url through the same https stack (the recipe's check, without msal-node,
+// whose network_error hides the cause).
+async function get() {
+  out(await getJSON(cfg.url));
+}
+
+const modes = { 'client-credentials': clientCredentials, 'auth-code': authCode, get };
 const run = modes[process.argv[2]];
 if (!run) {
   process.stderr.write(`usage: msal-node-peer.js ${Object.keys(modes).join('|')}\n`);
