@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ type relyingParty struct {
 	base     string // http://localhost:PORT
 	mu       sync.Mutex
 	answers  chan url.Values
-	logouts  []url.Values
+	logouts  []frontChannelCall
 	srv      *http.Server
 	redirect string
 }
@@ -56,7 +57,7 @@ func startRelyingParty(t testing.TB) *relyingParty {
 	})
 	mux.HandleFunc("/frontchannel-logout", func(w http.ResponseWriter, r *http.Request) {
 		rp.mu.Lock()
-		rp.logouts = append(rp.logouts, r.URL.Query())
+		rp.logouts = append(rp.logouts, frontChannelCall{r.URL.Query(), r.UserAgent()})
 		rp.mu.Unlock()
 		fmt.Fprint(w, "signed out here")
 	})
@@ -69,10 +70,16 @@ func startRelyingParty(t testing.TB) *relyingParty {
 	return rp
 }
 
-func (rp *relyingParty) frontChannelLogouts() []url.Values {
+// frontChannelCall is one GET of the front-channel logout URL and who made it.
+type frontChannelCall struct {
+	Query     url.Values
+	UserAgent string
+}
+
+func (rp *relyingParty) frontChannelLogouts() []frontChannelCall {
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
-	return append([]url.Values(nil), rp.logouts...)
+	return append([]frontChannelCall(nil), rp.logouts...)
 }
 
 // caPin is Chromium's --ignore-certificate-errors-spki-list value for the emulator: the base64
@@ -302,12 +309,16 @@ func TestBrowserSignInAndOut(t *testing.T) {
 				t.Errorf("ID token has no sid: %v", claims)
 			}
 
-			// Sign out: the end-session endpoint calls the front-channel logout URL and lands on
-			// the post-logout redirect URI.
-			end := doc["end_session_endpoint"].(string) + "?" + url.Values{
-				"post_logout_redirect_uri": {rp.base + "/signed-out"},
-				"id_token_hint":            {tok["id_token"].(string)},
-			}.Encode()
+			// Sign out as the Node samples do: the logout URL built from the configured authority
+			// (for External ID <sub>.ciamlogin.com/<sub>.onmicrosoft.com, not the tenant id of
+			// the discovery document), the post-logout URI concatenated unencoded, no
+			// id_token_hint. The end-session endpoint calls the front-channel logout URL and
+			// lands on the post-logout redirect URI.
+			authority := "https://login.microsoftonline.com/" + ti.ID
+			if tc.typ == emulator.ExternalID {
+				authority = "https://" + ti.Subdomain + ".ciamlogin.com/" + ti.Domain
+			}
+			end := authority + "/oauth2/v2.0/logout?post_logout_redirect_uri=" + rp.base + "/signed-out"
 			if err := chromedp.Do(ctx, chromedp.Navigate(end)); err != nil {
 				t.Fatalf("open %s: %v", end, err)
 			}
@@ -316,9 +327,13 @@ func TestBrowserSignInAndOut(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("signed-out"))); err != nil {
 				t.Fatalf("post-logout page: %v", err)
 			}
+			// Entra loads the front-channel logout URL in an iframe of its signed-out page: the
+			// browser itself must have made the call, with the session's sid.
 			logouts := rp.frontChannelLogouts()
-			if len(logouts) == 0 || logouts[0].Get("sid") != sid {
-				t.Errorf("front-channel logout calls = %v, want one with sid=%s", logouts, sid)
+			if !slices.ContainsFunc(logouts, func(c frontChannelCall) bool {
+				return c.Query.Get("sid") == sid && strings.Contains(c.UserAgent, "Chrome")
+			}) {
+				t.Errorf("front-channel logout calls = %+v, want one from the browser with sid=%s", logouts, sid)
 			}
 			t.Logf("browser (%s): signed in after %v, signed out after %v", tc.name, signedIn.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 		})
