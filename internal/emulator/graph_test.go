@@ -3,9 +3,17 @@ package emulator
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -767,5 +775,41 @@ func TestGraphGrantIDFormat(t *testing.T) {
 	got := grantID("ef969797-201d-4f6b-960c-e9ed5f31dab5", "943603e4-e787-4fe9-93d1-e30f749aae39", nil)
 	if got != "l5eW7x0ga0-WDOntXzHateQDNpSH5-lPk9HjD3Sarjk" {
 		t.Fatalf("grant id = %s", got)
+	}
+}
+
+func TestGraphCertificateUpload(t *testing.T) {
+	g := newGraphEnv(t, Options{}, Workforce)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb := time.Now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "aspnet-workforce"}, NotBefore: nb, NotAfter: nb.AddDate(1, 0, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumb := sha1.Sum(der)
+	a := g.createApp(map[string]any{"displayName": "cert", "keyCredentials": []any{map[string]any{
+		"type": "AsymmetricX509Cert", "usage": "Verify", "key": base64.StdEncoding.EncodeToString(der), "displayName": "CN=aspnet-workforce",
+	}}})
+	kc := a.body["keyCredentials"].([]any)[0].(map[string]any)
+	if kc["key"] != nil || kc["customKeyIdentifier"] != base64.StdEncoding.EncodeToString(thumb[:]) || kc["endDateTime"] != graphTime(nb.AddDate(1, 0, 0)) {
+		t.Fatalf("keyCredential = %v", kc)
+	}
+	one := g.must(g.call("GET", "/applications/"+a.str("id")+"?$select=id,keyCredentials", nil), 200)
+	if got := one.body["keyCredentials"].([]any)[0].(map[string]any)["key"]; got != base64.StdEncoding.EncodeToString(der) {
+		t.Fatalf("$select=keyCredentials must return the DER: %v", got)
+	}
+	// PATCH keeps a listed keyId without its key; a broken certificate is refused.
+	g.must(g.call("PATCH", "/applications/"+a.str("id"), map[string]any{"keyCredentials": []any{map[string]any{"keyId": kc["keyId"]}}}), 204)
+	if r := g.call("PATCH", "/applications/"+a.str("id"), map[string]any{"keyCredentials": []any{map[string]any{"type": "AsymmetricX509Cert", "usage": "Verify", "key": "bm90IGEgY2VydA=="}}}); r.status != 400 {
+		t.Fatalf("broken certificate: %d %s", r.status, r.raw)
+	}
+	var stored []KeyCredential
+	g.e.Store().View(func(*Directory) { stored = g.tenant.AppByAppID(a.str("appId")).KeyCredentials })
+	if len(stored) != 1 || !bytes.Equal(stored[0].Key, der) {
+		t.Fatalf("stored key credentials: %+v", stored)
 	}
 }
