@@ -491,6 +491,10 @@ func TestMSALNodeClientCredentials(t *testing.T) {
 			if n := routeCount(e, mark, "login.token"); n != 1 {
 				t.Errorf("%d token requests, want 1 (the second from the cache)", n)
 			}
+			// msal-node knows login.microsoftonline.com and trusts *.ciamlogin.com as they are.
+			if n := routeCount(e, mark, "login.instance"); n != 0 {
+				t.Errorf("%d instance discovery requests, want none", n)
+			}
 			t.Logf("msal-node client credentials (%s): %v", tc.name, time.Since(began).Round(time.Millisecond))
 		})
 	}
