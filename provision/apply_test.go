@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"net/http"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -236,7 +237,7 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 	var evs []ReadyEvent
 	start := time.Now()
 	err = WaitReady(ctx, ReadyConfig{
-		TokenURL: v.tokenURL(Workforce), HTTPClient: v.e.Client(), Successes: 3,
+		TokenURL: v.tokenURL(Workforce), HTTPClient: &http.Client{Transport: v.tr}, Successes: 3,
 		Interval: 20 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
 		Progress: func(ev ReadyEvent) { evs = append(evs, ev) },
 	}, res)
@@ -265,7 +266,7 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 
 	// A deadline shorter than the lag ends with a clear message.
 	res2 := renew(2 * time.Second)
-	err = WaitReady(ctx, ReadyConfig{TokenURL: v.tokenURL(Workforce), HTTPClient: v.e.Client(), Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond}, res2)
+	err = WaitReady(ctx, ReadyConfig{TokenURL: v.tokenURL(Workforce), HTTPClient: &http.Client{Transport: v.tr}, Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond}, res2)
 	if err == nil || !strings.Contains(err.Error(), "does not work yet") || !strings.Contains(err.Error(), "AADSTS7000215") {
 		t.Fatalf("WaitReady past its deadline = %v; want a clear not-ready error naming AADSTS7000215", err)
 	}

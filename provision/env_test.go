@@ -22,6 +22,7 @@ import (
 type env struct {
 	t      testing.TB
 	e      *emulator.Emulator
+	tr     *http.Transport // shared, so its connections can be closed before the emulator
 	info   emulator.Info
 	events eventLog
 }
@@ -44,7 +45,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	return &env{t: t, e: e, info: e.Info()}
+	v := &env{t: t, e: e, info: e.Info(), tr: e.Transport()}
+	// Registered after Close, so run before it: the server's graceful shutdown otherwise waits
+	// for these kept-alive connections.
+	t.Cleanup(v.tr.CloseIdleConnections)
+	return v
 }
 
 func (v *env) tenant(kind TenantType) emulator.TenantInfo {
@@ -71,7 +76,7 @@ func (v *env) credential(kind TenantType) azcore.TokenCredential {
 	cred, err := azidentity.NewClientSecretCredential(ti.ID, ti.AutomationClient.AppID, ti.AutomationClient.Secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.microsoftonline.com/"},
-			Transport: &http.Client{Transport: v.e.Transport()},
+			Transport: &http.Client{Transport: v.tr},
 		},
 		DisableInstanceDiscovery: true,
 	})
@@ -86,7 +91,7 @@ func (v *env) graphClient(kind TenantType, retry graph.RetryPolicy) *graph.Clien
 	g, err := graph.New(graph.Config{
 		Credential: v.credential(kind),
 		Endpoint:   "https://graph.microsoft.com",
-		Transport:  v.e.Transport(),
+		Transport:  v.tr,
 		Retry:      retry,
 		OnRetry:    OnRetry(v.events.add),
 	})
@@ -135,7 +140,7 @@ func (v *env) tokenURL(kind TenantType) string {
 func (v *env) ready(ctx context.Context, kind TenantType, r *Result) error {
 	return WaitReady(ctx, ReadyConfig{
 		TokenURL:   v.tokenURL(kind),
-		HTTPClient: &http.Client{Transport: v.e.Transport()},
+		HTTPClient: &http.Client{Transport: v.tr},
 		Successes:  2, Interval: 10 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
 	}, r)
 }

@@ -298,29 +298,35 @@ func (c *Client) CreateServicePrincipal(ctx context.Context, appID string) (*Ser
 // Grants lists the delegated permission grants whose client is the service principal clientID.
 func (c *Client) Grants(ctx context.Context, clientID string) ([]Grant, error) {
 	var out []Grant
-	f := "clientId eq '" + odataQuote(clientID) + "'"
-	err := c.call(ctx, "read the consent grants", false, func(ctx context.Context) error {
-		res, err := oauth2permissiongrants.NewOauth2PermissionGrantsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx,
-			&oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
-				QueryParameters: &oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetQueryParameters{Filter: &f},
-			})
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, g := range res.GetValue() {
-			out = append(out, *fromGrant(g))
-		}
-		return nil
+	err := c.call(ctx, "read the consent grants", false, func(ctx context.Context) (err error) {
+		out, err = c.grantsOnce(ctx, clientID)
+		return err
 	})
 	return out, err
+}
+
+func (c *Client) grantsOnce(ctx context.Context, clientID string) ([]Grant, error) {
+	f := "clientId eq '" + odataQuote(clientID) + "'"
+	res, err := oauth2permissiongrants.NewOauth2PermissionGrantsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx,
+		&oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetQueryParameters{Filter: &f},
+		})
+	if err != nil {
+		return nil, err
+	}
+	var out []Grant
+	for _, g := range res.GetValue() {
+		out = append(out, *fromGrant(g))
+	}
+	return out, nil
 }
 
 // EnsureGrant makes sure the tenant-wide (AllPrincipals) grant from clientID to resourceID
 // holds exactly scope: POST it; when Graph says it exists ("Permission entry already exists.",
 // 400 today, 409 in older tenants, and also what a retry after a lost answer meets), find it and
 // PATCH its scope if it differs. A just-made client service principal may be invisible for a
-// while (404 or 400 naming it): retried.
+// while (404 or 400 naming it), and so may a just-made grant that already blocks a duplicate:
+// both are retried as replication lag.
 func (c *Client) EnsureGrant(ctx context.Context, clientID, resourceID, scope string) (*Grant, error) {
 	var out *Grant
 	err := c.call(ctx, "grant admin consent", true, func(ctx context.Context) error {
@@ -337,20 +343,28 @@ func (c *Client) EnsureGrant(ctx context.Context, clientID, resourceID, scope st
 	if err == nil || !isDuplicateGrant(err) {
 		return out, err
 	}
-	grants, gerr := c.Grants(ctx, clientID)
-	if gerr != nil {
-		return nil, gerr
-	}
-	for _, g := range grants {
-		if g.ResourceID != resourceID || g.ConsentType != AllPrincipals {
-			continue
+	var existing *Grant
+	ferr := c.call(ctx, "find the existing admin consent", true, func(ctx context.Context) error {
+		grants, err := c.grantsOnce(ctx, clientID)
+		if err != nil {
+			return err
 		}
-		if g.Scope == scope {
-			return &g, nil
+		for _, g := range grants {
+			if g.ResourceID == resourceID && g.ConsentType == AllPrincipals {
+				existing = &g
+				return nil
+			}
 		}
-		return c.UpdateGrantScope(ctx, g, scope)
+		// Graph refused the duplicate, so the grant exists: not visible here yet.
+		return &Error{Op: "find the existing admin consent", Status: 404, Code: "Request_ResourceNotFound", Message: "the existing grant is not visible yet"}
+	})
+	if ferr != nil {
+		return nil, ferr
 	}
-	return nil, err
+	if existing.Scope == scope {
+		return existing, nil
+	}
+	return c.UpdateGrantScope(ctx, *existing, scope)
 }
 
 // UpdateGrantScope sets a grant's scope.
