@@ -2,9 +2,9 @@ package provision
 
 import (
 	"context"
-	"net/http"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"

@@ -16,7 +16,7 @@ import (
 // events carry.
 type step struct {
 	name, route, progress string
-	external                bool // External ID only
+	external              bool // External ID only
 }
 
 func applySteps() []step {
