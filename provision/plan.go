@@ -250,17 +250,19 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 			return wrapStep("list the user flows", err)
 		},
 	)
-	if err != nil {
-		e.report("read what exists", Failed, err.Error())
-		return nil, err
-	}
 	p.Tenant = tenantOf(org)
-	if p.Tenant.Type != spec.TenantType {
+	// A tenant of the wrong kind explains any other failure (user flows exist only in External
+	// ID tenants), so it is reported first.
+	if org.ID != "" && p.Tenant.Type != spec.TenantType {
 		return nil, fmt.Errorf("provision: the signed-in tenant %s is a %s tenant, but the sample %s is for a %s tenant; sign in to a %s tenant or pick a %s sample",
 			p.Tenant.Domain, kindName(p.Tenant.Type), spec.Sample, kindName(spec.TenantType), kindName(spec.TenantType), kindName(p.Tenant.Type))
 	}
 	if spec.TenantID != "" && !strings.EqualFold(spec.TenantID, p.Tenant.ID) && !strings.EqualFold(spec.TenantID, p.Tenant.Domain) {
 		return nil, fmt.Errorf("provision: signed in to tenant %s (%s), not %s; sign in to the right tenant", p.Tenant.ID, p.Tenant.Domain, spec.TenantID)
+	}
+	if err != nil {
+		e.report("read what exists", Failed, err.Error())
+		return nil, err
 	}
 	linked := map[string]bool{} // flow id -> the app is in it
 	if p.App != nil {

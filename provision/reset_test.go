@@ -1,0 +1,304 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+)
+
+// List shows only tagged apps (live and soft-deleted) with their details; Reset deletes and
+// purges only tagged apps matching the filter, including ones soft-deleted earlier, and never
+// an untagged app.
+func TestListAndReset(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	g := v.graphClient(External, fastRetry())
+	eng := New(g, Options{})
+	apply := func(s Spec) *Result {
+		t.Helper()
+		p, err := eng.Plan(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := eng.Apply(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a := apply(v.spec(External, Secret, "alice"))
+	b := apply(v.spec(External, Certificate, "bob"))
+	old := apply(v.spec(External, Secret, "old"))
+	if err := g.DeleteApplication(ctx, old.ObjectID); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's app, without our tag, with a name that looks like ours.
+	foreign, _, err := g.UpsertApplication(ctx, "someone-elses-app", graph.AppWrite{DisplayName: "node-external (alice) by entra-quickstart", Tags: []string{"not-" + Tag}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	all, err := eng.List(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range all {
+		names = append(names, l.UniqueName)
+		if l.ObjectID == foreign.ID {
+			t.Errorf("List shows the untagged app %s", l)
+		}
+		switch l.AppID {
+		case a.AppID:
+			if l.ServicePrincipalID == "" || !strings.Contains(l.Consent, "User.Read") || l.UserFlowID == "" || len(l.Secrets) != 1 || l.Sample != "node-external" || l.Name != "alice" {
+				t.Errorf("List details of alice's app: %+v", l)
+			}
+		case b.AppID:
+			if len(l.Certificates) != 1 || l.Certificates[0].Key != nil {
+				t.Errorf("List certificates of bob's app: %+v", l.Certificates)
+			}
+		case old.AppID:
+			if l.Deleted.IsZero() {
+				t.Errorf("the soft-deleted app is not marked deleted: %+v", l)
+			}
+		}
+	}
+	if len(all) != 3 {
+		t.Fatalf("List = %v; want the two live apps and the soft-deleted one", names)
+	}
+	only, err := eng.List(ctx, Filter{Sample: "aspnet-external"})
+	if err != nil || len(only) != 1 || only[0].AppID != b.AppID {
+		t.Fatalf("List by sample = %v, %v; want bob's app", only, err)
+	}
+
+	// Reset one sample: only that app goes.
+	rr, err := eng.Reset(ctx, Filter{Sample: "aspnet-external", Name: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Deleted) != 1 || len(rr.Purged) != 1 || rr.Deleted[0].AppID != b.AppID {
+		t.Fatalf("reset of bob's app: %+v", rr)
+	}
+	if c := v.count(External, a.UniqueName); c.apps != 1 {
+		t.Fatalf("resetting bob's app touched alice's: %+v", c)
+	}
+	// Reset everything: alice's, and the one soft-deleted before, are purged.
+	rr, err = eng.Reset(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Deleted) != 1 || len(rr.Purged) != 2 {
+		t.Fatalf("reset of everything: deleted %d, purged %d; want 1 and 2", len(rr.Deleted), len(rr.Purged))
+	}
+	assertNothingTagged(t, v, External)
+	if got, err := g.AppByUniqueName(ctx, "someone-elses-app", false); err != nil || got == nil || !got.Deleted.IsZero() {
+		t.Fatalf("the untagged app is gone or changed: %v, %v", got, err)
+	}
+	if left, _ := eng.List(ctx, Filter{}); len(left) != 0 {
+		t.Fatalf("after reset List shows %v", left)
+	}
+}
+
+// Re-runs that renew the secret keep the new one and at most one older one of ours (the one
+// the sample's configuration held), and never touch a secret someone else added.
+func TestSecretRotationKeepsOneGrace(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	g := v.graphClient(Workforce, fastRetry())
+	eng := New(g, Options{})
+	spec := v.spec(Workforce, Secret, "rotate")
+	p, err := eng.Plan(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := g.AddPassword(ctx, res.ObjectID, "added by hand", time.Now().Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var history []string
+	history = append(history, res.SecretKeyID)
+	for i := range 3 {
+		s := spec
+		s.Credential.Renew = true
+		s.Credential.CurrentKeyID = history[len(history)-1]
+		p, err := eng.Plan(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.Has(AddSecret) {
+			t.Fatalf("renewal %d plans no secret", i)
+		}
+		r, err := eng.Apply(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.ready(ctx, Workforce, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Retire(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, r.SecretKeyID)
+		app, err := g.AppByUniqueName(ctx, spec.UniqueName, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var own, byHand []string
+		for _, pc := range app.Passwords {
+			if ownCredential(pc.DisplayName) {
+				own = append(own, pc.KeyID)
+			} else {
+				byHand = append(byHand, pc.KeyID)
+			}
+		}
+		slices.Sort(own)
+		want := []string{history[len(history)-1], history[len(history)-2]}
+		slices.Sort(want)
+		if !slices.Equal(own, want) {
+			t.Errorf("after renewal %d our secrets are %v; want the new one and the previous one %v", i, own, want)
+		}
+		if len(byHand) != 1 {
+			t.Errorf("after renewal %d the secret added by hand is gone", i)
+		}
+	}
+	// Without Renew and with the current secret valid, nothing is planned.
+	s := spec
+	s.Credential.CurrentKeyID = history[len(history)-1]
+	p, err = eng.Plan(ctx, s)
+	if err != nil || !p.Empty() {
+		t.Fatalf("plan with a valid current secret = %v, %v; want empty", p, err)
+	}
+}
+
+// Errors a person can act on: each names what to do next and keeps Graph's request-id.
+func TestActionableErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		setup  func(v *env)
+		spec   func(s Spec) Spec
+		want   []string
+		status int
+	}{
+		{
+			name: "quota",
+			setup: func(v *env) {
+				cfg := v.e.Faults()
+				cfg.ObjectQuota = 1
+				v.e.SetFaults(cfg)
+			},
+			want: []string{"Directory_QuotaExceeded", "entra-quickstart reset"},
+		},
+		{
+			name: "secret lifetime policy",
+			setup: func(v *env) {
+				cfg := v.e.Faults()
+				cfg.MaxSecretLifetime = emulator.Duration(7 * 24 * time.Hour)
+				v.e.SetFaults(cfg)
+			},
+			want: []string{"CredentialInvalidLifetimeAsPerAppPolicy", "--secret-lifetime"},
+		},
+		{
+			name: "no consent permission",
+			setup: func(v *env) {
+				tid := v.tenant(Workforce).ID
+				_ = v.e.Store().Do(func(d *emulator.Directory) error {
+					ten := d.Tenant(tid)
+					sp := ten.SPByAppID(ten.Automation.AppID)
+					sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == "DelegatedPermissionGrant.ReadWrite.All" })
+					return nil
+				})
+			},
+			want: []string{"grant admin consent", "403", "Cloud Application Administrator"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := newEnv(t)
+			tc.setup(v)
+			eng := v.engine(Workforce)
+			ctx := context.Background()
+			p, err := eng.Plan(ctx, v.spec(Workforce, Secret, "errors"))
+			if err == nil {
+				_, err = eng.Apply(ctx, p)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var pe *Error
+			if !errorsAs(err, &pe) || pe.RequestID == "" || pe.Next == "" {
+				t.Fatalf("error %v is not actionable (request-id %q)", err, pe)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// The tenant's kind is checked against the sample's.
+func TestTenantMismatch(t *testing.T) {
+	v := newEnv(t)
+	eng := v.engine(Workforce)
+	_, err := eng.Plan(context.Background(), v.spec(External, Secret, "x"))
+	if err == nil || !strings.Contains(err.Error(), "is a workforce tenant") || !strings.Contains(err.Error(), "External ID") {
+		t.Fatalf("Plan of an External ID sample in a workforce tenant = %v", err)
+	}
+	facts, err := eng.TenantFacts(context.Background())
+	if err != nil || facts.Type != Workforce || facts.Subdomain != "contoso" {
+		t.Fatalf("TenantFacts = %+v, %v", facts, err)
+	}
+	ext, err := v.engine(External).TenantFacts(context.Background())
+	if err != nil || ext.Type != External || ext.Subdomain == "" {
+		t.Fatalf("External TenantFacts = %+v, %v", ext, err)
+	}
+}
+
+// An External ID tenant without a user flow: an error that says how to get one, or, when the
+// user agreed, a flow made in the first round and linked in the third.
+func TestUserFlowCreatedWhenNone(t *testing.T) {
+	v := newEnv(t)
+	tid := v.tenant(External).ID
+	_ = v.e.Store().Do(func(d *emulator.Directory) error { d.Tenant(tid).UserFlows = nil; return nil })
+	eng := v.engine(External)
+	ctx := context.Background()
+	spec := v.spec(External, Secret, "flowless")
+	if _, err := eng.Plan(ctx, spec); err == nil || !strings.Contains(err.Error(), "no sign-up and sign-in user flow") {
+		t.Fatalf("Plan without a flow = %v; want an error saying how to get one", err)
+	}
+	spec.UserFlow.CreateIfNone = true
+	p, err := eng.Plan(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Has(CreateUserFlow) || !p.Has(LinkUserFlow) {
+		t.Fatalf("plan:\n%s", p)
+	}
+	res, err := eng.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UserFlowID == "" || res.RoundTrips != 3 {
+		t.Fatalf("result %+v; want a flow id in 3 round trips", res)
+	}
+	if c := v.count(External, spec.UniqueName); c.flowLinks != 1 {
+		t.Fatalf("counts %+v; want the app linked", c)
+	}
+	p2, err := eng.Plan(ctx, spec)
+	if err != nil || !p2.Empty() {
+		t.Fatalf("second plan = %v, %v; want empty", p2, err)
+	}
+}
+
+func errorsAs(err error, target **Error) bool { return errors.As(err, target) }
