@@ -1,0 +1,163 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"1", time.Second},
+		{"0.5", 500 * time.Millisecond},
+		{" 7 ", 7 * time.Second},
+		{"-3", 0},
+		{now.Add(30 * time.Second).Format(time.RFC1123), 30 * time.Second},
+		{"soon", 0},
+	} {
+		if got := parseRetryAfter(tc.in, now); got != tc.want {
+			t.Errorf("parseRetryAfter(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSecretIsRedacted(t *testing.T) {
+	s := Secret("abc8Q~verysecretvalue")
+	b, _ := json.Marshal(struct{ S Secret }{s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %+v %#v", s, s, s, s, s), string(b)} {
+		if strings.Contains(out, "verysecret") {
+			t.Fatalf("secret shows in %q", out)
+		}
+	}
+	if s.Reveal() != "abc8Q~verysecretvalue" {
+		t.Fatal("Reveal")
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	for _, tc := range []struct {
+		e                         *Error
+		lag, throttled, transient bool
+	}{
+		{&Error{Status: 404, Code: "Request_ResourceNotFound"}, true, false, false},
+		{&Error{Status: 400, Code: "Request_BadRequest", Details: []Detail{{Code: "NoBackingApplicationObject"}}}, true, false, false},
+		{&Error{Status: 400, Code: "Request_BadRequest"}, false, false, false},
+		{&Error{Status: 429}, false, true, false},
+		{&Error{Status: 503}, false, false, true},
+		{&Error{Err: &AuthError{Err: errors.New("no")}}, false, false, false},
+	} {
+		if IsReplicationLag(tc.e) != tc.lag || IsThrottled(tc.e) != tc.throttled || IsTransient(tc.e) != tc.transient {
+			t.Errorf("%+v: lag %v throttled %v transient %v", tc.e, IsReplicationLag(tc.e), IsThrottled(tc.e), IsTransient(tc.e))
+		}
+	}
+	e := &Error{Op: "add a client secret", Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation.", RequestID: "r-1", Attempts: 2}
+	if got := e.Error(); got != "graph: add a client secret: Insufficient privileges to complete the operation. (HTTP 403 Authorization_RequestDenied, request-id r-1, 2 attempts)" {
+		t.Errorf("Error() = %q", got)
+	}
+}
+
+type harness struct {
+	e  *emulator.Emulator
+	tr *http.Transport
+	ti emulator.TenantInfo
+}
+
+func start(t *testing.T) *harness {
+	t.Helper()
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	h := &harness{e: e, tr: e.Transport()}
+	t.Cleanup(h.tr.CloseIdleConnections)
+	h.ti, _ = e.Info().Tenant(emulator.Workforce)
+	return h
+}
+
+func (h *harness) client(t *testing.T, retry RetryPolicy, onRetry func(RetryEvent)) *Client {
+	t.Helper()
+	cred, err := azidentity.NewClientSecretCredential(h.ti.ID, h.ti.AutomationClient.AppID, h.ti.AutomationClient.Secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: "https://login.microsoftonline.com/"}, Transport: &http.Client{Transport: h.tr}},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Credential: cred, Transport: h.tr, Retry: retry, OnRetry: onRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The adapter talks to Graph under its real name with a real token, reads the tenant, and maps
+// Graph's errors with the request-id.
+func TestAgainstEmulator(t *testing.T) {
+	h := start(t)
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, Deadline: 300 * time.Millisecond}, nil)
+	ctx := context.Background()
+	org, err := c.Organization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org.ID != h.ti.ID || org.TenantType != "AAD" || org.InitialDomain() != h.ti.Domain {
+		t.Fatalf("Organization = %+v", org)
+	}
+	app, err := c.AppByUniqueName(ctx, "does-not-exist", false)
+	if err != nil || app != nil {
+		t.Fatalf("AppByUniqueName of nothing = %v, %v", app, err)
+	}
+	_, _, err = c.AddPassword(ctx, "00000000-0000-0000-0000-000000000000", "x", time.Now().Add(time.Hour))
+	ge, ok := AsError(err)
+	if !ok || ge.Status != 404 || ge.RequestID == "" || ge.Attempts < 2 {
+		t.Fatalf("AddPassword on nothing = %#v; want a retried 404 with its request-id", err)
+	}
+}
+
+// 429s are retried after their Retry-After as often as Graph asks (the SDK stops at 3), and a
+// context cancelled during the wait stops the call at once.
+func TestThrottlingAndCancel(t *testing.T) {
+	h := start(t)
+	var mu sync.Mutex
+	var evs []RetryEvent
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, Deadline: 10 * time.Second}, func(ev RetryEvent) {
+		mu.Lock()
+		evs = append(evs, ev)
+		mu.Unlock()
+	})
+	ctx := context.Background()
+	if _, err := c.Organization(ctx); err != nil { // token and connection warm
+		t.Fatal(err)
+	}
+	h.e.AddFault(emulator.Fault{Route: "graph.organization.list", Kind: emulator.FaultStatus, Status: 429, RetryAfter: "0.05", Times: 5})
+	if _, err := c.Organization(ctx); err != nil {
+		t.Fatalf("after five 429s: %v", err)
+	}
+	if len(evs) != 5 || evs[0].Reason != "throttled" || evs[0].Wait != 50*time.Millisecond {
+		t.Fatalf("retry events %+v; want five throttled waits of 50ms", evs)
+	}
+	h.e.AddFault(emulator.Fault{Route: "graph.organization.list", Kind: emulator.FaultStatus, Status: 429, RetryAfter: "1", Times: 1})
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Organization(cctx)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("cancelled during Retry-After: %v after %s", err, time.Since(start))
+	}
+}
