@@ -54,8 +54,11 @@ type App struct {
 	SecretExpires         time.Time `json:"secretExpires,omitzero"`
 	CertificateThumbprint string    `json:"certificateThumbprint,omitempty"`
 	CertificateKeyFile    string    `json:"certificateKeyFile,omitempty"`
-	CreatedAt             time.Time `json:"createdAt"`
-	UpdatedAt             time.Time `json:"updatedAt"`
+	// CreatedFiles are the files the tool created in Folder (not edited ones): reset
+	// --restore-files removes them, and only them.
+	CreatedFiles []string  `json:"createdFiles,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // Key identifies an app across runs: the same uniqueName in the same tenant of the same cloud.

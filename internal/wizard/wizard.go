@@ -47,8 +47,10 @@ type Options struct {
 	Accessible bool
 	// Theme styles the full terminal UI; nil is huh's Charm theme.
 	Theme *huh.Theme
-	// TenantDefault pre-fills the tenant question (the emulator's tenant, say).
+	// TenantDefault pre-fills the tenant question.
 	TenantDefault func(samples.TenantType) string
+	// NoTenantQuestion leaves the tenant to the caller (the emulator has one of each kind).
+	NoTenantQuestion bool
 	// FindSample looks for an existing checkout of a sample from the current folder; "" when none.
 	FindSample func(*samples.Manifest) string
 	// Catalog is the sample catalog; nil means samples.All().
@@ -101,7 +103,7 @@ const DefaultName = "quickstart"
 // question is one question: whether it is still open, and the field that answers it.
 type question struct {
 	id    string
-	open  func(a *Answers) bool
+	open  func(a *Answers, o *Options) bool
 	field func(a *Answers, o *Options) (huh.Field, error)
 	// after runs once the field has its value (e.g. to turn a choice into the answer).
 	after func(a *Answers)
@@ -120,7 +122,7 @@ func Ask(ctx context.Context, a Answers, o Options) (Answers, error) {
 	in := newInput(o)
 	st := &choiceState{}
 	for _, q := range questions(st) {
-		if !q.open(&a) {
+		if !q.open(&a, &o) {
 			continue
 		}
 		f, err := q.field(&a, &o)
@@ -167,7 +169,7 @@ func questions(st *choiceState) []question {
 	return []question{
 		{
 			id:   "tenant type",
-			open: func(a *Answers) bool { return a.TenantType == "" },
+			open: func(a *Answers, o *Options) bool { return a.TenantType == "" },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				st.tenantType = string(samples.Workforce)
 				return huh.NewSelect[string]().
@@ -182,7 +184,7 @@ func questions(st *choiceState) []question {
 		},
 		{
 			id:   "sample",
-			open: func(a *Answers) bool { return a.Sample == "" },
+			open: func(a *Answers, o *Options) bool { return a.Sample == "" },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				var opts []huh.Option[string]
 				for _, m := range o.Catalog {
@@ -204,7 +206,7 @@ func questions(st *choiceState) []question {
 		},
 		{
 			id:   "tenant",
-			open: func(a *Answers) bool { return a.Tenant == "" },
+			open: func(a *Answers, o *Options) bool { return a.Tenant == "" && !o.NoTenantQuestion },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				if o.TenantDefault != nil {
 					a.Tenant = o.TenantDefault(a.TenantType)
@@ -225,7 +227,7 @@ func questions(st *choiceState) []question {
 		},
 		{
 			id:   "app name",
-			open: func(a *Answers) bool { return a.Name == "" },
+			open: func(a *Answers, o *Options) bool { return a.Name == "" },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				a.Name = DefaultName
 				return huh.NewInput().Title("A name for this app").
@@ -237,7 +239,7 @@ func questions(st *choiceState) []question {
 		},
 		{
 			id:   "credential",
-			open: func(a *Answers) bool { return a.Credential == "" },
+			open: func(a *Answers, o *Options) bool { return a.Credential == "" },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				m := find(o.Catalog, a.Sample)
 				if m == nil {
@@ -261,7 +263,7 @@ func questions(st *choiceState) []question {
 		},
 		{
 			id:   "sample location",
-			open: func(a *Answers) bool { return a.Location == "" },
+			open: func(a *Answers, o *Options) bool { return a.Location == "" },
 			field: func(a *Answers, o *Options) (huh.Field, error) {
 				m := find(o.Catalog, a.Sample)
 				if m == nil {

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+)
+
+// target is the cloud a command works against, and the in-process emulator when --emulator
+// started one (Close stops it).
+type target struct {
+	Cloud auth.Cloud
+	// Emu is the in-process emulator (--emulator), nil otherwise.
+	Emu *emulator.Emulator
+	// Info describes the emulator (--emulator or --emulator-url), nil for a real cloud.
+	Info *emulator.Info
+}
+
+func (t *target) Close() {
+	if t.Emu != nil {
+		t.Emu.Close()
+	}
+}
+
+// configDir is where entra-quickstart keeps its state: $XDG_CONFIG_HOME/entra-quickstart or the
+// OS's equivalent. ENTRA_QUICKSTART_HOME overrides it (tests, and people who want it elsewhere).
+func configDir() (string, error) {
+	if d := os.Getenv("ENTRA_QUICKSTART_HOME"); d != "" {
+		return d, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no config folder for entra-quickstart (%w): set ENTRA_QUICKSTART_HOME to a folder", err)
+	}
+	return filepath.Join(base, "entra-quickstart"), nil
+}
+
+// openTarget resolves the global cloud flags.
+func openTarget(ctx context.Context, g *GlobalOptions) (*target, error) {
+	switch {
+	case g.Emulator && g.EmulatorURL != "":
+		return nil, usagef("--emulator and --emulator-url exclude each other: --emulator runs one in this process, --emulator-url uses a running one")
+	case g.Emulator:
+		return startLocalEmulator()
+	case g.EmulatorURL != "":
+		if g.CAFile == "" {
+			return nil, usagef("--emulator-url needs --ca-file: the ca_file the emulator printed on its first line")
+		}
+		pem, err := os.ReadFile(g.CAFile)
+		if err != nil {
+			return nil, usagef("--ca-file: %w", err)
+		}
+		c, err := auth.EmulatorCloud(g.EmulatorURL, pem)
+		if err != nil {
+			return nil, usagef("%w", err)
+		}
+		info, err := fetchEmulatorInfo(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return &target{Cloud: c, Info: info}, nil
+	}
+	c, err := auth.CloudByName(g.Cloud)
+	if err != nil {
+		return nil, usagef("--cloud: %w", err)
+	}
+	return &target{Cloud: c}, nil
+}
+
+// startLocalEmulator runs the emulator in this process with its directory kept in the config
+// folder, so list, reset and verify in later runs see what init made. It listens on the same
+// port as last time when it can: the sample's files name the emulator's URL.
+func startLocalEmulator() (*target, error) {
+	dir, err := configDir()
+	if err != nil {
+		return nil, err
+	}
+	dir = filepath.Join(dir, "emulator")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("emulator folder: %w", err)
+	}
+	portFile := filepath.Join(dir, "port")
+	addr := "127.0.0.1:0"
+	if b, err := os.ReadFile(portFile); err == nil {
+		if p := strings.TrimSpace(string(b)); p != "" {
+			addr = net.JoinHostPort("127.0.0.1", p)
+		}
+	}
+	opts := emulator.Options{Addr: addr, DataFile: filepath.Join(dir, "state.json"), Dir: dir}
+	e, err := emulator.Start(opts)
+	if err != nil && addr != "127.0.0.1:0" {
+		return nil, fmt.Errorf("%w\nThe built-in emulator listens on the port it used before, because configured samples name it; free that port, or remove %s to pick a new one (then run init again)", err, portFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(e.Addr())
+	if err := os.WriteFile(portFile, []byte(port+"\n"), 0o600); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("emulator folder: %w", err)
+	}
+	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	info := e.Info()
+	return &target{Cloud: c, Emu: e, Info: &info}, nil
+}
+
+// fetchEmulatorInfo asks a standalone emulator for its tenants.
+func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emulator.Info, error) {
+	req, err := newGet(ctx, c.LoginBase+"/_emulator/info")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.HTTPClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the emulator at %s does not answer (%w): start it with 'entra-quickstart emulator' and pass the url and ca_file it prints", c.LoginBase, err)
+	}
+	defer resp.Body.Close()
+	var info emulator.Info
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || len(info.Tenants) == 0 {
+		return nil, errors.New("the server at --emulator-url is not an entra-quickstart emulator: check the URL")
+	}
+	return &info, nil
+}
+
+// emulatorTenant returns the emulator's tenant of a kind, for defaults.
+func (t *target) emulatorTenant(kind emulator.TenantType) (emulator.TenantInfo, bool) {
+	if t.Info == nil {
+		return emulator.TenantInfo{}, false
+	}
+	return t.Info.Tenant(kind)
+}
+
+func newGet(ctx context.Context, url string) (*http.Request, error) {
+	return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+}

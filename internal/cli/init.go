@@ -1,0 +1,653 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/internal/state"
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/internal/verify"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/provision"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
+)
+
+// InitOptions are the flags of init: one per question of the wizard, and what to do after.
+type InitOptions struct {
+	*GlobalOptions
+	TenantType     string
+	Sample         string
+	Name           string
+	Credential     string
+	SecretLifetime time.Duration
+	Dir            string
+	Download       bool
+	DryRun         bool
+	NoVerify       bool
+	NoBrowser      bool
+	ShowSecret     bool
+	Yes            bool
+	AutoSignIn     bool
+	Auth           string
+	UserFlow       string
+	Timeout        time.Duration
+}
+
+func newInitCmd(g *GlobalOptions) *cobra.Command {
+	o := &InitOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Register an app for a sample, write its configuration and prove a real sign-in works",
+		Long: `init takes you from a tenant to a sample web app that signs you in:
+
+  1. asks for what the flags did not say: the tenant type, the sample, the tenant, a name for
+     the app, the credential and where the sample is;
+  2. signs you in to Microsoft Graph and shows the plan: what it will create or change;
+  3. creates or updates the app registration (redirect and logout URIs, Graph permissions,
+     admin consent, a client secret or certificate, and for External ID the user-flow link);
+  4. writes the sample's configuration files (comments and layout kept, secrets only in
+     git-ignored files with mode 0600, the original kept once as .bak);
+  5. waits until the new credential works, then runs a real sign-in through a built-in web
+     server at the sample's redirect URI, calls Graph /me, signs out, and checks every step.
+
+Running it again with the same sample and name updates the same app: no duplicates.
+The client secret's default lifetime is 30 days (a dev tool's secret should not outlive the
+demo); change it with --secret-lifetime. The secret is never printed unless --show-secret.`,
+		Example: `  # the whole journey against the built-in emulator, no tenant needed
+  entra-quickstart init --emulator --sample node-workforce --auto-sign-in
+
+  # a workforce tenant, asking only what is missing
+  entra-quickstart init --tenant contoso.onmicrosoft.com
+
+  # an External ID tenant, no prompts, config written into an existing checkout
+  entra-quickstart init --no-input --sample flask-external --tenant contosocustomers.onmicrosoft.com \
+      --name demo --dir ./ms-identity-docs-code-python/flask-web-app --yes
+
+  # what would change, without changing anything
+  entra-quickstart init --sample node-workforce --tenant contoso.onmicrosoft.com --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runInit(cmd.Context(), o) },
+	}
+	addInitFlags(cmd, o)
+	return cmd
+}
+
+func addInitFlags(cmd *cobra.Command, o *InitOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.TenantType, "tenant-type", "", "workforce (your organization's people) or external (External ID: customers)")
+	f.StringVar(&o.Sample, "sample", "", "the sample: "+strings.Join(samples.IDs(), ", "))
+	f.StringVar(&o.Name, "name", "", "a name for this app; the same name again updates the same app (default \""+wizard.DefaultName+"\")")
+	f.StringVar(&o.Credential, "credential", "", "secret or certificate (certificate only where the sample supports it; default: the sample's)")
+	f.DurationVar(&o.SecretLifetime, "secret-lifetime", 0, "lifetime of a new client secret, e.g. 720h (default 30 days)")
+	f.StringVar(&o.Dir, "dir", "", "the sample's folder (found from the current folder when not given), or where to download or write config")
+	f.BoolVar(&o.Download, "download", false, "download the sample from GitHub into --dir (default ./<repository name>)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "show the plan and change nothing")
+	f.BoolVar(&o.NoVerify, "no-verify", false, "skip the sign-in check at the end")
+	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	f.BoolVar(&o.ShowSecret, "show-secret", false, "print the new client secret (it is in the sample's git-ignored config either way)")
+	f.BoolVar(&o.Yes, "yes", false, "apply the plan without asking")
+	f.BoolVar(&o.AutoSignIn, "auto-sign-in", false, "emulator only: sign the emulator's demo user in without a browser")
+	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment (AZURE_CLIENT_ID/SECRET/TENANT_ID)")
+	f.StringVar(&o.UserFlow, "user-flow", "", "External ID: the sign-up/sign-in user flow to link (name or id; default the only or first one, created when there is none)")
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long the sign-in check waits for you in the browser")
+}
+
+// InitResult is what init did, as --json prints it.
+type InitResult struct {
+	Sample             string         `json:"sample"`
+	TenantID           string         `json:"tenant_id"`
+	TenantDomain       string         `json:"tenant_domain"`
+	TenantType         string         `json:"tenant_type"`
+	DisplayName        string         `json:"display_name"`
+	UniqueName         string         `json:"unique_name"`
+	ClientID           string         `json:"client_id"`
+	ObjectID           string         `json:"object_id"`
+	ServicePrincipalID string         `json:"service_principal_id"`
+	UserFlowID         string         `json:"user_flow_id,omitempty"`
+	Credential         string         `json:"credential"`
+	SecretExpires      *time.Time     `json:"secret_expires,omitempty"`
+	ClientSecret       string         `json:"client_secret,omitempty"` // only with --show-secret
+	Thumbprint         string         `json:"certificate_thumbprint,omitempty"`
+	Created            bool           `json:"created"`
+	Actions            []string       `json:"actions"`
+	DryRun             bool           `json:"dry_run,omitempty"`
+	Plan               []planAction   `json:"plan,omitempty"`
+	Folder             string         `json:"folder,omitempty"`
+	Files              []fileResult   `json:"files,omitempty"`
+	Warnings           []string       `json:"warnings,omitempty"`
+	Run                []string       `json:"run,omitempty"`
+	Verify             *verify.Report `json:"verify,omitempty"`
+}
+
+type planAction struct {
+	Kind    string             `json:"kind"`
+	Summary string             `json:"summary"`
+	Changes []provision.Change `json:"changes,omitempty"`
+}
+
+type fileResult struct {
+	Path   string `json:"path"`
+	Action string `json:"action"`
+	Backup string `json:"backup,omitempty"`
+	Secret bool   `json:"secret,omitempty"`
+}
+
+func runInit(ctx context.Context, o *InitOptions) error {
+	prog := ui.NewProgress(o.IO, false)
+	if o.AutoSignIn && !o.Emulator && o.EmulatorURL == "" {
+		return usagef("--auto-sign-in signs the emulator's demo user in; it is refused for a real cloud, where you sign in yourself")
+	}
+	if o.SecretLifetime < 0 || o.SecretLifetime > provision.MaxSecretLifetime {
+		return usagef("--secret-lifetime %s: give a duration up to %s, e.g. 720h", o.SecretLifetime, provision.MaxSecretLifetime)
+	}
+	a, m, err := o.answers(ctx)
+	if err != nil {
+		return err
+	}
+	kind := provision.TenantType(a.TenantType)
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	// Where the files go, checked before anything is created: a wrong folder costs nothing.
+	loc, err := o.location(a, m)
+	if err != nil {
+		return err
+	}
+	rec, err := s.State.Load(ctx)
+	if err != nil {
+		return err
+	}
+	uniqueName := provision.UniqueName(m.ID, a.Name)
+	prev := rec.Find(s.cloudKey(), s.TenantID, uniqueName)
+	keyDir, err := configDir()
+	if err != nil {
+		return err
+	}
+	spec, err := provision.SpecFor(m, provision.Answers{
+		Name:         a.Name,
+		TenantID:     s.TenantID,
+		Credential:   provision.CredentialKind(a.Credential),
+		Lifetime:     o.SecretLifetime,
+		Renew:        needsRenew(prev, m, loc.dir),
+		CurrentKeyID: currentKeyID(prev),
+		KeyFile:      filepath.Join(keyDir, "keys", uniqueName+".pem"),
+		UserFlow:     userFlowSpec(o.UserFlow),
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	plan, err := s.Engine.Plan(ctx, spec)
+	if err != nil {
+		return err
+	}
+	res := &InitResult{Sample: m.ID, TenantID: plan.Tenant.ID, TenantDomain: plan.Tenant.Domain, TenantType: string(plan.Tenant.Type),
+		DisplayName: spec.DisplayName, UniqueName: spec.UniqueName, Credential: string(spec.Credential.Kind), Folder: loc.dir}
+	for _, act := range plan.Actions {
+		res.Plan = append(res.Plan, planAction{Kind: string(act.Kind), Summary: act.Summary, Changes: act.Changes})
+	}
+	fmt.Fprintf(o.IO.Err, "\n%s\n", plan.String())
+	if o.DryRun {
+		res.DryRun = true
+		fmt.Fprintf(o.IO.Err, "Dry run: nothing was changed. The configuration would go to %s.\n", loc.dir)
+		return o.printResult(res)
+	}
+	if !plan.Empty() && !o.Yes && !o.NoInput {
+		if !o.IO.Interactive() && !o.Accessible {
+			return usagef("the plan needs a confirmation: pass --yes to apply it without asking")
+		}
+		ok, err := wizard.Confirm(ctx, "Apply this plan?", "", o.wizardOptions())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("nothing was changed: you did not confirm the plan")
+		}
+	}
+
+	result, err := s.Engine.Apply(ctx, plan)
+	if err != nil {
+		return fmt.Errorf("%w\nRun the same command again: it picks up where this one stopped and makes no duplicate", err)
+	}
+	res.ClientID, res.ObjectID, res.ServicePrincipalID, res.UserFlowID = result.AppID, result.ObjectID, result.ServicePrincipalID, result.UserFlowID
+	res.Created = result.Created
+	for _, k := range result.Actions {
+		res.Actions = append(res.Actions, string(k))
+	}
+	if result.Secret != "" {
+		exp := result.SecretExpires
+		res.SecretExpires = &exp
+		if o.ShowSecret {
+			res.ClientSecret = result.Secret.Reveal()
+		}
+	}
+	if result.Certificate != nil {
+		res.Thumbprint = result.Certificate.Thumbprint
+	}
+
+	// The sample's files.
+	if loc.download {
+		if err := o.download(ctx, m, loc.dir, prog); err != nil {
+			return err
+		}
+	}
+	if loc.configOnly {
+		if err := os.MkdirAll(loc.dir, 0o755); err != nil {
+			return fmt.Errorf("the output folder %s: %w; pick another with --dir and run again", loc.dir, err)
+		}
+	}
+	written, err := o.writeConfig(ctx, s, m, loc.dir, result, prog)
+	if err != nil {
+		return err
+	}
+	for _, f := range written.Files {
+		res.Files = append(res.Files, fileResult{Path: f.Path, Action: string(f.Action), Backup: f.Backup, Secret: f.Secret})
+	}
+	res.Warnings = written.Warnings
+	for _, w := range written.Warnings {
+		prog.Warn("%s", w)
+	}
+	if err := s.State.Update(ctx, func(r *state.Record) error {
+		app := result.StateApp(s.cloudKey(), m.ID, a.Name, loc.dir)
+		if prev != nil {
+			app.CreatedFiles = mergeFiles(prev.CreatedFiles, written.Created())
+			if result.Secret == "" && result.Certificate == nil {
+				app.SecretKeyID, app.SecretExpires = prev.SecretKeyID, prev.SecretExpires
+				app.CertificateThumbprint, app.CertificateKeyFile = prev.CertificateThumbprint, prev.CertificateKeyFile
+			}
+		} else {
+			app.CreatedFiles = written.Created()
+		}
+		r.Put(app, time.Now())
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	// The new credential must work before anyone signs in with it.
+	if result.Secret != "" || result.Certificate != nil {
+		if err := o.waitReady(ctx, s, plan.Tenant, result, prog); err != nil {
+			return err
+		}
+		if err := s.Engine.Retire(ctx, result); err != nil {
+			prog.Warn("could not remove older client secrets (%v); 'entra-quickstart doctor' lists them", err)
+		}
+	}
+	res.Run = runCommands(m, loc)
+
+	if !o.NoVerify {
+		rep, err := runSignInCheck(ctx, signInCheck{g: o.GlobalOptions, t: s.target, m: m, dir: loc.dir,
+			noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog})
+		if len(rep.Steps) > 0 {
+			res.Verify = &rep
+		}
+		if err != nil {
+			_ = o.printResult(res)
+			return err
+		}
+	}
+	return o.printResult(res)
+}
+
+// answers fills the answers from flags, asks for the rest when a person is there, and looks up
+// the sample.
+func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Manifest, error) {
+	a := wizard.Answers{TenantType: samples.TenantType(strings.ToLower(o.TenantType)), Sample: o.Sample, Tenant: o.Tenant, Name: o.Name,
+		Credential: samples.CredentialKind(strings.ToLower(o.Credential))}
+	switch a.TenantType {
+	case "", samples.Workforce, samples.External:
+	default:
+		return a, nil, usagef("--tenant-type %q: use workforce or external", o.TenantType)
+	}
+	if a.Sample != "" {
+		m, err := samples.Lookup(a.Sample)
+		if err != nil {
+			return a, nil, usageError{err}
+		}
+		if a.TenantType != "" && a.TenantType != m.TenantType {
+			return a, nil, usagef("--sample %s is for a %s tenant, not %s: pick a %s sample or change --tenant-type", m.ID, m.TenantType, a.TenantType, a.TenantType)
+		}
+		a.TenantType = m.TenantType
+	}
+	if a.Name != "" {
+		if err := wizard.ValidateName(a.Name); err != nil {
+			return a, nil, usagef("--name: %w", err)
+		}
+	}
+	if a.Tenant != "" {
+		if err := auth.ValidateTenant(a.Tenant); err != nil {
+			return a, nil, usageError{fmt.Errorf("--tenant: %w", err)}
+		}
+	}
+	// Against the emulator the tenant has a default; the name has one everywhere.
+	emulated := o.Emulator || o.EmulatorURL != ""
+	if o.Download || o.Dir != "" {
+		a.Location = wizard.LocationExisting // decided by location(), not asked
+	}
+	if o.canPrompt() {
+		wo := o.wizardOptions()
+		wo.NoTenantQuestion = emulated // the emulator's tenant of the chosen kind
+		wo.FindSample = func(m *samples.Manifest) string {
+			d, err := samples.Locate("", m)
+			if err != nil {
+				return ""
+			}
+			return d
+		}
+		var err error
+		if a, err = wizard.Ask(ctx, a, wo); err != nil {
+			if errors.Is(err, wizard.ErrInputEnded) {
+				return a, nil, usageError{err}
+			}
+			return a, nil, err
+		}
+		if a.Location == wizard.LocationDownload {
+			o.Download = true
+		}
+		if a.Dir != "" && o.Dir == "" {
+			o.Dir = a.Dir
+		}
+	} else {
+		if a.Name == "" {
+			a.Name = wizard.DefaultName
+		}
+		if a.Sample == "" {
+			return a, nil, usagef("--sample is required with --no-input (or without a terminal): one of %s", strings.Join(samples.IDs(), ", "))
+		}
+		if a.Tenant == "" && !emulated {
+			return a, nil, usagef("--tenant is required with --no-input (or without a terminal): the tenant's id or domain")
+		}
+	}
+	m, err := samples.Lookup(a.Sample)
+	if err != nil {
+		return a, nil, usageError{err}
+	}
+	if a.Credential == "" {
+		a.Credential = m.DefaultCredential()
+	}
+	if !m.Supports(a.Credential) {
+		return a, nil, usagef("--credential %s: the sample %s supports %v", a.Credential, m.ID, m.Credentials)
+	}
+	return a, m, nil
+}
+
+func (o *InitOptions) canPrompt() bool {
+	return !o.NoInput && (o.IO.Interactive() || o.Accessible)
+}
+
+func (o *InitOptions) wizardOptions() wizard.Options {
+	return wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()}
+}
+
+// sampleLocation is where the sample is and what to do there.
+type sampleLocation struct {
+	dir        string
+	existing   bool // a checkout of the sample
+	download   bool // to download into dir first
+	configOnly bool // an output folder for the config files alone
+}
+
+// location decides where the configuration goes: --download into --dir (default ./<repo>); a
+// --dir that holds the sample (or the current folder when it does); else config-only output
+// into --dir (default ./entra-quickstart-<sample>).
+func (o *InitOptions) location(a wizard.Answers, m *samples.Manifest) (sampleLocation, error) {
+	abs := func(p string) (string, error) {
+		d, err := filepath.Abs(p)
+		if err != nil {
+			return "", usagef("--dir %s: %w", p, err)
+		}
+		return d, nil
+	}
+	if o.Download {
+		d := o.Dir
+		if d == "" {
+			d = wizard.DefaultDownloadDir(m)
+		}
+		d, err := abs(d)
+		if err != nil {
+			return sampleLocation{}, err
+		}
+		if entries, err := os.ReadDir(d); err == nil && len(entries) > 0 {
+			if found, err := samples.Locate(d, m); err == nil {
+				// Already downloaded: configure it in place.
+				return sampleLocation{dir: found, existing: true}, nil
+			}
+			return sampleLocation{}, usagef("--download into %s: the folder is not empty and holds no copy of %s; pick an empty or new folder with --dir", d, m.ID)
+		}
+		return sampleLocation{dir: d, download: true}, nil
+	}
+	if o.Dir != "" {
+		d, err := abs(o.Dir)
+		if err != nil {
+			return sampleLocation{}, err
+		}
+		if found, err := samples.Locate(d, m); err == nil {
+			return sampleLocation{dir: found, existing: true}, nil
+		} else if !errors.Is(err, samples.ErrNotSample) && !errors.Is(err, os.ErrNotExist) {
+			return sampleLocation{}, usageError{err}
+		} else if !emptyOrMissing(d) && a.Location == wizard.LocationExisting {
+			return sampleLocation{}, usageError{fmt.Errorf("--dir %s: %w", d, err)}
+		}
+		return sampleLocation{dir: d, configOnly: true}, nil
+	}
+	if found, err := samples.Locate("", m); err == nil {
+		return sampleLocation{dir: found, existing: true}, nil
+	}
+	d, err := abs(wizard.DefaultConfigDir(m))
+	if err != nil {
+		return sampleLocation{}, err
+	}
+	return sampleLocation{dir: d, configOnly: true}, nil
+}
+
+func emptyOrMissing(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err != nil || len(entries) == 0
+}
+
+func (o *InitOptions) download(ctx context.Context, m *samples.Manifest, dir string, prog *ui.Progress) error {
+	step := "download the sample from GitHub"
+	prog.Start(step)
+	last := ""
+	_, err := samples.Download(ctx, m, dir, samples.DownloadOptions{Progress: func(p samples.Progress) {
+		if p.Phase != last {
+			last = p.Phase
+			prog.Note("%s…", p.Phase)
+		}
+	}})
+	if err != nil {
+		prog.Fail(step, err)
+		return err
+	}
+	prog.Done(step, dir)
+	return nil
+}
+
+// writeConfig writes the sample's files with the new ids and credential. When this run kept the
+// existing credential, the one the files hold already is written back unchanged.
+func (o *InitOptions) writeConfig(ctx context.Context, s *session, m *samples.Manifest, dir string, r *provision.Result, prog *ui.Progress) (*templates.Result, error) {
+	step := "write the sample's configuration"
+	prog.Start(step)
+	v := templates.Values{
+		TenantID: r.Tenant.ID, TenantDomain: r.Tenant.Domain, TenantSubdomain: r.Tenant.Subdomain,
+		ClientID:  r.AppID,
+		LoginBase: s.Cloud.LoginBase, CIAMBase: s.Cloud.CIAMBase(r.Tenant.Subdomain), GraphBase: s.Cloud.GraphBase,
+	}
+	switch {
+	case r.Secret != "":
+		v.ClientSecret = r.Secret.Reveal()
+	case r.Certificate != nil:
+		v.Certificate = &templates.Certificate{Cert: r.Certificate.Cert, Key: r.Certificate.Key}
+	default:
+		// No new credential: keep the one the files hold.
+		if cur, err := templates.Read(m, dir); err == nil {
+			v.ClientSecret = cur.ClientSecret
+			if cur.Certificate != nil {
+				cert, key, err := templates.LoadPFX(cur.Certificate.Path, cur.Certificate.Password)
+				if err == nil {
+					v.Certificate = &templates.Certificate{Cert: cert, Key: key}
+				}
+			}
+		}
+	}
+	w, err := templates.Write(ctx, m, dir, v, templates.Options{Credential: samples.CredentialKind(r.Credential)})
+	if err != nil {
+		prog.Fail(step, err)
+		return nil, fmt.Errorf("%w\nThe app registration is in place; fix the folder and run the same command again", err)
+	}
+	prog.Done(step, dir)
+	return w, nil
+}
+
+// needsRenew tells whether a new credential must be made: the local record knows none for this
+// folder, or the folder's configuration does not hold this app.
+func needsRenew(prev *state.App, m *samples.Manifest, dir string) bool {
+	if prev == nil || prev.Folder != dir || (prev.SecretKeyID == "" && prev.CertificateThumbprint == "") {
+		return true
+	}
+	cur, err := templates.Read(m, dir)
+	if err != nil || !strings.EqualFold(cur.ClientID, prev.AppID) {
+		return true
+	}
+	if prev.SecretKeyID != "" && !prev.SecretExpires.IsZero() && time.Until(prev.SecretExpires) < 7*24*time.Hour {
+		return true // close to expiry: renew now rather than fail next week
+	}
+	return cur.ClientSecret == "" && cur.Certificate == nil
+}
+
+func currentKeyID(prev *state.App) string {
+	if prev == nil {
+		return ""
+	}
+	return prev.SecretKeyID
+}
+
+func userFlowSpec(flag string) provision.UserFlowSpec {
+	u := provision.UserFlowSpec{CreateIfNone: true}
+	if flag == "" {
+		return u
+	}
+	if isGUID(flag) {
+		u.ID = flag
+	} else {
+		u.Name = flag
+	}
+	return u
+}
+
+func mergeFiles(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range append(append([]string(nil), a...), b...) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (o *InitOptions) waitReady(ctx context.Context, s *session, t provision.Tenant, r *provision.Result, prog *ui.Progress) error {
+	step := "wait until the new credential works"
+	prog.Start(step)
+	err := provision.WaitReady(ctx, provision.ReadyConfig{
+		TokenURL:   s.Cloud.TokenURL(t.ID),
+		HTTPClient: s.Cloud.HTTPClient(),
+		Progress: func(ev provision.ReadyEvent) {
+			if !ev.OK && ev.Reason != "" {
+				prog.Note("not yet (%s), %s so far", ev.Reason, ev.Elapsed.Round(time.Second))
+			}
+		},
+	}, r)
+	if err != nil {
+		prog.Fail(step, err)
+		return err
+	}
+	prog.Done(step, "")
+	return nil
+}
+
+// runCommands are the commands that run the sample, from the folder it is in.
+func runCommands(m *samples.Manifest, loc sampleLocation) []string {
+	if loc.configOnly {
+		return nil
+	}
+	cmds := []string{"cd " + shellQuote(loc.dir)}
+	cmds = append(cmds, m.Install...)
+	return append(cmds, m.Run...)
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '~' || r == ':' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// printResult prints the summary to stderr and, with --json, the result to stdout.
+func (o *InitOptions) printResult(r *InitResult) error {
+	if o.JSON {
+		enc := json.NewEncoder(o.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printInitSummary(o.IO.Out, ui.NewStyles(false), r, o.ShowSecret)
+	return nil
+}
+
+func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool) {
+	if r.DryRun {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, st.Title.Render("Done."))
+	kv := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-22s %s\n", k, v)
+		}
+	}
+	kv("app", r.DisplayName)
+	kv("client id", r.ClientID)
+	kv("tenant", r.TenantDomain+" ("+r.TenantID+")")
+	kv("object id", r.ObjectID)
+	kv("service principal id", r.ServicePrincipalID)
+	kv("user flow", r.UserFlowID)
+	switch {
+	case r.ClientSecret != "" && showSecret:
+		kv("client secret", r.ClientSecret)
+	case r.SecretExpires != nil:
+		kv("client secret", "in the sample's config (git-ignored), expires "+r.SecretExpires.Format(time.DateOnly))
+	case r.Thumbprint != "":
+		kv("certificate", "thumbprint "+r.Thumbprint)
+	}
+	if len(r.Files) > 0 {
+		fmt.Fprintln(w, "\n  Files:")
+		for _, f := range r.Files {
+			fmt.Fprintf(w, "    %-9s %s\n", f.Action, f.Path)
+		}
+	}
+	if len(r.Run) > 0 {
+		fmt.Fprintln(w, "\n  Run the sample:")
+		for _, c := range r.Run {
+			fmt.Fprintf(w, "    %s\n", st.Code.Render(c))
+		}
+	} else if r.Folder != "" {
+		fmt.Fprintf(w, "\n  The config files are in %s: copy them into the sample's folder.\n", r.Folder)
+	}
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/internal/state"
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/provision"
+)
+
+// session is what a command that talks to Graph needs: the cloud, the tenant, the wizard's own
+// sign-in, the Graph client, the engine and the local record.
+type session struct {
+	*target
+	TenantID string
+	Cred     *auth.Credential
+	Graph    *graph.Client
+	Engine   *provision.Engine
+	State    *state.Store
+}
+
+// sessionOptions say which tenant and how to sign in.
+type sessionOptions struct {
+	Tenant     string // GUID or domain; empty: the emulator's tenant of Kind, else an error
+	Kind       provision.TenantType
+	AuthMethod string
+	Progress   *ui.Progress
+	// Events hears the engine's progress (provision.Event); nil prints it through Progress.
+	Events func(provision.Event)
+}
+
+// openSession resolves the target cloud and tenant and builds the Graph client. Nothing signs
+// in until the first Graph call.
+func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*session, error) {
+	t, err := openTarget(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{target: t}
+	ok := false
+	defer func() {
+		if !ok {
+			t.Close()
+		}
+	}()
+	tenant := o.Tenant
+	if tenant == "" && t.Info != nil {
+		kind := emulator.Workforce
+		if o.Kind == provision.External {
+			kind = emulator.ExternalID
+		}
+		if ti, found := t.emulatorTenant(kind); found {
+			tenant = ti.ID
+		}
+	}
+	if tenant == "" {
+		return nil, usagef("which tenant? pass --tenant with its id (a GUID) or domain, e.g. contoso.onmicrosoft.com")
+	}
+	if err := auth.ValidateTenant(tenant); err != nil {
+		return nil, usageError{fmt.Errorf("--tenant: %w", err)}
+	}
+	if s.TenantID, err = auth.ResolveTenant(ctx, t.Cloud, tenant); err != nil {
+		return nil, err
+	}
+	if o.Kind == provision.External && !t.Cloud.SupportsExternalID() {
+		return nil, usagef("External ID tenants exist only in the public cloud, not in --cloud %s", t.Cloud.Name)
+	}
+	if s.Cred, err = credentialFor(g, t, s.TenantID, o); err != nil {
+		return nil, err
+	}
+	events := o.Events
+	if events == nil {
+		events = engineProgress(o.Progress)
+	}
+	s.Graph, err = graph.New(graph.Config{
+		Credential: s.Cred,
+		Endpoint:   t.Cloud.GraphBase,
+		Transport:  t.Cloud.Transport,
+		Scopes:     s.Cred.Scopes,
+		OnRetry:    provision.OnRetry(events),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Engine = provision.New(s.Graph, provision.Options{Progress: events})
+	dir, err := configDir()
+	if err != nil {
+		return nil, err
+	}
+	if s.State, err = state.Open(filepath.Join(dir, state.FileName)); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+// credentialFor picks the wizard's sign-in. Against the emulator the default is its tenant's
+// automation client (client credentials, the path automation takes against a real tenant);
+// --auth device-code or browser run the interactive paths against it instead.
+func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOptions) (*auth.Credential, error) {
+	method := auth.Method(o.AuthMethod)
+	opts := auth.CredentialOptions{
+		Cloud:          t.Cloud,
+		TenantID:       tenantID,
+		Method:         method,
+		ExternalID:     o.Kind == provision.External,
+		CanOpenBrowser: g.IO.Interactive(),
+		DeviceCodePrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
+			fmt.Fprintln(g.IO.Err, m.Message)
+			return nil
+		},
+	}
+	if t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment) {
+		var client emulator.AutomationClient
+		for _, ti := range t.Info.Tenants {
+			if strings.EqualFold(ti.ID, tenantID) {
+				client = ti.AutomationClient
+			}
+		}
+		if client.AppID == "" {
+			return nil, usagef("the emulator has no tenant %s: use one of its tenants (entra-quickstart emulator prints them)", tenantID)
+		}
+		opts.Method = auth.MethodEnvironment
+		opts.Getenv = func(k string) string {
+			return map[string]string{"AZURE_CLIENT_ID": client.AppID, "AZURE_CLIENT_SECRET": client.Secret, "AZURE_TENANT_ID": tenantID}[k]
+		}
+	}
+	c, err := auth.NewCredential(opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return c, nil
+}
+
+// engineProgress prints the engine's events as steps.
+func engineProgress(p *ui.Progress) func(provision.Event) {
+	return func(ev provision.Event) {
+		if p == nil {
+			return
+		}
+		switch ev.Status {
+		case provision.Started:
+			p.Start(ev.Step)
+		case provision.Done:
+			p.Done(ev.Step, ev.Detail)
+		case provision.Retrying:
+			p.Note("%s: %s", ev.Step, ev.Detail)
+		case provision.Failed:
+			p.Fail(ev.Step, fmt.Errorf("%s", ev.Detail))
+		}
+	}
+}
+
+// cloudKey names the cloud in the local record: the Graph endpoint.
+func (s *session) cloudKey() string { return s.Cloud.GraphBase }
