@@ -140,6 +140,26 @@ func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 	}
 }
 
+// Probe asks once for a client-credentials token with the result's credential (a secret, or a
+// certificate's client assertion), as WaitReady does on each poll: ok when a token came; reason
+// when not yet (replication, 429, 5xx, a dropped connection); err when the credential was
+// refused for good. lab status uses it to show whether each attendee's credential works.
+func Probe(ctx context.Context, cfg ReadyConfig, r *Result) (ok bool, reason string, err error) {
+	if r == nil || r.AppID == "" || (r.Secret == "" && r.Certificate == nil) {
+		return false, "", errors.New("provision: nothing to probe: no app id or credential")
+	}
+	if cfg.TokenURL == "" {
+		return false, "", errors.New("provision: Probe needs the token endpoint (provision.TokenURL)")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = http.DefaultClient
+	}
+	if cfg.Scope == "" {
+		cfg.Scope = "https://graph.microsoft.com/.default"
+	}
+	return tryToken(ctx, cfg, r)
+}
+
 // tryToken asks once. ok: a token came; reason: why not (when it is worth asking again); err:
 // a refusal that waiting will not fix.
 func tryToken(ctx context.Context, cfg ReadyConfig, r *Result) (ok bool, reason string, err error) {

@@ -16,6 +16,7 @@ import (
 type Filter struct {
 	Sample string
 	Name   string
+	Lab    string // a workshop lab's apps (the lab tag)
 }
 
 func (f Filter) match(tags []string) bool {
@@ -26,6 +27,9 @@ func (f Filter) match(tags []string) bool {
 		return false
 	}
 	if f.Name != "" && !slices.Contains(tags, TagNamePrefix+tagSafe(f.Name)) {
+		return false
+	}
+	if f.Lab != "" && !slices.Contains(tags, TagLabPrefix+tagSafe(f.Lab)) {
 		return false
 	}
 	return true
@@ -39,6 +43,7 @@ type Listed struct {
 	DisplayName string
 	Sample      string // from its tags
 	Name        string
+	Lab         string // the workshop lab, when it belongs to one
 	Created     time.Time
 	Deleted     time.Time // zero unless soft-deleted
 	// Secrets are the app's client secrets (expiry and hint only); Certificates its keys.
@@ -62,6 +67,9 @@ func listedOf(a graph.Application) Listed {
 		}
 		if v, ok := strings.CutPrefix(t, TagNamePrefix); ok {
 			l.Name = v
+		}
+		if v, ok := strings.CutPrefix(t, TagLabPrefix); ok {
+			l.Lab = v
 		}
 	}
 	return l

@@ -26,6 +26,9 @@ const (
 	Tag             = "entra-quickstart"
 	TagSamplePrefix = "entra-quickstart:sample:"
 	TagNamePrefix   = "entra-quickstart:name:"
+	// TagLabPrefix tags every app of a workshop lab (entra-quickstart lab), so that lab reset
+	// finds the lab's apps, and only them.
+	TagLabPrefix = "entra-quickstart:lab:"
 	// CredentialPrefix starts the display name of every secret and certificate this tool adds,
 	// which is how a later run tells its own credentials from anyone else's.
 	CredentialPrefix = "entra-quickstart"
@@ -90,6 +93,8 @@ type Spec struct {
 	TenantType TenantType // what the user said the tenant is; Plan checks it
 	// TenantID, when set, must be the signed-in tenant (a guard against the wrong sign-in).
 	TenantID string
+	// Lab, when set, is the workshop lab the app belongs to: it gets the lab's tag.
+	Lab string
 
 	DisplayName    string
 	UniqueName     string // stable across runs: UniqueName(Sample, Name)
@@ -141,6 +146,7 @@ type UserFlowSpec struct {
 // Answers are the user's choices SpecFor needs (the CLI fills them from flags or the wizard).
 type Answers struct {
 	Name       string
+	Lab        string // the workshop lab (entra-quickstart lab), empty outside one
 	TenantID   string
 	Credential CredentialKind // empty: the sample's default
 	// Lifetime of the new credential; 0: the default (DefaultSecretLifetime for secrets).
@@ -172,6 +178,22 @@ func UniqueName(sample, name string) string {
 	return u
 }
 
+// LabUniqueName is the uniqueName of an attendee's app in a workshop lab. Its second label is
+// "lab", which no sample id is, so it never collides with UniqueName's apps; lab and attendee
+// are cleaned as UniqueName cleans a name.
+func LabUniqueName(lab, attendee string) string {
+	u := "entra-quickstart.lab." + cleanName(lab) + "." + cleanName(attendee)
+	if len(u) > 100 {
+		u = u[:100]
+	}
+	return u
+}
+
+func cleanName(s string) string {
+	s = uniqueNameUnsafe.ReplaceAllString(strings.ToLower(strings.TrimSpace(s)), "-")
+	return strings.Trim(s, "-.")
+}
+
 // NewSpec builds a Spec from plain inputs, filling defaults: uniqueName, display name, audience,
 // base scopes, tags and notes.
 func NewSpec(s Spec) Spec {
@@ -199,12 +221,18 @@ func NewSpec(s Spec) Spec {
 	}
 	s.GraphScopes = scopes
 	tags := []string{Tag, TagSamplePrefix + tagSafe(s.Sample), TagNamePrefix + tagSafe(s.Name)}
+	if s.Lab != "" {
+		tags = append(tags, TagLabPrefix+tagSafe(s.Lab))
+	}
 	for _, t := range s.Tags {
 		if !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}
 	}
 	s.Tags = tags
+	if s.Notes == "" && s.Lab != "" {
+		s.Notes = "Made by entra-quickstart for the workshop lab " + s.Lab + " (sample " + s.Sample + "). Remove the lab's apps with: entra-quickstart lab reset --name " + s.Lab
+	}
 	if s.Notes == "" {
 		s.Notes = "Made by entra-quickstart for the sample " + s.Sample + ". Remove it with: entra-quickstart reset --sample " + s.Sample + " --name " + s.Name
 	}
@@ -244,6 +272,7 @@ func SpecFor(m *samples.Manifest, a Answers) (Spec, error) {
 		Name:                a.Name,
 		TenantType:          TenantType(m.TenantType),
 		TenantID:            a.TenantID,
+		Lab:                 a.Lab,
 		RedirectURIs:        append([]string(nil), m.RedirectURIs...),
 		LogoutURL:           m.FrontChannelLogoutURL,
 		IDTokenIssuance:     m.ImplicitGrant.IDToken,
