@@ -17,7 +17,12 @@ type Filter struct {
 	Sample string
 	Name   string
 	Lab    string // a workshop lab's apps (the lab tag)
+	// Keep, when set, narrows further (an age, a set the person confirmed). It can only narrow:
+	// an app without the entra-quickstart tag never reaches it.
+	Keep func(Listed) bool
 }
+
+func (f Filter) keep(l Listed) bool { return f.Keep == nil || f.Keep(l) }
 
 func (f Filter) match(tags []string) bool {
 	if !slices.Contains(tags, Tag) {
@@ -96,8 +101,8 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Listed, error) {
 	}
 	var out []Listed
 	for _, a := range live {
-		if f.match(a.Tags) {
-			out = append(out, listedOf(a))
+		if l := listedOf(a); f.match(a.Tags) && f.keep(l) {
+			out = append(out, l)
 		}
 	}
 	nLive := len(out)
@@ -107,7 +112,9 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Listed, error) {
 			if l.Deleted.IsZero() {
 				l.Deleted = time.Now()
 			}
-			out = append(out, l)
+			if f.keep(l) {
+				out = append(out, l)
+			}
 		}
 	}
 	// Details of the live apps: service principal and consent per app, user-flow links once.
@@ -235,10 +242,10 @@ func (e *Engine) Reset(ctx context.Context, f Filter) (*ResetResult, error) {
 	}
 	fns = nil
 	for _, a := range deleted {
-		if !f.match(a.Tags) {
+		l := listedOf(a)
+		if !f.match(a.Tags) || !f.keep(l) {
 			continue
 		}
-		l := listedOf(a)
 		fns = append(fns, func() error {
 			e.report("purge "+l.DisplayName, Started, "")
 			if err := e.g.PurgeDeleted(ctx, l.ObjectID); err != nil {

@@ -77,8 +77,18 @@ func TestListAndReset(t *testing.T) {
 		t.Fatalf("List by sample = %v, %v; want bob's app", only, err)
 	}
 
+	// Keep narrows and never widens: keeping nothing deletes and purges nothing, not even the
+	// app soft-deleted before.
+	rr, err := eng.Reset(ctx, Filter{Keep: func(Listed) bool { return false }})
+	if err != nil || len(rr.Deleted) != 0 || len(rr.Purged) != 0 {
+		t.Fatalf("reset keeping nothing: %+v, %v", rr, err)
+	}
+	if left, _ := eng.List(ctx, Filter{}); len(left) != 3 {
+		t.Fatalf("reset keeping nothing changed the apps: %v", left)
+	}
+
 	// Reset one sample: only that app goes.
-	rr, err := eng.Reset(ctx, Filter{Sample: "aspnet-external", Name: "bob"})
+	rr, err = eng.Reset(ctx, Filter{Sample: "aspnet-external", Name: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,10 +108,11 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 		return ""
 	}
 	funcs := template.FuncMap{
-		"get":         get,
-		"trimSuffix":  func(s, suffix string) string { return strings.TrimSuffix(s, suffix) },
-		"hostLabel":   hostLabel,
-		"lastSegment": func(s string) string { return path.Base(strings.TrimRight(s, "/")) },
+		"get":           get,
+		"trimSuffix":    func(s, suffix string) string { return strings.TrimSuffix(s, suffix) },
+		"hostLabel":     hostLabel,
+		"ciamSubdomain": ciamSubdomain,
+		"lastSegment":   func(s string) string { return path.Base(strings.TrimRight(s, "/")) },
 	}
 	f := m.ReadBack.Fields
 	var errs []error
@@ -193,6 +194,21 @@ func sourceNames(m *samples.Manifest) string {
 		n = append(n, s.Path)
 	}
 	return strings.Join(n, ", ")
+}
+
+// ciamSubdomain is the External ID subdomain an authority names: the first host label of
+// https://contoso.ciamlogin.com/..., or, at the built-in emulator's local base
+// (https://localhost:PORT/ciam/contoso/...), the path segment after /ciam/.
+func ciamSubdomain(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(u.Path, "/ciam/"); ok && !strings.Contains(u.Hostname(), ".") {
+		label, _, _ := strings.Cut(rest, "/")
+		return label
+	}
+	return hostLabel(s)
 }
 
 func hostLabel(s string) string {

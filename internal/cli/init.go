@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -225,9 +226,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	}
 	res.ClientID, res.ObjectID, res.ServicePrincipalID, res.UserFlowID = result.AppID, result.ObjectID, result.ServicePrincipalID, result.UserFlowID
 	res.Created = result.Created
-	for _, k := range result.Actions {
-		res.Actions = append(res.Actions, string(k))
-	}
+	res.Actions = inPlanOrder(plan, result.Actions) // parallel steps finish in any order
 	if result.Secret != "" {
 		exp := result.SecretExpires
 		res.SecretExpires = &exp
@@ -301,6 +300,25 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		}
 	}
 	return o.printResult(res)
+}
+
+// inPlanOrder lists the kinds done in the order the plan lists them, then any others.
+func inPlanOrder(p *provision.Plan, done []provision.ActionKind) []string {
+	out := []string{}
+	seen := map[provision.ActionKind]bool{}
+	for _, a := range p.Actions {
+		if !seen[a.Kind] && slices.Contains(done, a.Kind) {
+			out = append(out, string(a.Kind))
+			seen[a.Kind] = true
+		}
+	}
+	for _, k := range done {
+		if !seen[k] {
+			out = append(out, string(k))
+			seen[k] = true
+		}
+	}
+	return out
 }
 
 // answers fills the answers from flags, asks for the rest when a person is there, and looks up
@@ -435,14 +453,19 @@ func (o *InitOptions) location(a wizard.Answers, m *samples.Manifest) (sampleLoc
 		if err != nil {
 			return sampleLocation{}, err
 		}
-		if found, err := samples.Locate(d, m); err == nil {
+		found, err := samples.Locate(d, m)
+		switch {
+		case err == nil:
 			return sampleLocation{dir: found, existing: true}, nil
-		} else if !errors.Is(err, samples.ErrNotSample) && !errors.Is(err, os.ErrNotExist) {
+		case !errors.Is(err, samples.ErrNotSample) && !errors.Is(err, os.ErrNotExist):
 			return sampleLocation{}, usageError{err}
-		} else if !emptyOrMissing(d) && a.Location == wizard.LocationExisting {
-			return sampleLocation{}, usageError{fmt.Errorf("--dir %s: %w", d, err)}
+		case emptyOrMissing(d):
+			return sampleLocation{dir: d, configOnly: true}, nil
 		}
-		return sampleLocation{dir: d, configOnly: true}, nil
+		if _, rerr := templates.Read(m, d); rerr == nil || errors.Is(rerr, templates.ErrNotConfigured) && holdsOurFiles(m, d) {
+			return sampleLocation{dir: d, configOnly: true}, nil // config-only output of an earlier run
+		}
+		return sampleLocation{}, usageError{fmt.Errorf("--dir %s: %w", d, err)}
 	}
 	if found, err := samples.Locate("", m); err == nil {
 		return sampleLocation{dir: found, existing: true}, nil
@@ -452,6 +475,26 @@ func (o *InitOptions) location(a wizard.Answers, m *samples.Manifest) (sampleLoc
 		return sampleLocation{}, err
 	}
 	return sampleLocation{dir: d, configOnly: true}, nil
+}
+
+// holdsOurFiles reports whether every file in dir is one the sample's config consists of (an
+// earlier config-only output, perhaps half restored).
+func holdsOurFiles(m *samples.Manifest, dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	ours := map[string]bool{".gitignore": true}
+	for _, f := range m.Files {
+		ours[filepath.Base(filepath.FromSlash(f.Path))] = true
+		ours[filepath.Base(filepath.FromSlash(f.Path))+".bak"] = true
+	}
+	for _, e := range entries {
+		if !ours[e.Name()] {
+			return false
+		}
+	}
+	return true
 }
 
 func emptyOrMissing(dir string) bool {

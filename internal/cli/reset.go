@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/state"
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/provision"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
+)
+
+// ResetOptions are the flags of reset.
+type ResetOptions struct {
+	*GlobalOptions
+	TenantType   string
+	Sample       string
+	Name         string
+	OlderThan    time.Duration
+	DryRun       bool
+	Yes          bool
+	RestoreFiles bool
+	Auth         string
+}
+
+func newResetCmd(g *GlobalOptions) *cobra.Command {
+	o := &ResetOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "reset",
+		Short: "Delete and purge the app registrations entra-quickstart made, and put the samples back",
+		Long: `reset deletes the app registrations carrying the entra-quickstart tag (all of them, or those of
+one sample, name or age), unlinks them from their user flows, and purges them from the tenant's
+deleted items, together with tagged apps deleted earlier: deleted apps still count against the
+non-admin quota of 250 objects. An app without the tag is never touched.
+
+It shows what it will delete and asks first (--yes skips the question; --no-input without --yes
+refuses). Apps this machine did not make (tagged, but unknown to the local record) are named
+apart, so a shared tenant's other apps are not deleted by surprise.
+
+--restore-files also puts the samples' configuration back as it was before init: the originals
+from their .bak copies, and the files init created removed.`,
+		Example: `  entra-quickstart reset --tenant contoso.onmicrosoft.com --dry-run
+  entra-quickstart reset --tenant contoso.onmicrosoft.com --sample node-workforce --restore-files
+  entra-quickstart reset --emulator --yes --older-than 24h`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runReset(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external (needed only to pick the emulator's tenant)")
+	f.StringVar(&o.Sample, "sample", "", "only this sample's apps")
+	f.StringVar(&o.Name, "name", "", "only apps with this name")
+	f.DurationVar(&o.OlderThan, "older-than", 0, "only apps created longer ago than this, e.g. 24h")
+	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be deleted and change nothing")
+	f.BoolVar(&o.Yes, "yes", false, "delete without asking")
+	f.BoolVar(&o.RestoreFiles, "restore-files", false, "put the samples' configuration files back as they were before init")
+	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
+	return cmd
+}
+
+// ResetResult is reset's JSON.
+type ResetResult struct {
+	DryRun   bool        `json:"dry_run,omitempty"`
+	Deleted  []ListedApp `json:"deleted"`
+	Purged   []ListedApp `json:"purged"`
+	Restored []string    `json:"restored_files,omitempty"`
+	Removed  []string    `json:"removed_files,omitempty"`
+}
+
+func runReset(ctx context.Context, o *ResetOptions) error {
+	if o.OlderThan < 0 {
+		return usagef("--older-than must not be negative")
+	}
+	kind, err := tenantKindFlag(o.TenantType, o.Sample)
+	if err != nil {
+		return err
+	}
+	prog := ui.NewProgress(o.IO, false)
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: o.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rec, err := s.State.Load(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]state.App{}
+	for _, a := range rec.InTenant(s.cloudKey(), s.TenantID) {
+		known[strings.ToLower(a.AppID)] = a
+	}
+	now := time.Now()
+	old := func(l provision.Listed) bool {
+		return o.OlderThan == 0 || (!l.Created.IsZero() && now.Sub(l.Created) >= o.OlderThan)
+	}
+	f := provision.Filter{Sample: o.Sample, Name: o.Name, Keep: old}
+	apps, err := s.Engine.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	res := &ResetResult{DryRun: o.DryRun, Deleted: []ListedApp{}, Purged: []ListedApp{}}
+	if len(apps) == 0 {
+		fmt.Fprintln(o.IO.Err, "Nothing to reset: no app registration made by entra-quickstart matches.")
+		if o.RestoreFiles {
+			o.restoreFiles(ctx, s, res, nil)
+		}
+		return o.print(res)
+	}
+	var mine, foreign []provision.Listed
+	for _, l := range apps {
+		if _, ok := known[strings.ToLower(l.AppID)]; ok {
+			mine = append(mine, l)
+		} else {
+			foreign = append(foreign, l)
+		}
+	}
+	w := o.IO.Err
+	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s):\n", len(apps))
+	for _, l := range mine {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+	if len(foreign) > 0 {
+		fmt.Fprintf(w, "  made by entra-quickstart elsewhere (unknown to this machine's record):\n")
+		for _, l := range foreign {
+			fmt.Fprintf(w, "  - %s\n", l)
+		}
+	}
+	if o.DryRun {
+		for _, l := range apps {
+			res.Deleted = append(res.Deleted, listedApp(l, known[strings.ToLower(l.AppID)].Folder))
+		}
+		fmt.Fprintln(w, "Dry run: nothing was deleted.")
+		return o.print(res)
+	}
+	selected := apps
+	if !o.Yes {
+		if o.NoInput || (!o.IO.Interactive() && !o.Accessible) {
+			return usagef("reset deletes app registrations: pass --yes to confirm (or --dry-run to see what it would delete)")
+		}
+		wo := wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()}
+		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d app registration(s) made on this machine?", len(mine)), "", wo)
+		if err != nil {
+			return err
+		}
+		selected = nil
+		if ok {
+			selected = append(selected, mine...)
+		}
+		if len(foreign) > 0 {
+			ok, err := wizard.Confirm(ctx, fmt.Sprintf("Also delete the %d tagged app registration(s) this machine did not make?", len(foreign)), "Someone else may be using them.", wo)
+			if err != nil {
+				return err
+			}
+			if ok {
+				selected = append(selected, foreign...)
+			}
+		}
+		if len(selected) == 0 {
+			return errors.New("nothing was deleted: you did not confirm")
+		}
+	}
+	ids := map[string]bool{}
+	for _, l := range selected {
+		ids[strings.ToLower(l.ObjectID)] = true
+	}
+	f.Keep = func(l provision.Listed) bool { return old(l) && ids[strings.ToLower(l.ObjectID)] }
+	rr, err := s.Engine.Reset(ctx, f)
+	if rr != nil {
+		for _, l := range rr.Deleted {
+			res.Deleted = append(res.Deleted, listedApp(l, ""))
+		}
+		for _, l := range rr.Purged {
+			res.Purged = append(res.Purged, listedApp(l, ""))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w\nRun reset again to finish: it picks up what is left", err)
+	}
+	// Forget what is gone; put the files back.
+	gone := map[string]bool{}
+	if rr != nil {
+		for _, l := range append(append([]provision.Listed(nil), rr.Deleted...), rr.Purged...) {
+			gone[strings.ToLower(l.AppID)] = true
+		}
+	}
+	var removed []state.App
+	if err := s.State.Update(ctx, func(r *state.Record) error {
+		for _, a := range r.InTenant(s.cloudKey(), s.TenantID) {
+			if gone[strings.ToLower(a.AppID)] {
+				removed = append(removed, a)
+				r.Remove(a.Cloud, a.TenantID, a.UniqueName)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if o.RestoreFiles {
+		o.restoreFiles(ctx, s, res, removed)
+	}
+	fmt.Fprintf(w, "Deleted %d and purged %d app registration(s).\n", len(res.Deleted), len(res.Purged))
+	return o.print(res)
+}
+
+// restoreFiles puts back the configuration of the folders the removed apps were written to.
+func (o *ResetOptions) restoreFiles(_ context.Context, _ *session, res *ResetResult, apps []state.App) {
+	for _, a := range apps {
+		if a.Folder == "" {
+			continue
+		}
+		m, err := samples.Lookup(a.Sample)
+		if err != nil {
+			continue
+		}
+		rr, err := templates.Restore(m, a.Folder, a.CreatedFiles)
+		if rr != nil {
+			res.Restored = append(res.Restored, rr.Restored...)
+			res.Removed = append(res.Removed, rr.Removed...)
+		}
+		if err != nil {
+			fmt.Fprintf(o.IO.Err, "%s could not restore %s: %v\n", ui.MarkWarn, a.Folder, err)
+		}
+	}
+}
+
+func (o *ResetOptions) print(r *ResetResult) error {
+	if o.JSON {
+		enc := json.NewEncoder(o.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	for _, p := range r.Restored {
+		fmt.Fprintf(o.IO.Out, "restored %s\n", p)
+	}
+	for _, p := range r.Removed {
+		fmt.Fprintf(o.IO.Out, "removed  %s\n", p)
+	}
+	return nil
+}
