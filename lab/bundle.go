@@ -1,0 +1,304 @@
+package lab
+
+import (
+	"archive/zip"
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
+)
+
+//go:embed pages/*.tmpl
+var pages embed.FS
+
+// marker records a finished bundle (no secret: the secret's keyId or the thumbprint only). It
+// is written last, so its presence means the bundle is whole.
+type marker struct {
+	Lab                string    `json:"lab"`
+	Sample             string    `json:"sample"`
+	Attendee           Attendee  `json:"attendee"`
+	UniqueName         string    `json:"unique_name"`
+	DisplayName        string    `json:"display_name"`
+	ClientID           string    `json:"client_id"`
+	ObjectID           string    `json:"object_id"`
+	ServicePrincipalID string    `json:"service_principal_id"`
+	UserFlowID         string    `json:"user_flow_id,omitempty"`
+	TenantID           string    `json:"tenant_id"`
+	TenantDomain       string    `json:"tenant_domain"`
+	Credential         string    `json:"credential"`
+	SecretKeyID        string    `json:"secret_key_id,omitempty"`
+	Thumbprint         string    `json:"thumbprint,omitempty"`
+	Expires            time.Time `json:"expires"`
+	Files              []string  `json:"files"`        // in config/, slash-separated
+	SecretFiles        []string  `json:"secret_files"` // in the bundle, slash-separated
+}
+
+func readMarker(bundle string) (*marker, error) {
+	b, err := os.ReadFile(filepath.Join(bundle, markerName))
+	if err != nil {
+		return nil, err
+	}
+	var m marker
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, markerName), err)
+	}
+	return &m, nil
+}
+
+func writeMarker(bundle string, m *marker) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(bundle, markerName), append(b, '\n'), 0o600)
+}
+
+// complete reports whether the bundle is whole: the configuration reads back with this app's
+// client id and a credential, and the handouts and the zip are there.
+func (m *marker) complete(s *samples.Manifest, bundle string) bool {
+	c, err := templates.Read(s, filepath.Join(bundle, configDir))
+	if err != nil || !strings.EqualFold(c.ClientID, m.ClientID) || (c.ClientSecret == "" && c.Certificate == nil) {
+		return false
+	}
+	for _, p := range []string{filepath.Join(bundle, "HANDOUT.md"), filepath.Join(bundle, "HANDOUT.html"), bundle + ".zip"} {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// fill copies the marker's ids into the attendee's index line.
+func (m *marker) fill(r *AttendeeResult) {
+	r.ClientID, r.ObjectID, r.ServicePrincipalID, r.UserFlowID = m.ClientID, m.ObjectID, m.ServicePrincipalID, m.UserFlowID
+	r.SecretFiles, r.CredentialExpires = m.SecretFiles, m.Expires
+}
+
+// handoutData is what the handout templates see. It holds no secret: the handout says where
+// the secret is.
+type handoutData struct {
+	Lab, Attendee, Email   string
+	Title, Framework       string
+	TenantKind             string
+	TenantID, TenantDomain string
+	DisplayName, ClientID  string
+	ObjectID, UserFlowID   string
+	Credential             string
+	SecretFiles            []string
+	Expires                string
+	Repository, RepoURL    string
+	Folder, ID             string
+	Copies                 []copyStep
+	Install, Run, Notes    []string
+	AppURL, RedirectURI    string
+	Emulated               bool
+	Cloud                  string
+}
+
+type copyStep struct{ From, To string }
+
+func (cfg *Config) handout(a Attendee, m *marker) handoutData {
+	s := cfg.Sample
+	repo := s.Repository[strings.LastIndex(s.Repository, "/")+1:]
+	folder := repo
+	if s.Folder != "" && s.Folder != "." {
+		folder = repo + "/" + s.Folder
+	}
+	d := handoutData{
+		Lab: cfg.Name, Attendee: a.Name, Email: a.Email, Title: s.Title, Framework: s.Framework,
+		TenantKind: "workforce", TenantID: m.TenantID, TenantDomain: m.TenantDomain,
+		DisplayName: m.DisplayName, ClientID: m.ClientID, ObjectID: m.ObjectID, UserFlowID: m.UserFlowID,
+		Credential: m.Credential, SecretFiles: m.SecretFiles, Expires: m.Expires.UTC().Format(time.DateOnly),
+		Repository: repo, RepoURL: s.RepositoryURL(), Folder: folder, ID: a.ID,
+		Install: s.Install, Run: s.Run, Notes: s.Notes, AppURL: s.AppURL, RedirectURI: s.RedirectURI,
+		Emulated: cfg.Cloud.Emulated(), Cloud: cfg.Cloud.LoginBase,
+	}
+	if s.TenantType == samples.External {
+		d.TenantKind = "External ID"
+	}
+	for _, f := range m.Files {
+		d.Copies = append(d.Copies, copyStep{From: configDir + "/" + f, To: f})
+	}
+	return d
+}
+
+func inc(i int) int { return i + 1 }
+
+func parseText(name string) (*texttemplate.Template, error) {
+	return texttemplate.New(name).Funcs(texttemplate.FuncMap{"inc": inc}).ParseFS(pages, "pages/"+name)
+}
+
+func parseHTML(name string) (*htmltemplate.Template, error) {
+	return htmltemplate.New(name).Funcs(htmltemplate.FuncMap{"inc": inc}).ParseFS(pages, "pages/"+name)
+}
+
+// render runs a template into bytes.
+func render(t interface{ Execute(io.Writer, any) error }, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func writeHandouts(bundle string, d handoutData) error {
+	md, err := parseText("handout.md.tmpl")
+	if err != nil {
+		return err
+	}
+	ht, err := parseHTML("handout.html.tmpl")
+	if err != nil {
+		return err
+	}
+	for name, t := range map[string]interface{ Execute(io.Writer, any) error }{"HANDOUT.md": md, "HANDOUT.html": ht} {
+		b, err := render(t, d)
+		if err != nil {
+			return fmt.Errorf("the handout %s: %w", name, err)
+		}
+		if err := writeAtomic(filepath.Join(bundle, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// zipBundle writes the bundle folder (without the marker) as dst, every entry under prefix/,
+// atomically and with mode 0600: it holds the secret.
+func zipBundle(dst, bundle, prefix string) error {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err := filepath.WalkDir(bundle, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(bundle, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if d.Name() == markerName || strings.HasSuffix(d.Name(), ".tmp") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h, err := zip.FileInfoHeader(info)
+		if err != nil {
+			return err
+		}
+		h.Name = path.Join(prefix, filepath.ToSlash(rel))
+		if d.IsDir() {
+			h.Name += "/"
+			_, err := zw.CreateHeader(h)
+			return err
+		}
+		h.Method = zip.Deflate
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("zipping %s: %w", bundle, err)
+	}
+	return writeAtomic(dst, buf.Bytes(), 0o600)
+}
+
+// writeIndex writes index.json, INDEX.md and index.html: ids and paths, never a secret.
+func writeIndex(dir string, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(dir, IndexJSON), append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	md, err := parseText("index.md.tmpl")
+	if err != nil {
+		return err
+	}
+	ht, err := parseHTML("index.html.tmpl")
+	if err != nil {
+		return err
+	}
+	for name, t := range map[string]interface{ Execute(io.Writer, any) error }{IndexMD: md, IndexHTML: ht} {
+		b, err := render(t, r)
+		if err != nil {
+			return fmt.Errorf("the index %s: %w", name, err)
+		}
+		if err := writeAtomic(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadIndex reads a lab folder's index.json.
+func ReadIndex(dir string) (*Report, error) {
+	b, err := os.ReadFile(filepath.Join(dir, IndexJSON))
+	if err != nil {
+		return nil, err
+	}
+	var raw struct {
+		Report
+		Elapsed float64 `json:"elapsed_seconds"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, IndexJSON), err)
+	}
+	r := raw.Report
+	r.Elapsed = Seconds(time.Duration(raw.Elapsed * float64(time.Second)))
+	return &r, nil
+}
+
+// writeAtomic writes a file through a temporary file and a rename.
+func writeAtomic(p string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, p); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
