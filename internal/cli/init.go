@@ -43,6 +43,10 @@ type InitOptions struct {
 	Auth           string
 	UserFlow       string
 	Timeout        time.Duration
+
+	// renew makes a new credential even when the files seem to hold a working one (doctor
+	// --fix, when they do not).
+	renew bool
 }
 
 func newInitCmd(g *GlobalOptions) *cobra.Command {
@@ -183,7 +187,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		TenantID:     s.TenantID,
 		Credential:   provision.CredentialKind(a.Credential),
 		Lifetime:     o.SecretLifetime,
-		Renew:        needsRenew(prev, m, loc.dir),
+		Renew:        o.renew || needsRenew(prev, m, loc.dir),
 		CurrentKeyID: currentKeyID(prev),
 		KeyFile:      filepath.Join(keyDir, "keys", uniqueName+".pem"),
 		UserFlow:     userFlowSpec(o.UserFlow),

@@ -327,3 +327,41 @@ func keys(m map[string]string) []string {
 	}
 	return ks
 }
+
+// TestDoctorFindsAndFixes breaks a configured folder (a wrong secret) and lets doctor find it
+// and fix it.
+func TestDoctorFindsAndFixes(t *testing.T) {
+	home(t)
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "node-external", "--dir", dir, "--no-verify"); code != ExitOK {
+		t.Fatalf("init: %s", errOut)
+	}
+	if code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir); code != ExitOK {
+		t.Fatalf("doctor on a fresh folder: exit %d\n%s\n%s", code, out, errOut)
+	}
+	env := filepath.Join(dir, ".env")
+	b, err := os.ReadFile(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := samples.Lookup("node-external")
+	secret := secretsIn(t, m, dir)[0]
+	if err := os.WriteFile(env, []byte(strings.ReplaceAll(string(b), secret, "wrong-secret")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "doctor", "--emulator", "--dir", dir, "--json")
+	var r DoctorResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if code != ExitError || credentialWorks(&r) {
+		t.Fatalf("doctor missed the wrong secret: exit %d %s", code, out)
+	}
+	code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir, "--fix", "--json")
+	if code != ExitOK {
+		t.Fatalf("doctor --fix: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, secretsIn(t, m, dir)[0]) {
+		t.Fatal("doctor printed the new secret")
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -35,6 +36,8 @@ type sessionOptions struct {
 	Progress   *ui.Progress
 	// Events hears the engine's progress (provision.Event); nil prints it through Progress.
 	Events func(provision.Event)
+	// WrapTransport, when set, wraps the transport of Graph calls (lab's throttling governor).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // openSession resolves the target cloud and tenant and builds the Graph client. Nothing signs
@@ -80,10 +83,14 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if events == nil {
 		events = engineProgress(o.Progress)
 	}
+	var tr http.RoundTripper = t.Cloud.Transport
+	if o.WrapTransport != nil {
+		tr = o.WrapTransport(tr)
+	}
 	s.Graph, err = graph.New(graph.Config{
 		Credential: s.Cred,
 		Endpoint:   t.Cloud.GraphBase,
-		Transport:  t.Cloud.Transport,
+		Transport:  tr,
 		Scopes:     s.Cred.Scopes,
 		OnRetry:    provision.OnRetry(events),
 	})

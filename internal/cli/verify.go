@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -94,7 +95,8 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	return err
 }
 
-// sampleInDir finds which sample a folder is: the one named, else the one whose files it has.
+// sampleInDir finds which sample a folder is: the one named; else the one init recorded for
+// this folder; else the one whose files it has (its markers, then its configuration).
 func sampleInDir(id, dir string) (*samples.Manifest, error) {
 	if id != "" {
 		m, err := samples.Lookup(id)
@@ -103,24 +105,42 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 		}
 		return m, nil
 	}
+	if home, err := configDir(); err == nil {
+		if st, err := state.Open(filepath.Join(home, state.FileName)); err == nil {
+			if rec, err := st.Load(context.Background()); err == nil {
+				for _, a := range rec.Apps {
+					if a.Folder == dir {
+						if m, err := samples.Lookup(a.Sample); err == nil {
+							return m, nil
+						}
+					}
+				}
+			}
+		}
+	}
 	all, err := samples.All()
 	if err != nil {
 		return nil, err
 	}
-	var found []*samples.Manifest
+	var configured, checkout []*samples.Manifest
 	for _, m := range all {
 		if _, err := templates.Read(m, dir); err == nil {
-			found = append(found, m)
+			configured = append(configured, m)
+			if ok, _ := m.Matches(dir); ok {
+				checkout = append(checkout, m)
+			}
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
+	for _, found := range [][]*samples.Manifest{checkout, configured} {
+		if len(found) == 1 {
+			return found[0], nil
+		}
+	}
+	if len(configured) == 0 {
 		return nil, usagef("%s holds no configured sample: run 'entra-quickstart init' first, or pass --dir with the sample's folder (and --sample)", dir)
 	}
 	var ids []string
-	for _, m := range found {
+	for _, m := range configured {
 		ids = append(ids, m.ID)
 	}
 	return nil, usagef("%s fits several samples (%s): pass --sample", dir, strings.Join(ids, ", "))
@@ -179,7 +199,12 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	} else {
 		checklist = ui.NewChecklist(io.Discard, ui.NewStyles(false))
 	}
+	certDir, err := configDir()
+	if err != nil {
+		return verify.Report{}, err
+	}
 	opts := verify.Options{
+		CertDir:    certDir, // the localhost certificate for https redirect URIs, kept between runs
 		HTTPClient: c.t.Cloud.HTTPClient(),
 		NoBrowser:  c.noBrowser,
 		Progress:   checklist.Event,
