@@ -30,8 +30,16 @@ fuzz:
 # Everything: vet, every test (browser, Node and Python peers included), each fuzz target briefly.
 test: test-deps vet unit fuzz
 
+# The whole journey against the built-in emulator: register the app, write the config, sign the
+# emulator's demo user in and out. In a terminal the wizard asks; otherwise DEMO_SAMPLE is used.
+DEMO_SAMPLE ?= node-workforce
 demo: build
-	$(BIN) emulator
+	@mkdir -p bin/demo
+	@if [ -t 0 ] && [ -t 2 ]; then \
+		cd bin/demo && ../entra-quickstart init --emulator --auto-sign-in; \
+	else \
+		cd bin/demo && ../entra-quickstart init --emulator --auto-sign-in --no-input --yes --sample $(DEMO_SAMPLE); \
+	fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
