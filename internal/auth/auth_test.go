@@ -87,7 +87,7 @@ func TestCredentialScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/DelegatedPermissionGrant.ReadWrite.All https://graph.microsoft.com/EventListener.ReadWrite.All"
+	want := "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/DelegatedPermissionGrant.ReadWrite.All https://graph.microsoft.com/EventListener.ReadWrite.All"
 	if strings.Join(c.Scopes, " ") != want {
 		t.Errorf("delegated scopes %v", c.Scopes)
 	}

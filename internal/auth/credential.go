@@ -34,10 +34,11 @@ func Methods() []Method {
 	return []Method{MethodAuto, MethodBrowser, MethodDeviceCode, MethodAzureCLI, MethodEnvironment}
 }
 
-// Permissions are the delegated Graph permissions the wizard asks for: it registers apps and
-// their secrets, grants admin consent, and in External ID tenants links the app to a user flow.
+// Permissions are the delegated Graph permissions the wizard asks for: it reads the tenant
+// (GET /organization needs User.Read at least), registers apps and their secrets, grants admin
+// consent, and in External ID tenants links the app to a user flow.
 func Permissions(externalID bool) []string {
-	p := []string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}
+	p := []string{"User.Read", "Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}
 	if externalID {
 		p = append(p, "EventListener.ReadWrite.All")
 	}

@@ -161,7 +161,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return err
 	}
 	kind := provision.TenantType(a.TenantType)
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog})
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn})
 	if err != nil {
 		return err
 	}

@@ -365,3 +365,20 @@ func TestDoctorFindsAndFixes(t *testing.T) {
 		t.Fatal("doctor printed the new secret")
 	}
 }
+
+// TestInitWithDeviceCodeSignIn runs the wizard's delegated sign-in path (device code, the
+// person being the emulator's admin) instead of the automation client.
+func TestInitWithDeviceCodeSignIn(t *testing.T) {
+	home(t)
+	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "node-external", "--dir", t.TempDir(), "--auth", "device-code", "--auto-sign-in", "--timeout", "45s", "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "enter the code") {
+		t.Errorf("no device-code message on stderr:\n%s", errOut)
+	}
+	var res InitResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verify == nil || !res.Verify.OK() {
+		t.Fatalf("result %+v %v", res, err)
+	}
+}

@@ -38,6 +38,9 @@ type sessionOptions struct {
 	Events func(provision.Event)
 	// WrapTransport, when set, wraps the transport of Graph calls (lab's throttling governor).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// AutoSignIn (emulator only) approves a device code as the tenant's admin, so
+	// --auth device-code runs without a person.
+	AutoSignIn bool
 }
 
 // openSession resolves the target cloud and tenant and builds the Graph client. Nothing signs
@@ -120,8 +123,11 @@ func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOption
 		Method:         method,
 		ExternalID:     o.Kind == provision.External,
 		CanOpenBrowser: g.IO.Interactive(),
-		DeviceCodePrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
+		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			fmt.Fprintln(g.IO.Err, m.Message)
+			if o.AutoSignIn && t.Info != nil {
+				return approveAsAdmin(ctx, t, tenantID, m)
+			}
 			return nil
 		},
 	}
@@ -145,6 +151,23 @@ func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOption
 		return nil, usageError{err}
 	}
 	return c, nil
+}
+
+// approveAsAdmin enters a device code at the emulator's verification page as the tenant's
+// admin, who consents for the organisation.
+func approveAsAdmin(ctx context.Context, t *target, tenantID string, m azidentity.DeviceCodeMessage) error {
+	for _, ti := range t.Info.Tenants {
+		if !strings.EqualFold(ti.ID, tenantID) {
+			continue
+		}
+		for _, u := range ti.Users {
+			if u.Admin {
+				return emulator.ApproveDeviceCode(ctx, loopbackBrowser(t), m.VerificationURL, m.UserCode,
+					emulator.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
+			}
+		}
+	}
+	return fmt.Errorf("the emulator has no admin in tenant %s to approve the device code", tenantID)
 }
 
 // engineProgress prints the engine's events as steps.
