@@ -164,6 +164,9 @@ func validateFaults(fs []Fault) error {
 		default:
 			return fmt.Errorf("fault %d: unknown kind %q (latency, status, drop, status-after-commit, drop-after-commit)", i, f.Kind)
 		}
+		if f.Skip < 0 {
+			return fmt.Errorf("fault %d: skip must not be negative", i)
+		}
 		if f.Route == "" {
 			return fmt.Errorf("fault %d: route is empty; use a route name or glob such as \"graph.*\" (GET /_emulator/routes lists them)", i)
 		}

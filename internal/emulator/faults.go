@@ -53,8 +53,9 @@ const (
 )
 
 // Fault is one injected fault. Route is a glob over route names (see Routes; "graph.*" is every
-// Graph route, "*" every route); Method, when set, narrows it. Times is how many matching
-// requests it hits (0: every one until cleared).
+// Graph route, "*" every route); Method, when set, narrows it. Skip lets that many matching
+// requests through first (to hit, say, the third token request of a run). Times is how many
+// matching requests it hits after those (0: every one until cleared).
 type Fault struct {
 	Route      string    `json:"route"`
 	Method     string    `json:"method,omitempty"`
@@ -62,6 +63,7 @@ type Fault struct {
 	Status     int       `json:"status,omitempty"`
 	RetryAfter string    `json:"retryAfter,omitempty"`
 	Delay      Duration  `json:"delay,omitempty"`
+	Skip       int       `json:"skip,omitempty"`
 	Times      int       `json:"times,omitempty"`
 }
 
@@ -117,6 +119,7 @@ type faults struct {
 	mu      sync.Mutex
 	cfg     FaultConfig
 	left    []int // per cfg.Faults entry: requests it still hits (-1: unlimited)
+	skip    []int // per cfg.Faults entry: matching requests still to let through
 	events  []FaultEvent
 	buckets map[string]*bucket
 }
@@ -136,7 +139,9 @@ func (f *faults) set(cfg FaultConfig) {
 	defer f.mu.Unlock()
 	f.cfg = cfg
 	f.left = make([]int, len(cfg.Faults))
+	f.skip = make([]int, len(cfg.Faults))
 	for i, x := range cfg.Faults {
+		f.skip[i] = x.Skip
 		f.left[i] = x.Times
 		if x.Times <= 0 {
 			f.left[i] = -1
@@ -166,6 +171,10 @@ func (f *faults) take(route, method string, now time.Time) []Fault {
 			continue
 		}
 		if ok, _ := path.Match(x.Route, route); !ok && x.Route != route {
+			continue
+		}
+		if f.skip[i] > 0 {
+			f.skip[i]--
 			continue
 		}
 		if f.left[i] > 0 {
