@@ -260,15 +260,10 @@ func ReadIndex(dir string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw struct {
-		Report
-		Elapsed float64 `json:"elapsed_seconds"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, IndexJSON), err)
 	}
-	r := raw.Report
-	r.Elapsed = Seconds(time.Duration(raw.Elapsed * float64(time.Second)))
 	return &r, nil
 }
 

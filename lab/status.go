@@ -80,7 +80,7 @@ func Status(ctx context.Context, cfg StatusConfig) (*StatusReport, error) {
 	if tenant, err = eng.TenantFacts(ctx); err != nil {
 		return nil, err
 	}
-	rep := &StatusReport{Lab: cfg.Name, TenantID: tenant.ID, Tenant: tenant.Domain, Dir: cfg.Dir}
+	rep := &StatusReport{Lab: cfg.Name, TenantID: tenant.ID, Tenant: tenant.Domain, Dir: cfg.Dir, Attendees: []AttendeeStatus{}}
 	var idx *Report
 	if cfg.Dir != "" {
 		if idx, err = ReadIndex(cfg.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {

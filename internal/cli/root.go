@@ -87,7 +87,7 @@ Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
 	pf.StringVar(&g.CAFile, "ca-file", "", "PEM file of the standalone emulator's CA (from its first output line)")
 	pf.StringVar(&g.Tenant, "tenant", "", "tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com")
 
-	root.AddCommand(newInitCmd(g), newVerifyCmd(g), newListCmd(g), newResetCmd(g), newDoctorCmd(g), newEmulatorCmd(g), newVersionCmd(g))
+	root.AddCommand(newInitCmd(g), newVerifyCmd(g), newListCmd(g), newResetCmd(g), newDoctorCmd(g), newLabCmd(g), newEmulatorCmd(g), newVersionCmd(g))
 	// The bare command is init: `entra-quickstart` alone starts the wizard.
 	initCmd := newInitCmd(g)
 	root.Flags().AddFlagSet(initCmd.Flags())

@@ -1,0 +1,456 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/lab"
+	"github.com/entra-quickstart/entra-quickstart/provision"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+)
+
+// LabOptions are the flags every lab command takes (beside the global ones).
+type LabOptions struct {
+	*GlobalOptions
+	Name       string
+	Yes        bool
+	Auth       string
+	TenantType string
+}
+
+// LabProvisionOptions are lab provision's flags.
+type LabProvisionOptions struct {
+	*LabOptions
+	Sample         string
+	Attendees      int
+	Roster         string
+	Dir            string
+	Credential     string
+	SecretLifetime time.Duration
+	UserFlow       string
+	ReadyTimeout   time.Duration
+	MaxConcurrency int
+}
+
+// LabStatusOptions are lab status's flags.
+type LabStatusOptions struct {
+	*LabOptions
+	Dir string
+}
+
+func newLabCmd(g *GlobalOptions) *cobra.Command {
+	o := &LabOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Workshop mode: an app and a config bundle for every attendee, their status, and a reset",
+		Long: `lab prepares a workshop: one app registration per attendee, each with a bundle holding the
+sample's configuration (with the attendee's secret), a one-page handout and a zip to hand out,
+plus an index for the instructor. Then 'lab status' checks every attendee's credential and
+'lab reset' deletes and purges every app of the lab, and nothing else.
+
+Apps are made concurrently within Microsoft Graph's throttling budget; a run that stops part
+way is finished by running the same command again (what is done is left as it is).`,
+		Example: `  # rehearse with the built-in emulator: 30 numbered attendees
+  entra-quickstart lab provision --emulator --name rehearsal --sample node-workforce --attendees 30 --dir ./rehearsal --yes
+
+  # the real room, from a roster (name,email per line)
+  entra-quickstart lab provision --tenant contoso.onmicrosoft.com --name build-2026 \
+      --sample flask-workforce --roster attendees.csv --dir ./build-2026
+
+  entra-quickstart lab status --tenant contoso.onmicrosoft.com --name build-2026
+  entra-quickstart lab reset  --tenant contoso.onmicrosoft.com --name build-2026 --yes`,
+		Args: cobra.NoArgs,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.Name, "name", "", "the lab's name: lower-case letters, digits and '-', e.g. build-2026 (tags every app of the lab)")
+	pf.BoolVar(&o.Yes, "yes", false, "do it without asking")
+	pf.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
+	pf.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: which emulator tenant, when neither --tenant nor the lab's record says")
+	cmd.AddCommand(newLabProvisionCmd(o), newLabStatusCmd(o), newLabResetCmd(o))
+	return cmd
+}
+
+func newLabProvisionCmd(lo *LabOptions) *cobra.Command {
+	o := &LabProvisionOptions{LabOptions: lo}
+	cmd := &cobra.Command{
+		Use:   "provision",
+		Short: "Make an app and a bundle for every attendee (run it again to finish an interrupted run)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabProvision(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Sample, "sample", "", "the sample: "+strings.Join(samples.IDs(), ", "))
+	f.IntVar(&o.Attendees, "attendees", 0, "how many attendees (named attendee-01, attendee-02, ...)")
+	f.StringVar(&o.Roster, "roster", "", "a CSV roster: name,email per line, or columns named name, email and id")
+	f.StringVar(&o.Dir, "dir", "", "where the bundles and the index go (default ./<name>)")
+	f.StringVar(&o.Credential, "credential", "", "secret or certificate (default: the sample's)")
+	f.DurationVar(&o.SecretLifetime, "secret-lifetime", lab.DefaultSecretLifetime, "lifetime of each attendee's secret or certificate")
+	f.StringVar(&o.UserFlow, "user-flow", "", "External ID: the user flow to link (name or id; default the only or first one, created when there is none)")
+	f.DurationVar(&o.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long to wait for each new credential to work (0: do not wait; lab status checks later)")
+	f.IntVar(&o.MaxConcurrency, "max-concurrency", 16, "the most attendees provisioned at once (the governor starts at 2 and adapts)")
+	return cmd
+}
+
+func newLabStatusCmd(lo *LabOptions) *cobra.Command {
+	o := &LabStatusOptions{LabOptions: lo}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show each attendee's app and whether its credential gets a token",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabStatus(cmd.Context(), o) },
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", "", "the lab's folder (default: where lab provision wrote it on this machine)")
+	return cmd
+}
+
+func newLabResetCmd(lo *LabOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset",
+		Short: "Delete and purge every app of the lab (soft-deleted ones included), and nothing else",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabReset(cmd.Context(), lo) },
+	}
+}
+
+func labsDir() (string, error) {
+	d, err := configDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "labs"), nil
+}
+
+func (o *LabOptions) checkName() error {
+	if o.Name == "" {
+		return usagef("--name is required: the lab's name, e.g. --name build-2026")
+	}
+	if err := lab.ValidateName(o.Name); err != nil {
+		return usagef("--name: %w", err)
+	}
+	return nil
+}
+
+// record is this machine's record of the lab, nil when there is none.
+func (o *LabOptions) record() (*lab.Record, error) {
+	dir, err := labsDir()
+	if err != nil {
+		return nil, err
+	}
+	r, err := lab.LoadRecord(dir, o.Name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return r, err
+}
+
+// openLabSession signs in to the lab's tenant: --tenant, else the lab's record, else (emulator)
+// the emulator's tenant of kind.
+func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
+	tenant := o.Tenant
+	if tenant == "" && rec != nil {
+		tenant = rec.TenantID
+	}
+	if kind == "" {
+		switch strings.ToLower(o.TenantType) {
+		case "", "workforce":
+			kind = provision.Workforce
+		case "external":
+			kind = provision.External
+		default:
+			return nil, usagef("--tenant-type %q: use workforce or external", o.TenantType)
+		}
+	}
+	so := sessionOptions{Tenant: tenant, Kind: kind, AuthMethod: o.Auth, Events: func(provision.Event) {}}
+	if gov != nil {
+		so.WrapTransport = gov.Wrap
+	}
+	return openSession(ctx, o.GlobalOptions, so)
+}
+
+func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
+	if err := o.checkName(); err != nil {
+		return err
+	}
+	if o.Sample == "" {
+		return usagef("--sample is required: one of %s", strings.Join(samples.IDs(), ", "))
+	}
+	m, err := samples.Lookup(o.Sample)
+	if err != nil {
+		return usageError{err}
+	}
+	kind := provision.CredentialKind(strings.ToLower(o.Credential))
+	if kind != "" && !m.Supports(samples.CredentialKind(kind)) {
+		return usagef("--credential %s: the sample %s supports %v", kind, m.ID, m.Credentials)
+	}
+	if o.SecretLifetime < time.Hour || o.SecretLifetime > provision.MaxSecretLifetime {
+		return usagef("--secret-lifetime %s: give a duration from 1h to %s, e.g. 168h", o.SecretLifetime, provision.MaxSecretLifetime)
+	}
+	if o.MaxConcurrency < 1 {
+		return usagef("--max-concurrency %d: give 1 or more", o.MaxConcurrency)
+	}
+	var people []lab.Attendee
+	switch {
+	case o.Roster != "" && o.Attendees != 0:
+		return usagef("--roster and --attendees exclude each other: give one")
+	case o.Roster != "":
+		f, err := os.Open(o.Roster)
+		if err != nil {
+			return usagef("--roster: %w", err)
+		}
+		people, err = lab.ParseRoster(f)
+		f.Close()
+		if err != nil {
+			return usagef("--roster %s: %w", o.Roster, err)
+		}
+	case o.Attendees != 0:
+		if people, err = lab.Numbered(o.Attendees); err != nil {
+			return usageError{err}
+		}
+	default:
+		return usagef("who is coming? give --attendees N or --roster FILE.csv")
+	}
+	dir := o.Dir
+	if dir == "" {
+		dir = o.Name
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return usagef("--dir: %w", err)
+	}
+	rec, err := o.record()
+	if err != nil {
+		return err
+	}
+	gov := lab.NewGovernor(lab.GovernorOptions{Max: o.MaxConcurrency})
+	s, err := o.openLabSession(ctx, provision.TenantType(m.TenantType), rec, gov)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	if !o.Yes && !o.NoInput {
+		if !o.IO.Interactive() && !o.Accessible {
+			return usagef("lab provision creates %d app registrations: pass --yes to go ahead without asking", len(people))
+		}
+		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Create %d app registrations for %s in tenant %s?", len(people), m.ID, s.TenantID),
+			fmt.Sprintf("Bundles with the attendees' secrets go to %s.", dir),
+			wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("nothing was changed: you did not confirm")
+		}
+	}
+
+	bar := newLabProgress(o.IO, len(people))
+	fmt.Fprintf(o.IO.Err, "Lab %s: %d attendees, sample %s, tenant %s; bundles in %s\n", o.Name, len(people), m.ID, s.TenantID, dir)
+	rep, runErr := lab.Provision(ctx, lab.Config{
+		Name: o.Name, Sample: m, Credential: kind, Attendees: people, Dir: dir,
+		Graph: s.Graph, Governor: gov, Cloud: s.Cloud, SecretLifetime: o.SecretLifetime,
+		UserFlow: userFlowSpec(o.UserFlow), ReadyTimeout: o.ReadyTimeout, Progress: bar.event,
+	})
+	bar.finish()
+	if rep != nil {
+		if dirs, err := labsDir(); err == nil {
+			if err := lab.SaveRecord(dirs, lab.Record{Name: o.Name, Dir: dir, Sample: m.ID, TenantID: rep.TenantID, Cloud: s.cloudKey(), Updated: time.Now()}); err != nil {
+				fmt.Fprintf(o.IO.Err, "could not remember the lab's folder (%v): pass --dir %s to lab status\n", err, dir)
+			}
+		}
+		if err := o.printProvision(rep); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+func (o *LabProvisionOptions) printProvision(r *lab.Report) error {
+	if o.JSON {
+		return writeJSON(o.IO.Out, r)
+	}
+	w := o.IO.Out
+	fmt.Fprintf(w, "\nLab %s: %d attendees: %d created, %d finished, %d done before, %d failed; %d credentials checked working (%s)\n",
+		r.Lab, len(r.Attendees), r.Created, r.Completed, r.Skipped, r.Failed, r.Ready, time.Duration(r.Elapsed).Round(100*time.Millisecond))
+	if r.Governor.Throttled > 0 {
+		fmt.Fprintf(w, "Graph asked to slow down %d times; every request was retried after the wait it asked for.\n", r.Governor.Throttled)
+	}
+	fmt.Fprintf(w, "\n  Hand out:    %s/<attendee>.zip (configuration with the attendee's secret, and the handout)\n", r.Dir)
+	fmt.Fprintf(w, "  Index:       %s, %s\n", filepath.Join(r.Dir, lab.IndexMD), filepath.Join(r.Dir, lab.IndexHTML))
+	fmt.Fprintf(w, "  Check:       entra-quickstart lab status --name %s\n", r.Lab)
+	fmt.Fprintf(w, "  Afterwards:  entra-quickstart lab reset --name %s\n", r.Lab)
+	for _, a := range r.Attendees {
+		if a.Error != "" {
+			fmt.Fprintf(w, "  failed: %s: %s\n", a.ID, a.Error)
+		}
+	}
+	return nil
+}
+
+func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
+	if err := o.checkName(); err != nil {
+		return err
+	}
+	rec, err := o.record()
+	if err != nil {
+		return err
+	}
+	dir := o.Dir
+	if dir == "" && rec != nil {
+		dir = rec.Dir
+	}
+	var kind provision.TenantType
+	if rec != nil {
+		if m, err := samples.Lookup(rec.Sample); err == nil {
+			kind = provision.TenantType(m.TenantType)
+		}
+	}
+	s, err := o.openLabSession(ctx, kind, rec, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rep, err := lab.Status(ctx, lab.StatusConfig{Name: o.Name, Dir: dir, Graph: s.Graph, Cloud: s.Cloud})
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return writeJSON(o.IO.Out, rep)
+	}
+	w := o.IO.Out
+	fmt.Fprintf(w, "Lab %s in %s: %d apps, %d credentials working", rep.Lab, rep.Tenant, rep.Apps, rep.Working)
+	if rep.Deleted > 0 {
+		fmt.Fprintf(w, ", %d deleted (not purged)", rep.Deleted)
+	}
+	fmt.Fprintln(w)
+	if dir == "" {
+		fmt.Fprintln(w, "No lab folder known on this machine: pass --dir to check the credentials in the bundles.")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ATTENDEE\tNAME\tAPP\tCONSENT\tCREDENTIAL\tCLIENT ID")
+	for _, a := range rep.Attendees {
+		consent := "no"
+		if a.Consent {
+			consent = "yes"
+		}
+		name := a.Name
+		if !a.InRoster {
+			name = "(not in the index)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, name, a.App, consent, a.Credential, a.ClientID)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if rep.Working < len(rep.Attendees) {
+		return fmt.Errorf("%d of %d attendees' credentials do not work yet; new ones can take a few minutes, or run lab provision --name %s again to repair the others", len(rep.Attendees)-rep.Working, len(rep.Attendees), o.Name)
+	}
+	return nil
+}
+
+// labResetResult is what lab reset prints with --json: ids and names, no credential.
+type labResetResult struct {
+	Lab     string         `json:"lab"`
+	Deleted []labResetItem `json:"deleted"`
+	Purged  []labResetItem `json:"purged"`
+}
+
+type labResetItem struct {
+	UniqueName  string `json:"unique_name"`
+	DisplayName string `json:"display_name"`
+	ClientID    string `json:"client_id"`
+	ObjectID    string `json:"object_id"`
+}
+
+func runLabReset(ctx context.Context, o *LabOptions) error {
+	if err := o.checkName(); err != nil {
+		return err
+	}
+	if o.NoInput && !o.Yes {
+		return usagef("lab reset deletes every app of the lab %s: with --no-input it needs --yes", o.Name)
+	}
+	rec, err := o.record()
+	if err != nil {
+		return err
+	}
+	var kind provision.TenantType
+	if rec != nil {
+		if m, err := samples.Lookup(rec.Sample); err == nil {
+			kind = provision.TenantType(m.TenantType)
+		}
+	}
+	gov := lab.NewGovernor(lab.GovernorOptions{})
+	s, err := o.openLabSession(ctx, kind, rec, gov)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	apps, err := lab.Apps(ctx, s.Graph, o.Name)
+	if err != nil {
+		return err
+	}
+	out := labResetResult{Lab: o.Name, Deleted: []labResetItem{}, Purged: []labResetItem{}}
+	if len(apps) == 0 {
+		fmt.Fprintf(o.IO.Err, "The lab %s has no apps in tenant %s: nothing to do.\n", o.Name, s.TenantID)
+		return o.printReset(out, rec)
+	}
+	if !o.Yes {
+		if !o.IO.Interactive() && !o.Accessible {
+			return usagef("lab reset deletes %d apps of the lab %s: pass --yes to go ahead without asking", len(apps), o.Name)
+		}
+		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d apps of the lab %s in tenant %s?", len(apps), o.Name, s.TenantID),
+			"Attendees' bundles stop working. Apps outside the lab are not touched.",
+			wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("nothing was changed: you did not confirm")
+		}
+	}
+	bar := newLabProgress(o.IO, 0)
+	res, err := lab.Reset(ctx, s.Graph, o.Name, bar.resetEvent)
+	bar.finish()
+	if res != nil {
+		for _, l := range res.Deleted {
+			out.Deleted = append(out.Deleted, labResetItem{l.UniqueName, l.DisplayName, l.AppID, l.ObjectID})
+		}
+		for _, l := range res.Purged {
+			out.Purged = append(out.Purged, labResetItem{l.UniqueName, l.DisplayName, l.AppID, l.ObjectID})
+		}
+	}
+	if err != nil {
+		_ = o.printReset(out, nil)
+		return fmt.Errorf("%w\nRun lab reset again: it removes what is left", err)
+	}
+	if dirs, err := labsDir(); err == nil {
+		_ = lab.RemoveRecord(dirs, o.Name)
+	}
+	return o.printReset(out, rec)
+}
+
+func (o *LabOptions) printReset(r labResetResult, rec *lab.Record) error {
+	if o.JSON {
+		return writeJSON(o.IO.Out, r)
+	}
+	fmt.Fprintf(o.IO.Out, "Lab %s: %d apps deleted, %d purged from deleted items.\n", r.Lab, len(r.Deleted), len(r.Purged))
+	if rec != nil && rec.Dir != "" {
+		fmt.Fprintf(o.IO.Out, "The bundles in %s hold secrets of deleted apps: delete the folder when you no longer need it.\n", rec.Dir)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/lab"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
+)
+
+// labRun runs the command line in process with captured streams.
+func labRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	s, out, errOut := ui.Test("")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code = Main(ctx, args, s)
+	return code, out.String(), errOut.String()
+}
+
+// Flags are checked before anything signs in, with the flag's name and exit code 2.
+func TestLabUsageErrors(t *testing.T) {
+	t.Setenv("ENTRA_QUICKSTART_HOME", t.TempDir())
+	roster := filepath.Join(t.TempDir(), "r.csv")
+	if err := os.WriteFile(roster, []byte("# nobody\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "provision", "--emulator", "--sample", "node-workforce", "--attendees", "2"}, "--name is required"},
+		{[]string{"lab", "provision", "--emulator", "--name", "Bad Name", "--sample", "node-workforce", "--attendees", "2"}, "--name"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--attendees", "2"}, "--sample is required"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "nope", "--attendees", "2"}, "nope"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "node-workforce"}, "--attendees N or --roster"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "node-workforce", "--attendees", "2", "--roster", roster}, "exclude each other"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "node-workforce", "--roster", roster}, "lists nobody"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "node-workforce", "--attendees", "2", "--credential", "certificate"}, "supports"},
+		{[]string{"lab", "provision", "--emulator", "--name", "ws", "--sample", "node-workforce", "--attendees", "2"}, "pass --yes"},
+		{[]string{"lab", "reset", "--emulator", "--name", "ws", "--no-input"}, "needs --yes"},
+		{[]string{"lab", "status", "--emulator"}, "--name is required"},
+	} {
+		code, _, stderr := labRun(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %q", tc.args[1:], code, stderr, tc.want)
+		}
+	}
+}
+
+// The workshop from the command line against the built-in emulator: provision from a roster
+// (--json has ids and paths, never a secret), status finds the folder by itself, a re-run
+// touches nothing, reset removes the lab's apps.
+func TestLabCommands(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("ENTRA_QUICKSTART_HOME", home)
+	work := t.TempDir()
+	roster := filepath.Join(work, "room.csv")
+	if err := os.WriteFile(roster, []byte("name,email\nAda Lovelace,ada@contoso.com\nGrace Hopper,grace@contoso.com\nAlan Turing,alan@contoso.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(work, "out")
+	args := []string{"lab", "provision", "--emulator", "--no-input", "--json", "--name", "ws", "--sample", "flask-external", "--roster", roster, "--dir", dir}
+	code, stdout, stderr := labRun(t, args...)
+	if code != ExitOK {
+		t.Fatalf("lab provision: exit %d\n%s", code, stderr)
+	}
+	var rep lab.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout)
+	}
+	if rep.Created != 3 || len(rep.Attendees) != 3 || rep.Attendees[0].ID != "ada-lovelace" || rep.TenantType != "external" {
+		t.Fatalf("report: %+v", rep)
+	}
+	m, _ := samples.Lookup("flask-external")
+	for _, a := range rep.Attendees {
+		c, err := templates.Read(m, filepath.Join(dir, a.ID, "config"))
+		if err != nil || c.ClientID != a.ClientID || c.ClientSecret == "" {
+			t.Fatalf("%s: bundle reads back %+v, %v", a.ID, c, err)
+		}
+		if strings.Contains(stdout+stderr, c.ClientSecret) {
+			t.Fatalf("a secret reached the terminal")
+		}
+	}
+	if !strings.Contains(stderr, "ada-lovelace (") {
+		t.Errorf("no plain progress line per attendee on stderr:\n%s", stderr)
+	}
+
+	code, stdout, stderr = labRun(t, "lab", "status", "--emulator", "--name", "ws")
+	if code != ExitOK || strings.Count(stdout, "works") != 3 || !strings.Contains(stdout, "Grace Hopper") {
+		t.Fatalf("lab status: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	code, stdout, _ = labRun(t, append(args[:len(args):len(args)], "--yes")...)
+	if code != ExitOK || !strings.Contains(stdout, `"skipped": 3`) {
+		t.Fatalf("the re-run: exit %d\n%s", code, stdout)
+	}
+
+	code, stdout, stderr = labRun(t, "lab", "reset", "--emulator", "--name", "ws", "--yes", "--json")
+	var rr labResetResult
+	if code != ExitOK || json.Unmarshal([]byte(stdout), &rr) != nil || len(rr.Deleted) != 3 || len(rr.Purged) != 3 {
+		t.Fatalf("lab reset: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(home, "labs", "ws.json")); !os.IsNotExist(err) {
+		t.Errorf("the lab's record outlived the reset: %v", err)
+	}
+	code, stdout, _ = labRun(t, "lab", "status", "--emulator", "--tenant-type", "external", "--name", "ws", "--json")
+	if code != ExitOK || !strings.Contains(stdout, `"apps": 0`) {
+		t.Errorf("status after reset: exit %d\n%s", code, stdout)
+	}
+}
