@@ -361,6 +361,13 @@ func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Man
 		a.Location = wizard.LocationExisting // decided by location(), not asked
 	}
 	if o.canPrompt() {
+		st := ui.NewStyles(o.IO.Color)
+		target := "your tenant"
+		if emulated {
+			target = "the built-in emulator"
+		}
+		fmt.Fprintf(o.IO.Err, "%s  %s\n\n", st.Title.Render("entra-quickstart"),
+			st.Muted.Render("register an app, configure the sample, prove the sign-in · "+target))
 		wo := o.wizardOptions()
 		wo.NoTenantQuestion = emulated // the emulator's tenant of the chosen kind
 		wo.FindSample = func(m *samples.Manifest) string {
