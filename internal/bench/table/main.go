@@ -1,0 +1,159 @@
+// Command table prints the benchmark table of BENCHMARKS.md: `make bench` runs it.
+//
+//	go run ./internal/bench/table [-short] [-bin bin/entra-quickstart]
+//
+// Everything runs on loopback against the emulator in this process (the journey starts the
+// built binary, which runs its own). -short is the CI smoke run: fewer runs and attendees, so
+// the harness cannot rot; its numbers mean little.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/bench"
+)
+
+func main() {
+	short := flag.Bool("short", false, "a quick smoke run (CI): fewer runs and attendees")
+	bin := flag.String("bin", "", "the built binary (default: build one into a temporary folder)")
+	latency := flag.Duration("latency", 50*time.Millisecond, "added latency per Graph and token call for the single-app rows")
+	attendees := flag.Int("attendees", 100, "attendees in the lab row")
+	scale := flag.Int("scale", 100, "divide the documented throttling budget's counts and windows by this")
+	runs := flag.Int("runs", 5, "runs per single-app measurement and journey")
+	helpRuns := flag.Int("help-runs", 20, "runs of --help")
+	flag.Parse()
+	if *short {
+		*attendees, *runs, *helpRuns = min(*attendees, 20), 1, 3
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout, os.Stderr, *bin, *latency, *attendees, *scale, *runs, *helpRuns, *short); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct{ what, result, reference, ratio, notes string }
+
+func run(ctx context.Context, out, log io.Writer, bin string, latency time.Duration, attendees, scale, runs, helpRuns int, short bool) error {
+	if bin == "" {
+		tmp, err := os.MkdirTemp("", "eq-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		root, err := moduleRoot()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(log, "building the binary…")
+		if bin, err = bench.Build(ctx, root, tmp); err != nil {
+			return err
+		}
+	}
+	if abs, err := filepath.Abs(bin); err == nil {
+		bin = abs
+	}
+	var rows []row
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
+
+	for _, sample := range []string{"node-workforce", "node-external"} {
+		fmt.Fprintf(log, "single app: %s…\n", sample)
+		s, err := bench.RunSingleApp(ctx, sample, latency, runs)
+		if err != nil {
+			return fmt.Errorf("single app %s: %w", sample, err)
+		}
+		rows = append(rows,
+			row{fmt.Sprintf("single app, %s: Apply (%s per Graph and token call)", sample, ms(latency)), ms(s.Apply),
+				fmt.Sprintf("minimum %d round trips × %s = %s", s.RoundTrips, ms(latency), ms(s.Minimum())),
+				fmt.Sprintf("%.2f× the minimum", s.Apply.Seconds()/s.Minimum().Seconds()),
+				fmt.Sprintf("%d Graph calls in %d dependent rounds; Plan + Apply %s; median of %d", s.ApplyCalls, s.RoundTrips, ms(s.PlanApply), s.Runs)},
+			row{fmt.Sprintf("same app by Configure.ps1's call sequence, %s", sample), ms(s.Script),
+				"Apply " + ms(s.Apply), fmt.Sprintf("Apply is %.2f× faster", s.Script.Seconds()/s.Apply.Seconds()),
+				fmt.Sprintf("%d calls one after another, replayed over plain HTTP (facts/samples.md §3); no consent, no user-flow link", s.ScriptCall)})
+	}
+
+	fmt.Fprintf(log, "lab: %d attendees…\n", attendees)
+	l, err := bench.RunLab(ctx, attendees, scale)
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	rows = append(rows, row{
+		fmt.Sprintf("lab: %d attendees, Graph's write budget (3,000 / 150 s) and RU budget (3,500 / 10 s), counts and windows ÷ %d", attendees, scale),
+		fmt.Sprintf("%d writes in %.1f s = %.1f writes/s", l.Writes, l.Elapsed.Seconds(), l.WritesPerSecond()),
+		fmt.Sprintf("budget %.0f writes/s (%d per %s)", l.Budget.WritesPerSecond(), l.Budget.Writes, l.Budget.WriteWindow),
+		fmt.Sprintf("%.2f of the budget", l.Fraction()),
+		fmt.Sprintf("failures: %d; 429s: %d; the budget allows these writes in %.1f s at best (the first window's burst, then its rate): %.0f %% of that pace", l.Failed, l.Throttled, l.Best().Seconds(), 100*l.Best().Seconds()/l.Elapsed.Seconds())})
+
+	fmt.Fprintln(log, "journey…")
+	j, err := bench.RunJourney(ctx, bin, runs)
+	if err != nil {
+		return fmt.Errorf("journey: %w", err)
+	}
+	rows = append(rows, row{"journey: process start to a passed sign-in check (init --emulator --no-input --auto-sign-in, node-workforce)",
+		ms(j.Median), "", "", fmt.Sprintf("median of %d, fastest %s; fresh ENTRA_QUICKSTART_HOME each (the emulator's first start included); no added latency", j.Runs, ms(j.Min))})
+
+	fmt.Fprintln(log, "binary…")
+	b, err := bench.RunBinary(ctx, bin, helpRuns)
+	if err != nil {
+		return err
+	}
+	rows = append(rows,
+		row{"binary size", fmt.Sprintf("%.1f MB", float64(b.Size)/1e6), "", "", runtime.GOOS + "/" + runtime.GOARCH},
+		row{"start-up: entra-quickstart --help", ms(b.HelpMedian), "", "", fmt.Sprintf("median of %d", b.Runs)})
+
+	fmt.Fprintf(out, "entra-quickstart benchmarks: %s; %s; %d CPUs (%s)%s\n\n", time.Now().UTC().Format(time.DateOnly), runtime.Version(), runtime.NumCPU(), cpuModel(),
+		map[bool]string{true: "; -short: smoke run, not for comparison"}[short])
+	fmt.Fprintln(out, "| measurement | result | reference | ratio | notes |")
+	fmt.Fprintln(out, "|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", r.what, r.result, r.reference, r.ratio, r.notes)
+	}
+	if l.Failed > 0 {
+		return fmt.Errorf("the lab had %d failures", l.Failed)
+	}
+	return nil
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// moduleRoot finds go.mod upwards from the working folder.
+func moduleRoot() (string, error) {
+	d, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		p := filepath.Dir(d)
+		if p == d {
+			return "", fmt.Errorf("no go.mod above the working folder: run from the repository, or pass -bin")
+		}
+		d = p
+	}
+}
