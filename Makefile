@@ -8,7 +8,7 @@ FUZZTIME ?= 5s
 # small machines, and give the whole suite room on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 30m
 
-.PHONY: all build test test-deps vet unit fuzz demo bench lint clean
+.PHONY: all build test test-deps vet unit fuzz demo bench bench-go bench-smoke lint clean
 
 all: build
 
@@ -28,7 +28,7 @@ fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 # Everything: vet, every test (browser, Node and Python peers included), each fuzz target briefly.
-test: test-deps vet unit fuzz
+test: test-deps vet unit fuzz bench-smoke
 
 # The whole journey against the built-in emulator: register the app, write the config, sign the
 # emulator's demo user in and out. In a terminal the wizard asks; otherwise DEMO_SAMPLE is used.
@@ -41,8 +41,19 @@ demo: build
 		cd bin/demo && ../entra-quickstart init --emulator --auto-sign-in --no-input --yes --sample $(DEMO_SAMPLE); \
 	fi
 
-bench:
+# One table (BENCHMARKS.md): single app vs its round-trip minimum and Configure.ps1's calls, a
+# 100-attendee lab under Graph's scaled budget, the journey, the binary. Loopback only.
+bench: build
+	$(GO) run ./internal/bench/table -bin $(BIN)
+
+# Every Go benchmark once (the table's harness is internal/bench).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+
+# The benchmark harness in its short mode, so that it cannot rot; the numbers are not compared.
+bench-smoke: build
+	$(GO) test -short -run '^$$' -bench . -benchtime 1x ./internal/bench ./provision
+	$(GO) run ./internal/bench/table -short -bin $(BIN)
 
 STATICCHECK_VERSION ?= v0.8.2
 lint: vet
