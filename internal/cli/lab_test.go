@@ -116,3 +116,35 @@ func TestLabCommands(t *testing.T) {
 		t.Errorf("status after reset: exit %d\n%s", code, stdout)
 	}
 }
+
+// In a terminal the progress is one bar redrawn in place, failures above it; elsewhere a line
+// per attendee.
+func TestLabProgress(t *testing.T) {
+	for _, tc := range []struct {
+		tty  bool
+		want []string
+		not  []string
+	}{
+		{tty: true, want: []string{"\r\x1b[K", "3/3", "✗ c: boom", "#"}, not: []string{"✓ a"}},
+		{tty: false, want: []string{"✓ a (1/3)", "– b: done in an earlier run", "✗ c: boom"}, not: []string{"\r"}},
+	} {
+		s, _, errOut := ui.Test("")
+		s.OutTTY = tc.tty
+		p := newLabProgress(s, 3)
+		p.event(lab.Event{Attendee: lab.Attendee{ID: "a"}, Phase: lab.PhaseBundled, Done: 1, Total: 3})
+		p.event(lab.Event{Attendee: lab.Attendee{ID: "b"}, Phase: lab.PhaseSkipped, Done: 2, Total: 3})
+		p.event(lab.Event{Attendee: lab.Attendee{ID: "c"}, Phase: lab.PhaseFailed, Detail: "boom", Done: 3, Total: 3})
+		p.finish()
+		got := errOut.String()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("tty=%v: %q lacks %q", tc.tty, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(got, w) {
+				t.Errorf("tty=%v: %q has %q", tc.tty, got, w)
+			}
+		}
+	}
+}
