@@ -172,6 +172,14 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return err
 	}
+	// One run at a time per folder and per app registration (lock.go); a dry run changes nothing.
+	if !o.DryRun {
+		release, err := lockRun(loc.dir, s.cloudKey()+"|"+s.TenantID+"|"+provision.UniqueName(m.ID, a.Name))
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	rec, err := s.State.Load(ctx)
 	if err != nil {
 		return err

@@ -227,6 +227,11 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return usagef("--dir: %w", err)
 	}
+	release, err := lockLab(o.Name, dir) // one provision or reset of a lab at a time (lock.go)
+	if err != nil {
+		return err
+	}
+	defer release()
 	rec, err := o.record()
 	if err != nil {
 		return err
@@ -378,6 +383,11 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 	if o.NoInput && !o.Yes {
 		return usagef("lab reset deletes every app of the lab %s: with --no-input it needs --yes", o.Name)
 	}
+	release, err := lockLab(o.Name, "")
+	if err != nil {
+		return err
+	}
+	defer release()
 	rec, err := o.record()
 	if err != nil {
 		return err
