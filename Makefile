@@ -13,7 +13,7 @@ TESTFLAGS ?= -p 2 -timeout 30m
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/entra-quickstart
+	$(GO) build -ldflags "-s -w" -o $(BIN) ./cmd/entra-quickstart
 
 test-deps:
 	@scripts/test-deps.sh
