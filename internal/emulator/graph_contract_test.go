@@ -374,12 +374,8 @@ func TestGraphContractClientSecretCredential(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	orgs, err := organization.NewOrganizationRequestBuilderInternal(base(ad), ad).Get(ctx, nil)
-	if err != nil && strings.Contains(err.Error(), "AADSTS1002012: The provided value for scope openid") {
-		// MSAL Go adds openid, profile and offline_access to every request, client credentials
-		// included, and Entra accepts them beside a /.default scope; the emulator's token
-		// endpoint does not yet.
-		t.Skip("login.token refuses MSAL's reserved scopes beside /.default in client credentials (identity side)")
-	}
+	// MSAL Go adds openid, profile and offline_access to every request, client credentials
+	// included; Entra accepts them beside a /.default scope, and so must the emulator.
 	if err != nil || len(orgs.GetValue()) != 1 || deref(orgs.GetValue()[0].GetId()) != g.tenant.ID {
 		t.Fatalf("organization with a client-credentials token: %v", err)
 	}
