@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
@@ -380,5 +381,40 @@ func TestInitWithDeviceCodeSignIn(t *testing.T) {
 	var res InitResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verify == nil || !res.Verify.OK() {
 		t.Fatalf("result %+v %v", res, err)
+	}
+}
+
+// TestDryRunChangesNothing shows the plan and leaves the tenant and the folder alone; against a
+// standalone emulator (--emulator-url), as a workshop rehearsal uses it.
+func TestDryRunChangesNothing(t *testing.T) {
+	home(t)
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	dir := t.TempDir()
+	remote := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
+	code, out, errOut := run(t, append([]string{"init", "--no-input", "--sample", "aspnet-workforce", "--dir", dir, "--dry-run", "--json"}, remote...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var res InitResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || !res.DryRun || len(res.Plan) == 0 || res.ClientID != "" {
+		t.Fatalf("dry run result %+v %v", res, err)
+	}
+	if !strings.Contains(errOut, "create the app registration") {
+		t.Errorf("the plan is not shown on stderr:\n%s", errOut)
+	}
+	if code, out, _ := run(t, append([]string{"list", "--json"}, remote...)...); code != ExitOK || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("a dry run made an app: %s", out)
+	}
+	if left := snapshot(t, dir); len(left) != 0 {
+		t.Fatalf("a dry run wrote files: %v", keys(left))
+	}
+	for _, r := range e.Requests() {
+		if r.Method != "GET" && strings.HasPrefix(r.Route, "graph.") {
+			t.Errorf("a dry run wrote to Graph: %s %s", r.Method, r.Path)
+		}
 	}
 }
