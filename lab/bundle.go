@@ -16,6 +16,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
@@ -267,33 +268,7 @@ func ReadIndex(dir string) (*Report, error) {
 	return &r, nil
 }
 
-// writeAtomic writes a file through a temporary file and a rename.
+// writeAtomic writes a file through a temporary file and a rename (see atomicfile.Write).
 func writeAtomic(p string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, p); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(p, data, mode)
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/google/uuid"
 )
@@ -103,24 +104,8 @@ func (c *Cert) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s for the certificate: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing the certificate: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing the certificate: %w", err)
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return fmt.Errorf("saving the certificate: %w", err)
 	}
 	c.KeyFile = path
 	return nil

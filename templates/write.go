@@ -49,6 +49,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/tailscale/hujson"
 )
@@ -542,38 +543,7 @@ func backupOnce(path string, old []byte, mode fs.FileMode) error {
 	return nil
 }
 
-// writeAtomic replaces path with data: a temporary file in the same folder (same file system,
-// so the rename is atomic), synced before the rename, so a crash leaves the old or the new
-// content, never a mix.
+// writeAtomic replaces path with data (see atomicfile.Write).
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w; check that the folder is writable", path, err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // a no-op after the rename
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: makes the rename durable where the OS supports it
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, mode)
 }

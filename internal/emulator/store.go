@@ -2,11 +2,11 @@ package emulator
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 )
 
 // TenantType is the kind of tenant: a workforce tenant (Graph tenantType "AAD") or an External ID
@@ -274,25 +274,7 @@ func (s *Store) saveLocked() error {
 }
 
 // writeFileAtomic writes through a temp file and a rename, mode 0600: the file holds secrets.
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+func writeFileAtomic(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }
 
 // Tenant finds a tenant by id (GUID), domain or subdomain, case-insensitively.
 func (d *Directory) Tenant(key string) *Tenant {

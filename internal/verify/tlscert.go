@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 )
 
 // localhostCertFile is the name of the PEM file (certificate and key) in the cert directory.
@@ -92,22 +94,4 @@ func parseKeptCert(b []byte, now time.Time) (tls.Certificate, bool) {
 }
 
 // writeFile0600 writes atomically with mode 0600: the file holds a private key.
-func writeFile0600(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+func writeFile0600(path string, b []byte) error { return atomicfile.Write(path, b, 0o600) }
