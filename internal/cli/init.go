@@ -518,7 +518,10 @@ func holdsOurFiles(m *samples.Manifest, dir string) bool {
 
 func emptyOrMissing(dir string) bool {
 	entries, err := os.ReadDir(dir)
-	return err != nil || len(entries) == 0
+	if err != nil {
+		return errors.Is(err, os.ErrNotExist) // a file is neither: refused before anything is made
+	}
+	return len(entries) == 0
 }
 
 func (o *InitOptions) download(ctx context.Context, m *samples.Manifest, dir string, prog *ui.Progress) error {
@@ -626,8 +629,13 @@ func mergeFiles(a, b []string) []string {
 func (o *InitOptions) waitReady(ctx context.Context, s *session, t provision.Tenant, r *provision.Result, prog *ui.Progress) error {
 	step := "wait until the new credential works"
 	prog.Start(step)
+	// Poll where the sample will sign in: External ID apps at <subdomain>.ciamlogin.com.
+	tokenURL := s.Cloud.TokenURL(t.ID)
+	if t.Type == provision.External {
+		tokenURL = provision.TokenURL(s.Cloud.CIAMBase(t.Subdomain), t.ID)
+	}
 	err := provision.WaitReady(ctx, provision.ReadyConfig{
-		TokenURL:   s.Cloud.TokenURL(t.ID),
+		TokenURL:   tokenURL,
 		HTTPClient: s.Cloud.HTTPClient(),
 		Progress: func(ev provision.ReadyEvent) {
 			if !ev.OK && ev.Reason != "" {
