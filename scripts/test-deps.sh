@@ -25,7 +25,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   echo "test-deps: installing ${need_apt[*]} (Debian packages)" >&2
   "${apt[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 # The npm peers, exactly as locked. Re-install when the lock file changed since the last install.
