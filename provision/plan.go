@@ -257,7 +257,7 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 		return nil, fmt.Errorf("provision: the signed-in tenant %s is a %s tenant, but the sample %s is for a %s tenant; sign in to a %s tenant or pick a %s sample",
 			p.Tenant.Domain, kindName(p.Tenant.Type), spec.Sample, kindName(spec.TenantType), kindName(spec.TenantType), kindName(p.Tenant.Type))
 	}
-	if spec.TenantID != "" && !strings.EqualFold(spec.TenantID, p.Tenant.ID) && !strings.EqualFold(spec.TenantID, p.Tenant.Domain) {
+	if org.ID != "" && spec.TenantID != "" && !strings.EqualFold(spec.TenantID, p.Tenant.ID) && !strings.EqualFold(spec.TenantID, p.Tenant.Domain) {
 		return nil, fmt.Errorf("provision: signed in to tenant %s (%s), not %s; sign in to the right tenant", p.Tenant.ID, p.Tenant.Domain, spec.TenantID)
 	}
 	if err != nil {

@@ -189,9 +189,11 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	}
 	if vc.TenantID == "" || !isGUID(vc.TenantID) {
 		// External ID authorities name the domain; the ID token's tid is checked against the id.
-		if id, err := resolveTenantID(ctx, c.t, cfg); err == nil {
-			vc.TenantID = id
+		id, err := resolveTenantID(ctx, c.t, cfg)
+		if err != nil {
+			return verify.Report{}, fmt.Errorf("find the tenant id of the authority %s: %w; run the check again", cfg.Authority, err)
 		}
+		vc.TenantID = id
 	}
 	var checklist *ui.Checklist
 	if !c.g.JSON {
@@ -268,6 +270,10 @@ func resolveTenantID(ctx context.Context, t *target, cfg *templates.Config) (str
 		return "", err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// An error body has GUIDs too (trace and correlation ids): none of them is the tenant.
+		return "", fmt.Errorf("%s answered %s", u, resp.Status)
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if m := guidInURL.FindString(string(b)); m != "" {
 		return strings.ToLower(m), nil
@@ -282,7 +288,7 @@ func isGUID(s string) bool { return len(s) == 36 && guidInURL.MatchString(s) }
 // demoUser is the emulator user --auto-sign-in signs in: a non-admin member of the tenant.
 func demoUser(info *emulator.Info, tenantID string) (emulator.UserInfo, error) {
 	for _, t := range info.Tenants {
-		if !strings.EqualFold(t.ID, tenantID) {
+		if !strings.EqualFold(t.ID, tenantID) && !strings.EqualFold(t.Domain, tenantID) {
 			continue
 		}
 		for _, u := range t.Users {
