@@ -360,7 +360,19 @@ func newInput(o Options) input {
 	if !o.Accessible {
 		return rawInput{o.In}
 	}
-	return &lineReader{r: bufio.NewReader(o.In)}
+	return &lineReader{r: bufio.NewReader(byteReader{o.In})}
+}
+
+// byteReader reads one byte at a time, so that a lineReader never reads past the end of its
+// line: each prompt (Confirm after Confirm) makes its own lineReader over the same stream, and
+// read-ahead would swallow the next prompt's answer.
+type byteReader struct{ r io.Reader }
+
+func (b byteReader) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return b.r.Read(p)
 }
 
 func newForm(f huh.Field, in input, o Options) *huh.Form {
