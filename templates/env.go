@@ -32,6 +32,8 @@ type envLine struct {
 	quote  byte   // 0, '\'', '"' or '`'
 }
 
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
+
 var envAssign = regexp.MustCompile(`^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=[ \t]*)(.*)$`)
 
 // ParseEnv parses a dotenv file. It refuses what the samples' parsers (Node's dotenv,
@@ -168,6 +170,9 @@ var ErrDuplicateKey = errors.New("duplicate key")
 // when the value allows, its quote style; a missing key is appended at the end, after header
 // (comment lines written before the first appended key, when given).
 func (f *EnvFile) Set(key, value string, header ...string) error {
+	if !envKey.MatchString(key) {
+		return fmt.Errorf("%q is not a dotenv key (letters, digits, '_' and '.', not starting with a digit)", key)
+	}
 	idx := -1
 	var lines []int
 	for i, l := range f.lines {
@@ -230,13 +235,15 @@ func encodeEnvValue(key, value string, prefer byte) (string, byte, error) {
 		}
 		return value, 0, nil
 	}
-	if !strings.ContainsAny(value, "'\n\r") {
+	// A backslash is not literal in single quotes everywhere: python-dotenv decodes \\ and \',
+	// and Node's dotenv and godotenv take a final \' for an escaped quote.
+	if !strings.ContainsAny(value, "'\\\n\r") {
 		return "'" + value + "'", '\'', nil
 	}
 	if !strings.ContainsAny(value, "\"\\$`\n\r") {
 		return `"` + value + `"`, '"', nil
 	}
-	return "", 0, fmt.Errorf("the value for %s holds both a single quote and one of \" \\ $ ` or a line break, which the samples' dotenv parsers do not read back alike; choose another value", key)
+	return "", 0, fmt.Errorf("the value for %s holds a backslash, a line break, or a single quote with one of \" $ `, which the samples' dotenv parsers do not read back alike; choose another value", key)
 }
 
 // Bytes returns the file's content.
