@@ -92,7 +92,9 @@ func FuzzCallback(f *testing.F) {
 			j.ServeHTTP(w, r)
 			return w.Code
 		}
-		tried := func() bool { return j.report.Step(StepCodeExchange).Status != Pending && j.report.Step(StepCodeExchange).Status != Skipped }
+		tried := func() bool {
+			return j.report.Step(StepCodeExchange).Status != Pending && j.report.Step(StepCodeExchange).Status != Skipped
+		}
 		code := send()
 		foreign := !j.hosts[strings.ToLower(host)]
 		if foreign {
