@@ -201,13 +201,3 @@ func (v *env) graphCalls(since int) []emulator.RequestRecord {
 	}
 	return out
 }
-
-func (v *env) writes(since int) []emulator.RequestRecord {
-	var out []emulator.RequestRecord
-	for _, r := range v.graphCalls(since) {
-		if r.Method != http.MethodGet {
-			out = append(out, r)
-		}
-	}
-	return out
-}

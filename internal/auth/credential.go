@@ -131,7 +131,7 @@ func NewCredential(o CredentialOptions) (*Credential, error) {
 		}
 		c, err := azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.TenantID})
 		if err != nil {
-			return nil, fmt.Errorf("Azure CLI credential: %w", err)
+			return nil, fmt.Errorf("the Azure CLI credential: %w", err)
 		}
 		return &Credential{TokenCredential: c, Method: m, Scopes: dflt}, nil
 	case MethodBrowser:

@@ -199,6 +199,7 @@ func parseSelect(s string, template map[string]any, typ string) ([]string, error
 			continue
 		}
 		if _, ok := template[p]; !ok {
+			//lint:ignore ST1005 Graph's own message, sent on the wire word for word
 			return nil, fmt.Errorf("Could not find a property named '%s' on type '%s'.", p, typ)
 		}
 		if !contains(out, p) {

@@ -251,7 +251,7 @@ func (rp *relyingParty) me(ctx context.Context, accessToken string) (map[string]
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, nil, fmt.Errorf("Graph /me answered something that is not JSON: %w", err)
+		return nil, nil, fmt.Errorf("the answer of Graph /me is not JSON: %w", err)
 	}
 	delete(m, "@odata.context")
 	return m, nil, nil
