@@ -8,7 +8,7 @@ FUZZTIME ?= 5s
 # small machines, and give the whole suite room on 2 cores.
 TESTFLAGS ?= -p 2 -timeout 30m
 
-.PHONY: all build test test-deps vet unit fuzz demo bench bench-go bench-smoke lint clean
+.PHONY: all build test test-deps vet unit fuzz demo bench bench-go bench-smoke lint reliability clean
 
 all: build
 
@@ -27,8 +27,9 @@ unit:
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-# Everything: vet, every test (browser, Node and Python peers included), each fuzz target briefly.
-test: test-deps vet unit fuzz bench-smoke
+# Everything: vet and staticcheck, every test (browser, Node and Python peers included), each
+# fuzz target briefly.
+test: test-deps lint unit fuzz bench-smoke
 
 # The whole journey against the built-in emulator: register the app, write the config, sign the
 # emulator's demo user in and out. In a terminal the wizard asks; otherwise DEMO_SAMPLE is used.
@@ -55,10 +56,18 @@ bench-smoke: build
 	$(GO) test -short -run '^$$' -bench . -benchtime 1x ./internal/bench ./provision
 	$(GO) run ./internal/bench/table -short -bin $(BIN)
 
+# go vet and staticcheck (the pinned version, installed into GOPATH/bin when missing there).
 STATICCHECK_VERSION ?= v0.8.2
 lint: vet
-	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x "$$($(GO) env GOPATH)/bin/staticcheck" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	"$$($(GO) env GOPATH)/bin/staticcheck" $(PKGS)
+
+# Rewrites RELIABILITY.md's figures: the end-to-end fault matrix, the bad-input table, and the
+# fuzzing summary (each target for FUZZTIME, with its corpus size). Commit the result.
+reliability:
+	$(GO) test -count=1 -timeout 30m -run '^(TestFaultMatrixEndToEnd|TestBadInput)$$' ./internal/cli -update
+	@FUZZTIME=$(FUZZTIME) FUZZ_REPORT=$(CURDIR)/bin/fuzz-report.txt scripts/fuzz.sh
+	FUZZ_REPORT=$(CURDIR)/bin/fuzz-report.txt $(GO) test -count=1 -run '^TestReliabilityDoc$$' ./internal/reliability -update
 
 clean:
 	rm -rf bin

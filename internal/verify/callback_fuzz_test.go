@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -132,4 +133,22 @@ func stepIndex(j *journey, s Step) int {
 		}
 	}
 	return 0
+}
+
+// TestListensOnlyOnLoopback: the sign-in server's sockets are bound to loopback addresses only,
+// on the sample's port and on the fallback port, so nothing on the network can reach it.
+func TestListensOnlyOnLoopback(t *testing.T) {
+	for _, port := range []int{0, 3000} {
+		lns, _, _, err := listenLoopback("", port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ln := range lns {
+			a, ok := ln.Addr().(*net.TCPAddr)
+			if !ok || !a.IP.IsLoopback() {
+				t.Errorf("listening on %v, not a loopback address", ln.Addr())
+			}
+			ln.Close()
+		}
+	}
 }
