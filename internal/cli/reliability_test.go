@@ -369,14 +369,19 @@ func mark(o outcome) string {
 	}
 }
 
+// volatileRE matches what differs between runs of one failure: times, HTTP/2 stream ids, the
+// error bodies' trace details.
+var volatileRE = regexp.MustCompile(`\d{2}:\d{2}:\d{2}Z|stream ID \d+|\\r\\nTrace ID.*`)
+
 func maskLine(s string) string {
 	s = tempPathRE.ReplaceAllString(s, "<dir>")
 	s = guidRE.ReplaceAllString(s, "<id>")
 	s = portRE.ReplaceAllString(s, "localhost:<port>")
 	s = dateRE.ReplaceAllString(s, "<date>")
+	s = volatileRE.ReplaceAllString(s, "…")
 	s = strings.ReplaceAll(s, "`", "'")
-	if len(s) > 220 {
-		s = s[:220] + "…"
+	if len(s) > 160 {
+		s = s[:160] + "…"
 	}
 	return s
 }
