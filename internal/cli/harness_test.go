@@ -155,7 +155,9 @@ func runBinary(bin, home string, interruptWhen func() bool, args ...string) (bin
 func errorLine(stderr string) string {
 	_, after, ok := strings.Cut(stderr, "Error: ")
 	if !ok {
-		return ""
+		if _, after, ok = strings.Cut(stderr, "Interrupted: "); !ok {
+			return ""
+		}
 	}
 	line, _, _ := strings.Cut(after, "\n")
 	return strings.TrimSpace(line)

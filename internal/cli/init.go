@@ -250,6 +250,11 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		res.Thumbprint = result.Certificate.Thumbprint
 	}
 
+	// Recorded at once: a failure below must not leave an app that reset calls someone else's.
+	if err := recordApp(ctx, s, result, m.ID, a.Name, loc.dir, prev, nil, false); err != nil {
+		return err
+	}
+
 	// The sample's files.
 	if loc.download {
 		if err := o.download(ctx, m, loc.dir, prog); err != nil {
@@ -272,20 +277,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	for _, w := range written.Warnings {
 		prog.Warn("%s", w)
 	}
-	if err := s.State.Update(ctx, func(r *state.Record) error {
-		app := result.StateApp(s.cloudKey(), m.ID, a.Name, loc.dir)
-		if prev != nil {
-			app.CreatedFiles = mergeFiles(prev.CreatedFiles, written.Created())
-			if result.Secret == "" && result.Certificate == nil {
-				app.SecretKeyID, app.SecretExpires = prev.SecretKeyID, prev.SecretExpires
-				app.CertificateThumbprint, app.CertificateKeyFile = prev.CertificateThumbprint, prev.CertificateKeyFile
-			}
-		} else {
-			app.CreatedFiles = written.Created()
-		}
-		r.Put(app, time.Now())
-		return nil
-	}); err != nil {
+	if err := recordApp(ctx, s, result, m.ID, a.Name, loc.dir, prev, written.Created(), true); err != nil {
 		return err
 	}
 
@@ -576,6 +568,33 @@ func (o *InitOptions) writeConfig(ctx context.Context, s *session, m *samples.Ma
 	}
 	prog.Done(step, dir)
 	return w, nil
+}
+
+// recordApp puts the app in the local record: its ids, folder, the files init created there (so
+// reset --restore-files removes only those) and the credential the folder holds: the new one
+// once written, else the previous one.
+func recordApp(ctx context.Context, s *session, result *provision.Result, sample, name, dir string, prev *state.App, created []string, written bool) error {
+	return s.State.Update(ctx, func(r *state.Record) error {
+		app := result.StateApp(s.cloudKey(), sample, name, dir)
+		old := r.Find(app.Cloud, app.TenantID, app.UniqueName)
+		if old == nil {
+			old = prev
+		}
+		if old != nil {
+			app.CreatedFiles = mergeFiles(old.CreatedFiles, created)
+			if !written || (result.Secret == "" && result.Certificate == nil) {
+				app.SecretKeyID, app.SecretExpires = old.SecretKeyID, old.SecretExpires
+				app.CertificateThumbprint, app.CertificateKeyFile = old.CertificateThumbprint, old.CertificateKeyFile
+			}
+		} else {
+			app.CreatedFiles = created
+			if !written {
+				app.SecretKeyID, app.SecretExpires, app.CertificateThumbprint = "", time.Time{}, ""
+			}
+		}
+		r.Put(app, time.Now())
+		return nil
+	})
 }
 
 // needsRenew tells whether a new credential must be made: the local record knows none for this

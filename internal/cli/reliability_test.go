@@ -248,7 +248,9 @@ func runFaultCase(tb testing.TB, bin, seed, sample string, p callPoint, k faultK
 		return problem("the fault never hit its call")
 	case k.Interrupt && !first.interrupted:
 		return problem("the SIGINT was not delivered")
-	case first.code != 0 && first.code != ExitError:
+	case k.Interrupt && first.code != 0 && first.code != ExitInterrupted:
+		return problem(fmt.Sprintf("exit code %d after SIGINT; want 0 or %d", first.code, ExitInterrupted))
+	case !k.Interrupt && first.code != 0 && first.code != ExitError:
 		return problem(fmt.Sprintf("exit code %d; want 0 or %d", first.code, ExitError))
 	case first.code != 0 && o.Error == "":
 		return problem("failed without an error message")
@@ -304,9 +306,9 @@ func faultTable(results []outcome, points map[string][]callPoint) string {
 		}
 	}
 	fmt.Fprintf(&b, "%d faults injected by `TestFaultMatrixEndToEnd` (the built binary, one emulator each): %d survived "+
-		"(the faulted run itself succeeded, sign-in check passed), %d failed with a clear error and exit code 1 and "+
+		"(the faulted run itself succeeded, sign-in check passed), %d failed with a clear error and exit code 1 (130 after SIGINT) and "+
 		"converged on the re-run, %d broke a promise.\n\n", total, survived, failedClean, total-survived-failedClean)
-	b.WriteString("Legend: ✓ the run succeeded; ↻ it stopped with a clear error (exit 1), the files untouched (u) or " +
+	b.WriteString("Legend: ✓ the run succeeded; ↻ it stopped with a clear error (exit 1, or 130 after SIGINT), the files untouched (u) or " +
 		"completely written (w), and the re-run converged on one app with one working credential; ✗ a broken promise.\n")
 	ids := make([]string, 0, len(points))
 	for id := range points {

@@ -15,9 +15,10 @@ import (
 
 // Exit codes: scripts and workshop handouts rely on them.
 const (
-	ExitOK    = 0
-	ExitError = 1 // the work failed
-	ExitUsage = 2 // a flag or an answer was missing or wrong
+	ExitOK          = 0
+	ExitError       = 1   // the work failed
+	ExitUsage       = 2   // a flag or an answer was missing or wrong
+	ExitInterrupted = 130 // Ctrl-C (SIGINT) or SIGTERM, as shells report a signal
 )
 
 // GlobalOptions are the flags every command takes.
@@ -49,6 +50,10 @@ func Main(ctx context.Context, args []string, io *ui.Streams) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(io.Err, "Interrupted:", err)
+		return ExitInterrupted
 	}
 	fmt.Fprintln(io.Err, "Error:", err)
 	var u usageError

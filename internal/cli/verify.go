@@ -207,7 +207,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	}
 	opts := verify.Options{
 		CertDir:    certDir, // the localhost certificate for https redirect URIs, kept between runs
-		HTTPClient: c.t.Cloud.HTTPClient(),
+		HTTPClient: &http.Client{Transport: withGetRetries(c.t.Cloud.Transport), Timeout: 60 * time.Second},
 		NoBrowser:  c.noBrowser,
 		Progress:   checklist.Event,
 		Timeout:    c.timeout,
