@@ -29,7 +29,7 @@ fuzz:
 
 # Everything: vet and staticcheck, every test (browser, Node and Python peers included), each
 # fuzz target briefly.
-test: test-deps lint unit fuzz bench-smoke
+test: test-deps lint fuzz bench-smoke unit
 
 # The whole journey against the built-in emulator: register the app, write the config, sign the
 # emulator's demo user in and out. In a terminal the wizard asks; otherwise DEMO_SAMPLE is used.
