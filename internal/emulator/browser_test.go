@@ -169,6 +169,13 @@ const markAcceptJS = `(() => {
 	return false;
 })()`
 
+// navigating reports an evaluation that raced a navigation: the document it ran in is gone.
+func navigating(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "navigated or closed") || strings.Contains(msg, "Cannot find context") ||
+		strings.Contains(msg, "Execution context was destroyed")
+}
+
 // browse drives the browser from the page it is on through login, consent or account pick
 // pages until it reaches a URL under done. Each page with a form is screenshotted into shots.
 func browse(t testing.TB, ctx context.Context, user signer, done, shots string) (pages []string) {
@@ -177,7 +184,9 @@ func browse(t testing.TB, ctx context.Context, user signer, done, shots string) 
 		var state string
 		for {
 			s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(pageStateJS, done)))
-			if err != nil {
+			if err != nil && navigating(err) && ctx.Err() == nil {
+				s = "loading" // the page was replaced while we read it: read the next one
+			} else if err != nil {
 				t.Fatalf("read the page: %v", err)
 			}
 			if s != "loading" {
