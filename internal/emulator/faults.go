@@ -103,6 +103,9 @@ type FaultConfig struct {
 	// MaxSecretLifetime makes addPassword refuse longer lifetimes with
 	// CredentialInvalidLifetimeAsPerAppPolicy, as an app management policy does; 0 is no policy.
 	MaxSecretLifetime Duration `json:"maxSecretLifetime,omitempty"`
+	// MaxPageSize caps every collection page at this many items, however large $top is: Graph
+	// may answer fewer items than asked and a nextLink, and a client must follow it. 0 is no cap.
+	MaxPageSize int `json:"maxPageSize,omitempty"`
 }
 
 // FaultEvent records one fault that hit a request, so tests can see what happened.

@@ -101,6 +101,9 @@ func (g *gcall) list(col collection, items []map[string]any) bool {
 		}
 		top = n
 	}
+	if m := g.e.faults.config().MaxPageSize; m > 0 && top > m {
+		top = m
+	}
 	offset := 0
 	if st := q.Get("$skiptoken"); st != "" {
 		n, ok := decodeSkipToken(st)

@@ -161,3 +161,52 @@ func TestThrottlingAndCancel(t *testing.T) {
 		t.Fatalf("cancelled during Retry-After: %v after %s", err, time.Since(start))
 	}
 }
+
+// Graph may answer fewer items than $top asks and a nextLink: every list follows the links to
+// the last page, live and soft-deleted alike.
+func TestListsFollowNextLink(t *testing.T) {
+	h := start(t)
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, Deadline: 5 * time.Second}, nil)
+	ctx := context.Background()
+	const n = 5
+	for i := range n {
+		app, _, err := c.UpsertApplication(ctx, fmt.Sprintf("paging-%d", i), AppWrite{DisplayName: fmt.Sprintf("paging %d", i), SignInAudience: "AzureADMyOrg", Tags: []string{"paging-test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := h.e.Faults()
+	cfg.MaxPageSize = 2
+	h.e.SetFaults(cfg)
+	// gets counts the GETs a list made, to see that it really went page by page.
+	gets := func(list func() (int, error), what string) {
+		t.Helper()
+		before := len(h.e.Requests())
+		got, err := list()
+		calls := 0
+		for _, r := range h.e.Requests()[before:] {
+			if r.Method == http.MethodGet && strings.HasPrefix(r.Route, "graph.") {
+				calls++
+			}
+		}
+		if err != nil || got != n || calls != 3 {
+			t.Fatalf("%s over pages of 2 = %d items in %d GETs, %v; want %d in 3", what, got, calls, err, n)
+		}
+	}
+	var apps []Application
+	gets(func() (int, error) {
+		var err error
+		apps, err = c.ListApplications(ctx, "tags/any(t:t eq 'paging-test')")
+		return len(apps), err
+	}, "ListApplications")
+	for _, a := range apps {
+		if err := c.DeleteApplication(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gets(func() (int, error) { d, err := c.DeletedApplications(ctx); return len(d), err }, "DeletedApplications")
+	gets(func() (int, error) { d, err := c.DeletedServicePrincipals(ctx); return len(d), err }, "DeletedServicePrincipals")
+}

@@ -145,32 +145,17 @@ func (c *Client) RemovePassword(ctx context.Context, appObjectID, keyID string) 
 
 // ListApplications lists applications matching an OData filter (e.g. a tag), every page.
 func (c *Client) ListApplications(ctx context.Context, filter string) ([]Application, error) {
-	var out []Application
 	top := int32(999)
-	b := applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter)
-	var page models.ApplicationCollectionResponseable
-	err := c.call(ctx, "list app registrations", false, func(ctx context.Context) error {
-		var err error
-		page, err = b.Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect()},
-		})
-		return err
-	})
-	for err == nil && page != nil {
-		for _, m := range page.GetValue() {
-			out = append(out, *fromApp(m))
-		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
-			break
-		}
-		err = c.call(ctx, "list app registrations (next page)", false, func(ctx context.Context) error {
-			var err error
-			page, err = applications.NewApplicationsRequestBuilder(next, c.adapter).Get(ctx, nil)
-			return err
-		})
-	}
-	return out, err
+	return allPages(ctx, c, "list app registrations",
+		func(ctx context.Context) (models.ApplicationCollectionResponseable, error) {
+			return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect()},
+			})
+		},
+		func(ctx context.Context, next string) (models.ApplicationCollectionResponseable, error) {
+			return applications.NewApplicationsRequestBuilder(next, c.adapter).Get(ctx, nil)
+		},
+		func(m models.Applicationable) Application { return *fromApp(m) })
 }
 
 // DeleteApplication soft-deletes an application (it and its service principal go to deleted
@@ -187,32 +172,18 @@ func (c *Client) DeleteApplication(ctx context.Context, objectID string) error {
 
 // DeletedApplications lists soft-deleted applications, every page.
 func (c *Client) DeletedApplications(ctx context.Context) ([]Application, error) {
-	var out []Application
 	top := int32(999)
-	var page models.ApplicationCollectionResponseable
-	err := c.call(ctx, "list deleted app registrations", false, func(ctx context.Context) error {
-		var err error
-		page, err = directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().GraphApplication().Get(ctx,
-			&directory.DeletedItemsGraphApplicationRequestBuilderGetRequestConfiguration{
-				QueryParameters: &directory.DeletedItemsGraphApplicationRequestBuilderGetQueryParameters{Top: &top},
-			})
-		return err
-	})
-	for err == nil && page != nil {
-		for _, m := range page.GetValue() {
-			out = append(out, *fromApp(m))
-		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
-			break
-		}
-		err = c.call(ctx, "list deleted app registrations (next page)", false, func(ctx context.Context) error {
-			var err error
-			page, err = directory.NewDeletedItemsGraphApplicationRequestBuilder(next, c.adapter).Get(ctx, nil)
-			return err
-		})
-	}
-	return out, err
+	return allPages(ctx, c, "list deleted app registrations",
+		func(ctx context.Context) (models.ApplicationCollectionResponseable, error) {
+			return directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().GraphApplication().Get(ctx,
+				&directory.DeletedItemsGraphApplicationRequestBuilderGetRequestConfiguration{
+					QueryParameters: &directory.DeletedItemsGraphApplicationRequestBuilderGetQueryParameters{Top: &top},
+				})
+		},
+		func(ctx context.Context, next string) (models.ApplicationCollectionResponseable, error) {
+			return directory.NewDeletedItemsGraphApplicationRequestBuilder(next, c.adapter).Get(ctx, nil)
+		},
+		func(m models.Applicationable) Application { return *fromApp(m) })
 }
 
 // PurgeDeleted permanently deletes a soft-deleted object. One already purged counts as done.
@@ -505,28 +476,48 @@ func (c *Client) UnlinkUserFlow(ctx context.Context, flowID, appID string) error
 
 // DeletedServicePrincipals lists soft-deleted service principals (appId and id), every page.
 func (c *Client) DeletedServicePrincipals(ctx context.Context) ([]ServicePrincipal, error) {
-	var out []ServicePrincipal
 	top := int32(999)
-	var page models.ServicePrincipalCollectionResponseable
-	err := c.call(ctx, "list deleted service principals", false, func(ctx context.Context) error {
+	return allPages(ctx, c, "list deleted service principals",
+		func(ctx context.Context) (models.ServicePrincipalCollectionResponseable, error) {
+			return directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().GraphServicePrincipal().Get(ctx,
+				&directory.DeletedItemsGraphServicePrincipalRequestBuilderGetRequestConfiguration{
+					QueryParameters: &directory.DeletedItemsGraphServicePrincipalRequestBuilderGetQueryParameters{Top: &top},
+				})
+		},
+		func(ctx context.Context, next string) (models.ServicePrincipalCollectionResponseable, error) {
+			return directory.NewDeletedItemsGraphServicePrincipalRequestBuilder(next, c.adapter).Get(ctx, nil)
+		},
+		func(m models.ServicePrincipalable) ServicePrincipal { return *fromSP(m) })
+}
+
+// collection is what every Graph collection response has: its items and the link to the next page.
+type collection[M any] interface {
+	GetValue() []M
+	GetOdataNextLink() *string
+}
+
+// allPages gets the first page and follows every nextLink, each call under the client's
+// retries, converting the items as it goes.
+func allPages[P collection[M], M, T any](ctx context.Context, c *Client, op string,
+	first func(context.Context) (P, error), next func(context.Context, string) (P, error), conv func(M) T) ([]T, error) {
+	var out []T
+	var page P
+	err := c.call(ctx, op, false, func(ctx context.Context) error {
 		var err error
-		page, err = directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().GraphServicePrincipal().Get(ctx,
-			&directory.DeletedItemsGraphServicePrincipalRequestBuilderGetRequestConfiguration{
-				QueryParameters: &directory.DeletedItemsGraphServicePrincipalRequestBuilderGetQueryParameters{Top: &top},
-			})
+		page, err = first(ctx)
 		return err
 	})
-	for err == nil && page != nil {
+	for err == nil && any(page) != nil {
 		for _, m := range page.GetValue() {
-			out = append(out, *fromSP(m))
+			out = append(out, conv(m))
 		}
-		next := deref(page.GetOdataNextLink())
-		if next == "" {
+		link := deref(page.GetOdataNextLink())
+		if link == "" {
 			break
 		}
-		err = c.call(ctx, "list deleted service principals (next page)", false, func(ctx context.Context) error {
+		err = c.call(ctx, op+" (next page)", false, func(ctx context.Context) error {
 			var err error
-			page, err = directory.NewDeletedItemsGraphServicePrincipalRequestBuilder(next, c.adapter).Get(ctx, nil)
+			page, err = next(ctx, link)
 			return err
 		})
 	}
