@@ -24,10 +24,11 @@ func combos() []struct {
 // A fresh apply makes exactly one of each; the credential works; a second apply plans and
 // writes nothing; a changed spec updates the same app in place.
 func TestApplyFreshThenIdempotentThenUpdate(t *testing.T) {
-	v := newEnv(t)
 	for _, c := range combos() {
 		t.Run(fmt.Sprintf("%s-%s", c.kind, c.cred), func(t *testing.T) {
 			t.Parallel()
+			// An emulator each: the request log counts one subtest's calls, not its neighbours'.
+			v := newEnv(t)
 			ctx := context.Background()
 			eng := v.engine(c.kind)
 			spec := v.spec(c.kind, c.cred, "fresh")

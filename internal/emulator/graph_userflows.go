@@ -143,12 +143,19 @@ func (e *Emulator) flowAppsList(g *gcall) bool {
 	if f == nil {
 		return g.notFound(g.p["id"])
 	}
-	value := make([]any, 0, len(f.AppIDs))
+	items := make([]map[string]any, 0, len(f.AppIDs))
 	for _, a := range f.AppIDs {
-		value = append(value, map[string]any{"appId": a})
+		items = append(items, map[string]any{"appId": a})
 	}
-	writeGraphJSON(g.w, g.r, http.StatusOK, map[string]any{"@odata.context": g.includeApplicationsContext(f), "value": value})
-	return false
+	// Paged like any Graph collection (unverified for this navigation; a client that follows
+	// nextLink is right either way, and a workshop links a hundred apps to one flow).
+	return g.list(collection{
+		set:        strings.TrimPrefix(g.includeApplicationsContext(f), g.metadata()),
+		typ:        "microsoft.graph.authenticationConditionApplication",
+		resource:   "AuthenticationConditionApplication",
+		filterable: []string{"appId"},
+		template:   map[string]any{"appId": nil},
+	}, items)
 }
 
 // flowAppsAdd links an app to a flow: 201 {"appId": …}.

@@ -162,6 +162,26 @@ func TestThrottlingAndCancel(t *testing.T) {
 	}
 }
 
+// pagedGets calls list with the emulator capping pages at 2 items and checks that it got want
+// items in pages GETs, so it really went page by page.
+func (h *harness) pagedGets(t *testing.T, what string, want, pages int, list func() (int, error)) {
+	t.Helper()
+	cfg := h.e.Faults()
+	cfg.MaxPageSize = 2
+	h.e.SetFaults(cfg)
+	before := len(h.e.Requests())
+	got, err := list()
+	calls := 0
+	for _, r := range h.e.Requests()[before:] {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Route, "graph.") {
+			calls++
+		}
+	}
+	if err != nil || got != want || calls != pages {
+		t.Fatalf("%s over pages of 2 = %d items in %d GETs, %v; want %d in %d", what, got, calls, err, want, pages)
+	}
+}
+
 // Graph may answer fewer items than $top asks and a nextLink: every list follows the links to
 // the last page, live and soft-deleted alike.
 func TestListsFollowNextLink(t *testing.T) {
@@ -178,35 +198,51 @@ func TestListsFollowNextLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := h.e.Faults()
-	cfg.MaxPageSize = 2
-	h.e.SetFaults(cfg)
-	// gets counts the GETs a list made, to see that it really went page by page.
-	gets := func(list func() (int, error), what string) {
-		t.Helper()
-		before := len(h.e.Requests())
-		got, err := list()
-		calls := 0
-		for _, r := range h.e.Requests()[before:] {
-			if r.Method == http.MethodGet && strings.HasPrefix(r.Route, "graph.") {
-				calls++
-			}
-		}
-		if err != nil || got != n || calls != 3 {
-			t.Fatalf("%s over pages of 2 = %d items in %d GETs, %v; want %d in 3", what, got, calls, err, n)
-		}
-	}
 	var apps []Application
-	gets(func() (int, error) {
+	h.pagedGets(t, "ListApplications", n, 3, func() (int, error) {
 		var err error
 		apps, err = c.ListApplications(ctx, "tags/any(t:t eq 'paging-test')")
 		return len(apps), err
-	}, "ListApplications")
+	})
 	for _, a := range apps {
 		if err := c.DeleteApplication(ctx, a.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	gets(func() (int, error) { d, err := c.DeletedApplications(ctx); return len(d), err }, "DeletedApplications")
-	gets(func() (int, error) { d, err := c.DeletedServicePrincipals(ctx); return len(d), err }, "DeletedServicePrincipals")
+	h.pagedGets(t, "DeletedApplications", n, 3, func() (int, error) { d, err := c.DeletedApplications(ctx); return len(d), err })
+	h.pagedGets(t, "DeletedServicePrincipals", n, 3, func() (int, error) { d, err := c.DeletedServicePrincipals(ctx); return len(d), err })
+}
+
+// The same for an External ID tenant's user flows and a flow's linked apps (a workshop links
+// one app per attendee to one flow).
+func TestUserFlowListsFollowNextLink(t *testing.T) {
+	h := start(t)
+	h.ti, _ = h.e.Info().Tenant(emulator.ExternalID)
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, Deadline: 5 * time.Second}, nil)
+	ctx := context.Background()
+	flows, err := c.UserFlows(ctx)
+	if err != nil || len(flows) == 0 {
+		t.Fatalf("UserFlows = %v, %v; want the seeded flow", flows, err)
+	}
+	for i := range 5 - len(flows) {
+		if _, err := c.CreateUserFlow(ctx, fmt.Sprintf("paging flow %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.pagedGets(t, "UserFlows", 5, 3, func() (int, error) { f, err := c.UserFlows(ctx); return len(f), err })
+	h.e.SetFaults(emulator.FaultConfig{})
+	const n = 5
+	for i := range n {
+		app, _, err := c.UpsertApplication(ctx, fmt.Sprintf("flow-paging-%d", i), AppWrite{DisplayName: fmt.Sprintf("flow paging %d", i), SignInAudience: "AzureADMyOrg"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.LinkUserFlow(ctx, flows[0].ID, app.AppID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.pagedGets(t, "FlowApps", n, 3, func() (int, error) { a, err := c.FlowApps(ctx, flows[0].ID); return len(a), err })
 }

@@ -367,38 +367,31 @@ func (c *Client) flows() *identity.AuthenticationEventsFlowsRequestBuilder {
 	return identity.NewIdentityRequestBuilderInternal(c.pathParams(), c.adapter).AuthenticationEventsFlows()
 }
 
-// UserFlows lists the tenant's sign-up/sign-in user flows.
+// UserFlows lists the tenant's sign-up/sign-in user flows, every page.
 func (c *Client) UserFlows(ctx context.Context) ([]UserFlow, error) {
-	var out []UserFlow
-	err := c.call(ctx, "list the user flows", false, func(ctx context.Context) error {
-		res, err := c.flows().Get(ctx, nil)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, f := range res.GetValue() {
-			out = append(out, UserFlow{ID: deref(f.GetId()), DisplayName: deref(f.GetDisplayName()), Description: deref(f.GetDescription())})
-		}
-		return nil
-	})
-	return out, err
+	return allPages(ctx, c, "list the user flows",
+		func(ctx context.Context) (models.AuthenticationEventsFlowCollectionResponseable, error) {
+			return c.flows().Get(ctx, nil)
+		},
+		func(ctx context.Context, next string) (models.AuthenticationEventsFlowCollectionResponseable, error) {
+			return identity.NewAuthenticationEventsFlowsRequestBuilder(next, c.adapter).Get(ctx, nil)
+		},
+		func(f models.AuthenticationEventsFlowable) UserFlow {
+			return UserFlow{ID: deref(f.GetId()), DisplayName: deref(f.GetDisplayName()), Description: deref(f.GetDescription())}
+		})
 }
 
-// FlowApps lists the appIds linked to a user flow.
+// FlowApps lists the appIds linked to a user flow, every page (a workshop links one app per
+// attendee to the same flow).
 func (c *Client) FlowApps(ctx context.Context, flowID string) ([]string, error) {
-	var out []string
-	err := c.call(ctx, "read the user flow's applications", false, func(ctx context.Context) error {
-		res, err := c.flows().ByAuthenticationEventsFlowId(flowID).Conditions().Applications().IncludeApplications().Get(ctx, nil)
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, a := range res.GetValue() {
-			out = append(out, deref(a.GetAppId()))
-		}
-		return nil
-	})
-	return out, err
+	return allPages(ctx, c, "read the user flow's applications",
+		func(ctx context.Context) (models.AuthenticationConditionApplicationCollectionResponseable, error) {
+			return c.flows().ByAuthenticationEventsFlowId(flowID).Conditions().Applications().IncludeApplications().Get(ctx, nil)
+		},
+		func(ctx context.Context, next string) (models.AuthenticationConditionApplicationCollectionResponseable, error) {
+			return identity.NewAuthenticationEventsFlowsItemConditionsApplicationsIncludeApplicationsRequestBuilder(next, c.adapter).Get(ctx, nil)
+		},
+		func(a models.AuthenticationConditionApplicationable) string { return deref(a.GetAppId()) })
 }
 
 // LinkUserFlow adds the app to a user flow. The app's service principal must exist; just made,
