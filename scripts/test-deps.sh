@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need when it is missing: Debian's chromium, python3-msal and
-# python3-dotenv, node and npm, and the npm peers of testdata/node from their lock file.
+# python3-dotenv, openssl and git, node and npm, and the npm peers of testdata/node from their lock file.
 # It installs with apt-get when it may (root, or sudo without a password); otherwise it says
 # what to run. Under CI a missing tool makes the tests fail, never skip.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
 if [ ! -x /usr/bin/python3 ]; then
   need_apt+=(python3 python3-msal python3-dotenv)
 else

@@ -197,3 +197,43 @@ func TestGitignoreMatch(t *testing.T) {
 		}
 	}
 }
+
+// The backup is the file as it was before the tool's first write: later writes that change the
+// file again keep that first original, so `.bak` always restores the user's own file.
+func TestBackupKeepsTheFirstOriginal(t *testing.T) {
+	m, _ := samples.Lookup("flask-workforce")
+	dir := fixtureDir(t, m)
+	p := filepath.Join(dir, ".env")
+	original := []byte("# mine\nCLIENT_ID=my-own-app\nEXTRA=kept\n")
+	if err := os.WriteFile(p, original, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	v := testValues(m, nil)
+	if _, err := Write(ctx, m, dir, v, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(p)
+	v.ClientID = "22222222-2222-2222-2222-222222222222"
+	res, err := Write(ctx, m, dir, v, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := os.ReadFile(p)
+	if bytes.Equal(first, second) || !bytes.Contains(second, []byte(v.ClientID)) {
+		t.Fatalf("the second write did not change the client id:\n%s", second)
+	}
+	bak, err := os.ReadFile(p + ".bak")
+	if err != nil || !bytes.Equal(bak, original) {
+		t.Fatalf(".bak after two writes = %q, %v; want the first original %q", bak, err, original)
+	}
+	named := false
+	for _, f := range res.Files {
+		if f.Rel == ".env" {
+			named = f.Backup == p+".bak"
+		}
+	}
+	if !named {
+		t.Errorf("the result does not name %s.bak as the backup of .env: %+v", p, res.Files)
+	}
+}

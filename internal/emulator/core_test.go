@@ -181,6 +181,39 @@ func TestFaultKindsAreObservable(t *testing.T) {
 	}
 }
 
+// The after-commit faults exist to model a write that Graph made but whose answer was lost: the
+// object must be there afterwards, so a client that retries blindly makes a second one.
+func TestAfterCommitFaultsCommitTheWrite(t *testing.T) {
+	for _, kind := range []FaultKind{FaultStatusAfterCommit, FaultDropAfterCommit} {
+		t.Run(string(kind), func(t *testing.T) {
+			e := start(t, Options{})
+			c := graphClient(t, e)
+			c.Transport.(bearer).next.(*http.Transport).DisableKeepAlives = true
+			e.AddFault(Fault{Route: "graph.applications.create", Kind: kind, Status: 500, Times: 1})
+			resp, err := c.Post("https://graph.microsoft.com/v1.0/applications", "application/json", strings.NewReader(`{"displayName":"committed-`+string(kind)+`"}`))
+			if err == nil {
+				resp.Body.Close()
+				if kind == FaultDropAfterCommit || resp.StatusCode != 500 {
+					t.Fatalf("%s on POST /applications answered %s", kind, resp.Status)
+				}
+			} else if kind != FaultDropAfterCommit {
+				t.Fatal(err)
+			}
+			var n int
+			e.Store().View(func(d *Directory) {
+				for _, a := range d.Tenants[0].Applications {
+					if a.DisplayName == "committed-"+string(kind) {
+						n++
+					}
+				}
+			})
+			if n != 1 {
+				t.Fatalf("after %s the app exists %d times; want the write committed once", kind, n)
+			}
+		})
+	}
+}
+
 func TestThrottleBudget(t *testing.T) {
 	e := start(t, Options{})
 	e.SetThrottle(&Throttle{ResourceUnits: 3, Window: Duration(time.Hour), Writes: 100, WriteWindow: Duration(time.Hour)})
