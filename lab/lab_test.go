@@ -48,9 +48,12 @@ func TestProvisionThrottled(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		budget func(*emulator.Throttle) Budget
+		// must429: the governor assumes more than the emulator allows, so 429s must come (and
+		// none may reach the caller): proof that the throttle was on.
+		must429 bool
 	}{
-		{"governor knows the budget", budgetOf},
-		{"governor assumes the documented budget", func(*emulator.Throttle) Budget { return DocumentedBudget() }},
+		{"governor knows the budget", budgetOf, false},
+		{"governor assumes the documented budget", func(*emulator.Throttle) Budget { return DocumentedBudget() }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -78,6 +81,9 @@ func TestProvisionThrottled(t *testing.T) {
 				tc.name, time.Duration(rep.Elapsed).Round(time.Millisecond), st.Requests, st.Writes, st.Throttled, h.throttled(), st.PeakLimit)
 			if st.Throttled != h.throttled() {
 				t.Errorf("the governor saw %d 429s, the emulator sent %d", st.Throttled, h.throttled())
+			}
+			if tc.must429 && h.throttled() == 0 {
+				t.Error("the emulator sent no 429 to a governor that assumed a larger budget: was the throttle on?")
 			}
 		})
 	}
