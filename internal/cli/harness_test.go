@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -353,17 +355,38 @@ func leaked(secrets []string, outputs ...string) string {
 	return ""
 }
 
-// scanForSecrets fails the test when a run's output shows a client secret: any secret the
-// in-process emulator of this test's config folder holds (apps and automation clients), read
-// from its data file after the run. run() calls it for every CLI test; `emulator` prints its
-// automation secrets by design, and --show-secret shows the new app's secret on request.
+// scanForSecrets fails the test when a run's output shows a client secret. run() and labRun()
+// call it for every in-process run; `emulator` prints its automation secrets by design, and
+// --show-secret shows the new app's secret on request.
 func scanForSecrets(t *testing.T, args []string, outputs ...string) {
 	t.Helper()
-	h := os.Getenv("ENTRA_QUICKSTART_HOME")
-	if h == "" || len(args) > 0 && args[0] == "emulator" {
+	scanHomeForSecrets(t, os.Getenv("ENTRA_QUICKSTART_HOME"), args, outputs...)
+}
+
+// secretShape is what every Entra client secret looks like (and the emulator's too): 40
+// characters with "8Q~" at positions 3-5. It catches a secret of any emulator, the standalone
+// one behind --emulator-url included.
+var secretShape = regexp.MustCompile(`[A-Za-z0-9~._-]{3}8Q~[A-Za-z0-9~._-]{34}`)
+
+// scanHomeForSecrets checks outputs for two things: any text shaped like a client secret, and
+// any secret the in-process emulator of the config folder home holds (apps and automation
+// clients, read from its data file after the run).
+func scanHomeForSecrets(t *testing.T, home string, args []string, outputs ...string) {
+	t.Helper()
+	if len(args) > 0 && args[0] == "emulator" {
 		return
 	}
-	b, err := os.ReadFile(filepath.Join(h, "emulator", "state.json"))
+	showSecret := slices.Contains(args, "--show-secret")
+	for _, o := range outputs {
+		if m := secretShape.FindString(o); m != "" && !showSecret {
+			t.Errorf("%v showed something shaped like a client secret (%s…) on stdout or stderr", args, m[:3])
+			return
+		}
+	}
+	if home == "" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(home, "emulator", "state.json"))
 	if err != nil {
 		return // no in-process emulator in this test
 	}
@@ -373,12 +396,6 @@ func scanForSecrets(t *testing.T, args []string, outputs ...string) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Errorf("the emulator's data file: %v", err)
 		return
-	}
-	showSecret := false
-	for _, a := range args {
-		if a == "--show-secret" {
-			showSecret = true
-		}
 	}
 	var secrets []string
 	for _, tn := range st.Directory.Tenants {

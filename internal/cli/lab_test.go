@@ -22,6 +22,7 @@ func labRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	code = Main(ctx, args, s)
+	scanForSecrets(t, args, out.String(), errOut.String())
 	return code, out.String(), errOut.String()
 }
 

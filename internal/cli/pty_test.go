@@ -78,7 +78,8 @@ func TestInteractiveWizardInAPseudoTerminal(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "init", "--emulator", "--auto-sign-in", "--timeout", "60s")
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "ENTRA_QUICKSTART_HOME="+t.TempDir(), "TERM=xterm-256color", "NO_COLOR=")
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "ENTRA_QUICKSTART_HOME="+home, "TERM=xterm-256color", "NO_COLOR=")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +112,7 @@ func TestInteractiveWizardInAPseudoTerminal(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, scr.text())
 	}
 	txt := scr.text()
+	scanHomeForSecrets(t, home, cmd.Args[1:], txt)
 	for _, want := range []string{"node-workforce", "Graph /me", "Sign-out"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("the run did not show %q:\n%s", want, txt)
