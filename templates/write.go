@@ -199,6 +199,16 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 		plans = append(plans, p)
 	}
 
+	// Two phases, so a sample of several files is never left half configured: every changed
+	// file is staged (written and synced beside its destination) and only then are they all
+	// renamed into place. A full disk, a read-only folder or a kill strikes while staging, when
+	// no file has changed yet.
+	var staged []*atomicfile.Staged
+	discard := func() {
+		for _, s := range staged {
+			s.Discard()
+		}
+	}
 	for _, p := range plans {
 		fr := FileResult{Path: p.abs, Rel: p.rel, Secret: p.secret, Action: Unchanged}
 		switch {
@@ -210,17 +220,33 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 		if fr.Action != Unchanged {
 			if p.old != nil {
 				if err := backupOnce(p.abs, p.old, p.oldMode); err != nil {
+					discard()
 					return res, err
 				}
 			}
-			if err := writeAtomic(p.abs, p.new, p.mode); err != nil {
+			s, err := atomicfile.Stage(p.abs, p.new, p.mode)
+			if err != nil {
+				discard()
 				return res, err
 			}
+			staged = append(staged, s)
 		}
 		if _, err := os.Stat(p.abs + ".bak"); err == nil {
 			fr.Backup = p.abs + ".bak"
 		}
 		res.Files = append(res.Files, fr)
+	}
+	if err := ctx.Err(); err != nil {
+		discard()
+		return &Result{Dir: dir, Credential: kind}, fmt.Errorf("writing %s's configuration: %w; no file was changed", m.ID, err)
+	}
+	for i, s := range staged {
+		if err := s.Commit(); err != nil {
+			for _, rest := range staged[i+1:] {
+				rest.Discard()
+			}
+			return res, err
+		}
 	}
 	return res, nil
 }

@@ -13,16 +13,33 @@ import (
 // Write replaces path with data and mode: a temporary file in the same folder (same file
 // system, so the rename is atomic), synced before the rename, the folder synced after.
 func Write(path string, data []byte, mode fs.FileMode) error {
+	s, err := Stage(path, data, mode)
+	if err != nil {
+		return err
+	}
+	return s.Commit()
+}
+
+// Staged is a file written and synced beside its destination, not yet in place. Staging every
+// file of a set before committing any makes the set all-or-nothing for every failure but the
+// renames themselves (a full disk, a read-only folder, a kill all strike while staging).
+type Staged struct {
+	path, tmp string
+}
+
+// Stage writes data with mode to a temporary file beside path; Commit puts it in place,
+// Discard removes it.
+func Stage(path string, data []byte, mode fs.FileMode) (*Staged, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w; check that the folder is writable", path, err)
+		return nil, fmt.Errorf("writing %s: %w; check that the folder is writable", path, err)
 	}
 	name := tmp.Name()
-	defer os.Remove(name) // a no-op after the rename
-	fail := func(err error) error {
+	fail := func(err error) (*Staged, error) {
 		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
+		os.Remove(name)
+		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
 	// Chmod before the data goes in: a secret is never readable by others, not even briefly.
 	if err := tmp.Chmod(mode); err != nil {
@@ -35,14 +52,24 @@ func Write(path string, data []byte, mode fs.FileMode) error {
 		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		os.Remove(name)
+		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	return &Staged{path: path, tmp: name}, nil
+}
+
+// Commit renames the staged file over its destination and syncs the folder.
+func (s *Staged) Commit() error {
+	if err := os.Rename(s.tmp, s.path); err != nil {
+		os.Remove(s.tmp)
+		return fmt.Errorf("writing %s: %w", s.path, err)
 	}
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
 		_ = d.Sync() // best effort: makes the rename durable where the OS supports it
 		d.Close()
 	}
 	return nil
 }
+
+// Discard removes the staged file; the destination stays as it was.
+func (s *Staged) Discard() { os.Remove(s.tmp) }
