@@ -26,6 +26,9 @@ type Cloud struct {
 	// CIAMBaseTemplate makes the External ID host of a tenant from its subdomain:
 	// https://{subdomain}.ciamlogin.com. Empty where External ID is not offered.
 	CIAMBaseTemplate string
+	// AzureCLIName is the cloud's name in the Azure CLI (az cloud list): an az login counts only
+	// in the same cloud. Empty for the emulator.
+	AzureCLIName string
 	// Transport reaches the cloud; nil means Go's default transport. The emulator's trusts only
 	// its own CA.
 	Transport http.RoundTripper
@@ -33,9 +36,9 @@ type Cloud struct {
 
 // Clouds are the Microsoft clouds by --cloud name.
 var clouds = map[string]Cloud{
-	"public": {Name: "public", LoginBase: "https://login.microsoftonline.com", GraphBase: "https://graph.microsoft.com", CIAMBaseTemplate: "https://{subdomain}.ciamlogin.com"},
-	"usgov":  {Name: "usgov", LoginBase: "https://login.microsoftonline.us", GraphBase: "https://graph.microsoft.us"},
-	"china":  {Name: "china", LoginBase: "https://login.chinacloudapi.cn", GraphBase: "https://microsoftgraph.chinacloudapi.cn"},
+	"public": {Name: "public", LoginBase: "https://login.microsoftonline.com", GraphBase: "https://graph.microsoft.com", CIAMBaseTemplate: "https://{subdomain}.ciamlogin.com", AzureCLIName: "AzureCloud"},
+	"usgov":  {Name: "usgov", LoginBase: "https://login.microsoftonline.us", GraphBase: "https://graph.microsoft.us", AzureCLIName: "AzureUSGovernment"},
+	"china":  {Name: "china", LoginBase: "https://login.chinacloudapi.cn", GraphBase: "https://microsoftgraph.chinacloudapi.cn", AzureCLIName: "AzureChinaCloud"},
 }
 
 // CloudNames lists the --cloud values.

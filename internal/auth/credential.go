@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -22,7 +25,7 @@ const GraphCommandLineToolsClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 type Method string
 
 const (
-	MethodAuto        Method = "auto"        // the first that fits: environment, Azure CLI, browser, device code
+	MethodAuto        Method = "auto"        // the first that fits: environment, a signed-in Azure CLI, browser, device code
 	MethodBrowser     Method = "browser"     // interactive browser (a local redirect server)
 	MethodDeviceCode  Method = "device-code" // a code typed at the verification page, for SSH and headless
 	MethodAzureCLI    Method = "azure-cli"   // the account of `az login`
@@ -60,9 +63,14 @@ type CredentialOptions struct {
 	DeviceCodePrompt func(ctx context.Context, m azidentity.DeviceCodeMessage) error
 	// CanOpenBrowser tells auto whether a browser can open here.
 	CanOpenBrowser bool
+	// Notice hears auto's choice and why, a line for the person (a progress note); nil: silent.
+	Notice func(format string, a ...any)
 	// Getenv and LookPath are os.Getenv and exec.LookPath unless a test sets them.
 	Getenv   func(string) string
 	LookPath func(string) (string, error)
+
+	// azTimeout bounds auto's look at the Azure CLI's accounts (default azCheckTimeout).
+	azTimeout time.Duration
 }
 
 // Credential is the chosen sign-in and the scopes to ask it for.
@@ -73,10 +81,20 @@ type Credential struct {
 	// delegated permissions for the public client, ".default" for the Azure CLI and for an app's
 	// client credentials.
 	Scopes []string
+	// Reason says why auto chose Method; empty when the method was asked for.
+	Reason string
 }
 
 // NewCredential picks and builds the credential. Nothing signs in until the first token request.
+// It is NewCredentialContext without a context: auto's look at the Azure CLI is then bounded by
+// its own timeout alone.
 func NewCredential(o CredentialOptions) (*Credential, error) {
+	return NewCredentialContext(context.Background(), o)
+}
+
+// NewCredentialContext picks and builds the credential; ctx bounds auto's look at the Azure CLI
+// (it runs az). Nothing signs in until the first token request.
+func NewCredentialContext(ctx context.Context, o CredentialOptions) (*Credential, error) {
 	if o.TenantID == "" {
 		return nil, fmt.Errorf("no tenant id: pass --tenant with the tenant's GUID or domain")
 	}
@@ -87,13 +105,29 @@ func NewCredential(o CredentialOptions) (*Credential, error) {
 	if lookPath == nil {
 		lookPath = exec.LookPath
 	}
-	m := o.Method
+	m, reason := o.Method, ""
 	if m == "" {
 		m = MethodAuto
 	}
 	if m == MethodAuto {
-		m = pickMethod(o, getenv, lookPath)
+		m, reason = pickMethod(ctx, o, getenv, lookPath)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("choose how to sign in to Microsoft Graph: %w", err)
+		}
+		if o.Notice != nil {
+			o.Notice("Graph sign-in: %s, because %s; --auth chooses another way", m, reason)
+		}
 	}
+	c, err := newCredential(o, m, getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.Reason = reason
+	return c, nil
+}
+
+// newCredential builds the credential of a chosen method.
+func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*Credential, error) {
 	clientID := o.ClientID
 	if clientID == "" {
 		clientID = GraphCommandLineToolsClientID
@@ -158,22 +192,87 @@ func NewCredential(o CredentialOptions) (*Credential, error) {
 	return nil, fmt.Errorf("unknown sign-in method %q: use one of %v", m, Methods())
 }
 
-// pickMethod is auto: automation first (the environment), then an existing Azure CLI login for a
-// workforce tenant (its app is not pre-authorized for user flows, so not for External ID), then
-// the browser where one can open, else the device code.
-func pickMethod(o CredentialOptions, getenv func(string) string, lookPath func(string) (string, error)) Method {
+// pickMethod is auto: automation first (the environment), then the Azure CLI when it is signed
+// in to the target tenant of a workforce tenant (its app is not pre-authorized for user flows, so
+// not for External ID), then the browser where one can open, else the device code. It says why.
+func pickMethod(ctx context.Context, o CredentialOptions, getenv func(string) string, lookPath func(string) (string, error)) (Method, string) {
 	if getenv("AZURE_CLIENT_ID") != "" && getenv("AZURE_CLIENT_SECRET") != "" {
-		return MethodEnvironment
+		return MethodEnvironment, "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set"
 	}
+	why := ""
 	if !o.Cloud.Emulated() && !o.ExternalID {
-		if _, err := lookPath("az"); err == nil {
-			return MethodAzureCLI
+		if az, err := lookPath("az"); err == nil {
+			ok, detail := azSignedIn(ctx, az, o)
+			if ok {
+				return MethodAzureCLI, detail
+			}
+			why = detail + "; "
 		}
 	}
 	if o.CanOpenBrowser {
-		return MethodBrowser
+		return MethodBrowser, why + "a browser can open here"
 	}
-	return MethodDeviceCode
+	return MethodDeviceCode, why + "no browser can open here (no terminal)"
+}
+
+// azCheckTimeout bounds `az account list`: it reads the Azure CLI's local profile and asks the
+// network nothing, but az is a Python program that can take seconds to start.
+const azCheckTimeout = 10 * time.Second
+
+// azAccount is the part of an `az account list` entry auto needs.
+type azAccount struct {
+	TenantID  string `json:"tenantId"`
+	CloudName string `json:"cloudName"`
+	User      struct {
+		Name string `json:"name"`
+	} `json:"user"`
+}
+
+// azSignedIn tells whether the Azure CLI at path is signed in to the target tenant in the target
+// cloud, from the accounts its profile lists (az account list, which lists only the active
+// cloud's and prints [] when signed out), and says why. A token is not asked for: that could
+// prompt, and the first Graph call asks soon enough.
+func azSignedIn(ctx context.Context, path string, o CredentialOptions) (bool, string) {
+	timeout := o.azTimeout
+	if timeout <= 0 {
+		timeout = azCheckTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "account", "list", "--output", "json", "--only-show-errors")
+	cmd.WaitDelay = time.Second // a child of az holding the pipes open must not hold us too
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	switch {
+	case ctx.Err() != nil:
+		return false, fmt.Sprintf("the Azure CLI did not answer 'az account list' within %s", timeout)
+	case err != nil:
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return false, fmt.Sprintf("'az account list' failed (%s)", firstLine(msg))
+	}
+	var accounts []azAccount
+	if err := json.Unmarshal(out, &accounts); err != nil {
+		return false, "'az account list' printed no list of accounts"
+	}
+	login := fmt.Sprintf("az login --tenant %s --allow-no-subscriptions", o.TenantID)
+	if len(accounts) == 0 {
+		return false, fmt.Sprintf("the Azure CLI is installed but not signed in ('%s' lets auto use it)", login)
+	}
+	for _, a := range accounts {
+		sameCloud := a.CloudName == "" || o.Cloud.AzureCLIName == "" || strings.EqualFold(a.CloudName, o.Cloud.AzureCLIName)
+		if sameCloud && strings.EqualFold(a.TenantID, o.TenantID) {
+			who := ""
+			if a.User.Name != "" {
+				who = " as " + a.User.Name
+			}
+			return true, fmt.Sprintf("the Azure CLI is signed in to tenant %s%s", o.TenantID, who)
+		}
+	}
+	return false, fmt.Sprintf("the Azure CLI is signed in, but not to tenant %s in this cloud ('%s' would add it)", o.TenantID, login)
 }
 
 // TokenOptions are the options of a Graph token request with this credential.

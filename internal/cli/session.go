@@ -79,7 +79,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if o.Kind == provision.External && !t.Cloud.SupportsExternalID() {
 		return nil, usagef("External ID tenants exist only in the public cloud, not in --cloud %s", t.Cloud.Name)
 	}
-	if s.Cred, err = credentialFor(g, t, s.TenantID, o); err != nil {
+	if s.Cred, err = credentialFor(ctx, g, t, s.TenantID, o); err != nil {
 		return nil, err
 	}
 	events := o.Events
@@ -114,8 +114,9 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 
 // credentialFor picks the wizard's sign-in. Against the emulator the default is its tenant's
 // automation client (client credentials, the path automation takes against a real tenant);
-// --auth device-code or browser run the interactive paths against it instead.
-func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOptions) (*auth.Credential, error) {
+// --auth device-code or browser run the interactive paths against it instead. Auto's choice and
+// why is a progress note.
+func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID string, o sessionOptions) (*auth.Credential, error) {
 	method := auth.Method(o.AuthMethod)
 	opts := auth.CredentialOptions{
 		Cloud:          t.Cloud,
@@ -130,6 +131,9 @@ func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOption
 			}
 			return nil
 		},
+	}
+	if o.Progress != nil {
+		opts.Notice = o.Progress.Note
 	}
 	if t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment) {
 		var client emulator.AutomationClient
@@ -146,7 +150,7 @@ func credentialFor(g *GlobalOptions, t *target, tenantID string, o sessionOption
 			return map[string]string{"AZURE_CLIENT_ID": client.AppID, "AZURE_CLIENT_SECRET": client.Secret, "AZURE_TENANT_ID": tenantID}[k]
 		}
 	}
-	c, err := auth.NewCredential(opts)
+	c, err := auth.NewCredentialContext(ctx, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}
