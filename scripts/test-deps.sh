@@ -10,6 +10,7 @@ need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v chattr >/dev/null 2>&1 || need_apt+=(e2fsprogs) # a read-only folder that stops root too
 if [ ! -x /usr/bin/python3 ]; then
   need_apt+=(python3 python3-msal python3-dotenv)
 else

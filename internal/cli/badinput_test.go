@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -79,10 +80,50 @@ func badInputs() []badInput {
 		b, _ := m.Upstream("appsettings.json")
 		writeFile(t, filepath.Join(dir, "appsettings.json"), string(b), 0o644)
 	}
-	root := func() string {
-		if os.Geteuid() == 0 {
-			return "root ignores folder permissions"
+	// A read-only folder: by its mode, or for root (whom modes do not stop) by the immutable
+	// attribute, which refuses everyone as a read-only mount does.
+	immutable := func(dir string, on bool) error {
+		flag := "-i"
+		if on {
+			flag = "+i"
 		}
+		if out, err := exec.Command("chattr", flag, dir).CombinedOutput(); err != nil {
+			return fmt.Errorf("chattr %s: %v %s", flag, err, out)
+		}
+		return nil
+	}
+	readOnlyDir := func(t *testing.T, dir string) {
+		if os.Geteuid() != 0 {
+			os.Chmod(dir, 0o555)
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			return
+		}
+		if err := immutable(dir, true); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { immutable(dir, false) })
+	}
+	writableDir := func(t *testing.T, dir string) {
+		if os.Geteuid() == 0 {
+			if err := immutable(dir, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.Chmod(dir, 0o755)
+	}
+	readOnlyUnsupported := func() string {
+		if os.Geteuid() != 0 {
+			return ""
+		}
+		d, err := os.MkdirTemp("", "immutable-probe-")
+		if err != nil {
+			return err.Error()
+		}
+		defer os.RemoveAll(d)
+		if err := immutable(d, true); err != nil {
+			return "root ignores folder permissions, and the immutable attribute is not available here: " + err.Error()
+		}
+		defer immutable(d, false)
 		return ""
 	}
 	const upstreamAppsettings = `{
@@ -134,10 +175,7 @@ func badInputs() []badInput {
 		{name: ".env read-only", sample: "flask-workforce", setup: func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, ".env"), "CLIENT_ID=x\n", 0o400)
 		}, code: ExitError, want: "read-only", fix: func(t *testing.T, dir string) { os.Chmod(filepath.Join(dir, ".env"), 0o600) }},
-		{name: "folder read-only", sample: "flask-workforce", skip: root, setup: func(t *testing.T, dir string) {
-			os.Chmod(dir, 0o555)
-			t.Cleanup(func() { os.Chmod(dir, 0o755) })
-		}, code: ExitError, want: "writable", fix: func(t *testing.T, dir string) { os.Chmod(dir, 0o755) }},
+		{name: "folder read-only", sample: "flask-workforce", skip: readOnlyUnsupported, setup: readOnlyDir, code: ExitError, want: "writable", fix: writableDir},
 		{name: "appsettings.json invalid JSON", sample: "aspnet-external", setup: appsettings(`{"AzureAd": {"ClientId": }`), code: ExitError, want: "JSON", fix: restoreAppsettings},
 		{name: "appsettings.json duplicate key", sample: "aspnet-external", setup: appsettings(`{"AzureAd": {}, "AzureAd": {}}`), code: ExitError, want: "AzureAd", fix: restoreAppsettings},
 		{name: "appsettings.json with a BOM, comments and trailing commas", sample: "aspnet-external", setup: appsettings("\ufeff" + upstreamAppsettings), check: func(t *testing.T, dir string) {
