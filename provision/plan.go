@@ -192,7 +192,16 @@ func joinErrs(errs []error) error {
 	case 1:
 		return out[0]
 	}
-	return fmt.Errorf("%w (and %d more errors: %v)", out[0], len(out)-1, out[1:])
+	// The others usually share the first one's cause and hint: name their steps only.
+	var also []string
+	for _, e := range out[1:] {
+		step, _, ok := strings.Cut(e.Error(), " failed:")
+		if !ok {
+			step = e.Error()
+		}
+		also = append(also, step)
+	}
+	return fmt.Errorf("%w (also failed: %s)", out[0], strings.Join(also, "; "))
 }
 
 // TenantFacts reads the signed-in tenant: its id, kind (GET /organization's tenantType: AAD is

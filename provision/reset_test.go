@@ -197,6 +197,7 @@ func TestActionableErrors(t *testing.T) {
 		spec   func(s Spec) Spec
 		want   []string
 		status int
+		kind   TenantType // "": workforce
 	}{
 		{
 			name: "quota",
@@ -229,14 +230,29 @@ func TestActionableErrors(t *testing.T) {
 			},
 			want: []string{"grant admin consent", "403", "Cloud Application Administrator"},
 		},
+		{
+			name:  "no permission on app registrations",
+			setup: func(v *env) { v.withoutRole(Workforce, "Application.ReadWrite.All") },
+			want:  []string{"403", "Application Developer"},
+		},
+		{
+			name:  "no permission on user flows",
+			kind:  External,
+			setup: func(v *env) { v.withoutRole(External, "EventListener.ReadWrite.All") },
+			want:  []string{"user flow", "403", "External ID User Flow Administrator"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			v := newEnv(t)
 			tc.setup(v)
-			eng := v.engine(Workforce)
+			kind := tc.kind
+			if kind == "" {
+				kind = Workforce
+			}
+			eng := v.engine(kind)
 			ctx := context.Background()
-			p, err := eng.Plan(ctx, v.spec(Workforce, Secret, "errors"))
+			p, err := eng.Plan(ctx, v.spec(kind, Secret, "errors"))
 			if err == nil {
 				_, err = eng.Apply(ctx, p)
 			}
@@ -312,3 +328,14 @@ func TestUserFlowCreatedWhenNone(t *testing.T) {
 }
 
 func errorsAs(err error, target **Error) bool { return errors.As(err, target) }
+
+// withoutRole takes an application permission away from the tenant's automation client.
+func (v *env) withoutRole(kind TenantType, role string) {
+	tid := v.tenant(kind).ID
+	_ = v.e.Store().Do(func(d *emulator.Directory) error {
+		ten := d.Tenant(tid)
+		sp := ten.SPByAppID(ten.Automation.AppID)
+		sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == role })
+		return nil
+	})
+}
