@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
@@ -35,10 +39,10 @@ func newDoctorCmd(g *GlobalOptions) *cobra.Command {
 		Use:   "doctor",
 		Short: "Compare a sample's configuration with its app registration and say what to fix",
 		Long: `doctor reads a configured sample's files the way the sample does and checks them against the
-app registration in Graph: the client id exists, the redirect and front-channel logout URIs are
-registered, the credential works and is not about to expire, the service principal and admin
-consent are there, and for External ID the app is linked to a user flow. Each finding comes with
-its fix; --fix applies them (it runs init for the folder again, which converges on one app).
+app registration in Graph: the client id exists, the redirect URIs the files send (sign-in and
+post-logout) are registered, the front-channel logout URL is set, the credential works and is
+not about to expire, the service principal and admin consent are there, and for External ID the
+app is linked to a user flow. Each finding comes with its fix; --fix applies them (it runs init for the folder again, which converges on one app).
 
 Exit code 0 when it finds nothing, 1 otherwise.`,
 		Example: `  entra-quickstart doctor --dir ./ms-identity-node/App
@@ -102,7 +106,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	if err != nil {
 		return err
 	}
-	res, name, err := diagnose(ctx, s, m, dir, cfg)
+	res, name, err := diagnose(ctx, s, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
 	s.Close()
 	if err != nil {
 		return err
@@ -136,7 +140,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 		if err != nil {
 			return err
 		}
-		again, _, err := diagnose(ctx, s2, m, dir, cfg)
+		again, _, err := diagnose(ctx, s2, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
 		s2.Close()
 		if err != nil {
 			return err
@@ -179,7 +183,8 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // diagnose runs the checks; it returns the app's name (from its tag) for --fix.
-func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, cfg *templates.Config) (*DoctorResult, string, error) {
+// target is the flags that name the cloud and tenant, for the commands the fixes show.
+func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, cfg *templates.Config, target []string) (*DoctorResult, string, error) {
 	res := &DoctorResult{Sample: m.ID, Folder: dir, ClientID: cfg.ClientID}
 	add := func(check string, ok bool, problem, fix string) {
 		f := Finding{Check: check, OK: ok}
@@ -207,9 +212,26 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 	if len(listed) > 0 {
 		l = listed[0]
 	}
-	for _, u := range m.RedirectURIs {
-		add("redirect URI "+u+" is registered", slices.Contains(app.Web.RedirectURIs, u),
-			"the app does not list "+u+" under Authentication > Web > Redirect URIs (sign-in fails with AADSTS50011)", fixInit)
+	// What the folder's files send, not what the manifest says: a hand edit of the files is what
+	// breaks sign-in most often, and the app registration is what Entra checks it against.
+	reinit := initCommand(m, dir, l.Name, target)
+	for _, c := range []struct {
+		check, value, want, field, effect string
+	}{
+		{"redirect URI " + cfg.RedirectURI + " is registered", cfg.RedirectURI, m.RedirectURI, m.ReadBack.Fields.RedirectURI,
+			"sign-in fails with AADSTS50011"},
+		{"post-logout redirect URI " + cfg.PostLogoutRedirectURI + " is registered", cfg.PostLogoutRedirectURI, m.PostLogoutRedirectURI, m.ReadBack.Fields.PostLogoutRedirectURI,
+			"after sign-out Entra does not send the browser back to the sample"},
+	} {
+		if c.value == "" {
+			continue // the sample sends none
+		}
+		ok := redirectRegistered(app.Web.RedirectURIs, c.value)
+		problem, fix := "", ""
+		if !ok {
+			problem, fix = redirectFinding(m, cfg, app.Web.RedirectURIs, c.value, c.want, c.field, c.effect, reinit)
+		}
+		add(c.check, ok, problem, fix)
 	}
 	if m.FrontChannelLogoutURL != "" {
 		add("front-channel logout URL", app.Web.LogoutURL == m.FrontChannelLogoutURL,
@@ -254,6 +276,172 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 		add("linked to a user flow", l.UserFlowID != "", "the app is not in a sign-up/sign-in user flow: customers cannot sign up", fixInit)
 	}
 	return res, l.Name, nil
+}
+
+// redirectRegistered reports whether Entra accepts uri against the registered web redirect URIs.
+// Its rule (facts/identity.md §2.1, the one the emulator applies): scheme and host compared
+// without case, the path with case, the query exactly; http only for a loopback host, whose port
+// is ignored (localhost and 127.0.0.1 still differ); a URI without a path is the one with "/".
+func redirectRegistered(registered []string, uri string) bool {
+	return slices.ContainsFunc(registered, func(r string) bool { return redirectMatches(r, uri) })
+}
+
+func redirectMatches(registered, requested string) bool {
+	reg, err1 := url.Parse(registered)
+	req, err2 := url.Parse(requested)
+	if err1 != nil || err2 != nil || req.Fragment != "" || req.User != nil {
+		return false
+	}
+	if !strings.EqualFold(reg.Scheme, req.Scheme) || !strings.EqualFold(reg.Hostname(), req.Hostname()) {
+		return false
+	}
+	host := strings.ToLower(req.Hostname())
+	loopback := host == "localhost" || host == "127.0.0.1"
+	if strings.EqualFold(req.Scheme, "http") && !loopback {
+		return false
+	}
+	if !loopback && portOf(reg) != portOf(req) {
+		return false
+	}
+	return pathOf(reg) == pathOf(req) && reg.RawQuery == req.RawQuery
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
+}
+
+func pathOf(u *url.URL) string {
+	if p := u.EscapedPath(); p != "" {
+		return p
+	}
+	return "/"
+}
+
+// redirectFinding says what is wrong with a redirect URI the folder sends and the app does not
+// register, and how to fix it. When the files hold the sample's own value, the app lost it and
+// init registers it again; when they hold another, the files were edited: init writes the
+// sample's value back where it writes that key, else the person edits the file (or registers
+// their value).
+func redirectFinding(m *samples.Manifest, cfg *templates.Config, registered []string, value, want, field, effect, reinit string) (problem, fix string) {
+	has := "it has none"
+	if len(registered) > 0 {
+		has = "it has " + strings.Join(registered, ", ")
+	}
+	keys := readKeys(field)
+	if len(keys) == 0 {
+		// The sample's code fixes the value: only the registration can be wrong.
+		problem = fmt.Sprintf("the sample uses %s, which the app does not list under Authentication > Web > Redirect URIs (%s): %s", value, has, effect)
+		return problem, fmt.Sprintf("run '%s': it registers %s on the app again", reinit, value)
+	}
+	file, key := sourceOf(cfg, keys), strings.Join(keys, " and ")
+	problem = fmt.Sprintf("%s in %s gives %s, which the app does not list under Authentication > Web > Redirect URIs (%s): %s", key, file, value, has, effect)
+	switch {
+	case want == "" || redirectMatches(want, value):
+		return problem, fmt.Sprintf("run '%s': it registers %s on the app again", reinit, value)
+	case initWrites(m, keys):
+		return problem, fmt.Sprintf("run '%s': it writes the sample's %s back, giving %s (or edit %s in %s yourself; to keep %s, add it to the app's web redirect URIs instead)",
+			reinit, key, want, key, file, value)
+	default:
+		// init leaves this key to the sample (a default it ships): only an edit puts it back.
+		return problem, fmt.Sprintf("edit %s in %s so that it gives %s, the URI the app registers (or, to keep %s, add it to the app's web redirect URIs)", key, file, want, value)
+	}
+}
+
+// initWrites reports whether init writes one of the configuration keys (read-back keys are
+// "A:B", the files' JSON keys "/A/B"; ASP.NET Core ignores their case).
+func initWrites(m *samples.Manifest, keys []string) bool {
+	norm := func(k string) string {
+		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, "/"), "/", ":"))
+	}
+	for _, f := range m.Files {
+		for _, v := range f.Values {
+			if v.Remove {
+				continue
+			}
+			for _, k := range keys {
+				if norm(v.Key) == norm(k) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// readKeyRE finds the configuration keys a read-back field takes its value from.
+var readKeyRE = regexp.MustCompile(`get "([^"]+)"`)
+
+func readKeys(field string) []string {
+	var keys []string
+	for _, m := range readKeyRE.FindAllStringSubmatch(field, -1) {
+		keys = append(keys, m[1])
+	}
+	return keys
+}
+
+// sourceOf names the file, relative to the folder, that sets a key: the first in the sample's
+// precedence order that mentions it (a nested JSON key by its last part), else the first read.
+func sourceOf(cfg *templates.Config, keys []string) string {
+	rel := func(p string) string {
+		if r, err := filepath.Rel(cfg.Dir, p); err == nil {
+			return r
+		}
+		return p
+	}
+	for _, p := range cfg.Sources {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, k := range keys {
+			if i := strings.LastIndex(k, ":"); i >= 0 {
+				k = k[i+1:]
+			}
+			if strings.Contains(string(b), k) {
+				return rel(p)
+			}
+		}
+	}
+	if len(cfg.Sources) > 0 {
+		return rel(cfg.Sources[0])
+	}
+	return "the sample's configuration"
+}
+
+// targetFlags are the flags that name the cloud and tenant doctor ran against.
+func targetFlags(g *GlobalOptions, tenant string) []string {
+	var f []string
+	switch {
+	case g.Emulator:
+		f = append(f, "--emulator")
+	case g.EmulatorURL != "":
+		f = append(f, "--emulator-url", g.EmulatorURL, "--ca-file", g.CAFile)
+	case g.Cloud != "" && g.Cloud != "public":
+		f = append(f, "--cloud", g.Cloud)
+	}
+	if tenant != "" {
+		f = append(f, "--tenant", tenant)
+	}
+	return f
+}
+
+// initCommand is the init command line that applies the folder's configuration again: the same
+// sample, folder, app name and tenant.
+func initCommand(m *samples.Manifest, dir, name string, target []string) string {
+	args := []string{"entra-quickstart", "init", "--sample", m.ID, "--dir", shellQuote(dir)}
+	if name != "" && name != wizard.DefaultName {
+		args = append(args, "--name", shellQuote(name))
+	}
+	for _, t := range target {
+		args = append(args, shellQuote(t))
+	}
+	return strings.Join(args, " ")
 }
 
 func printFindings(w io.Writer, st ui.Styles, r *DoctorResult) {
