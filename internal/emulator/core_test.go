@@ -241,6 +241,12 @@ func TestDataFileKeepsStateAcrossRestarts(t *testing.T) {
 	e1 := start(t, Options{DataFile: data})
 	in1 := e1.Info()
 	kid := e1.keys.current().KID
+	// An app made over Graph, as `init` against a standalone emulator makes one.
+	resp, err := graphClient(t, e1).Post("https://graph.microsoft.com/v1.0/applications", "application/json", strings.NewReader(`{"displayName":"kept across restarts"}`))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /applications: %v %v", err, resp)
+	}
+	resp.Body.Close()
 	ca := e1.CAPEM()
 	e1.Close()
 	st, err := os.Stat(data)
@@ -254,6 +260,17 @@ func TestDataFileKeepsStateAcrossRestarts(t *testing.T) {
 	}
 	if e2.keys.current().KID != kid || string(e2.CAPEM()) != string(ca) {
 		t.Errorf("signing key or CA changed across restart")
+	}
+	kept := 0
+	e2.Store().View(func(d *Directory) {
+		for _, a := range d.Tenants[0].Applications {
+			if a.DisplayName == "kept across restarts" {
+				kept++
+			}
+		}
+	})
+	if kept != 1 {
+		t.Errorf("the app made before the restart is there %d times after it, want 1", kept)
 	}
 }
 
