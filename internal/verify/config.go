@@ -81,6 +81,11 @@ type Options struct {
 	OpenBrowser func(ctx context.Context, url string) error
 	// NoBrowser does not open anything: the URL is reported as a notice for the person to open.
 	NoBrowser bool
+	// AutoSignIn, when set, plays the person at the browser instead of opening one (the CLI's
+	// --auto-sign-in against the emulator): it is called with the start URL and returns when
+	// its sign-in (and sign-out) is done. Its error ends the run at once, as the diagnosis.
+	// OpenBrowser and NoBrowser are then not used.
+	AutoSignIn func(ctx context.Context, url string) error
 	// Progress receives every step change and notice, in order.
 	Progress func(Event)
 	// WaitReady, when set, runs before the browser opens (the provisioning engine's

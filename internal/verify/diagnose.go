@@ -54,6 +54,20 @@ func (d Diagnoses) Lookup(key string) *Diagnosis {
 	return &Diagnosis{Code: key, Title: t.Title, Explanation: t.Explanation, Fix: t.Fix}
 }
 
+// fill puts the run's values into the {name} placeholders of the texts (nil stays nil).
+func (d *Diagnosis) fill(vars map[string]string) *Diagnosis {
+	if d == nil {
+		return nil
+	}
+	var pairs []string
+	for k, v := range vars {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	r := strings.NewReplacer(pairs...)
+	d.Title, d.Explanation, d.Fix = r.Replace(d.Title), r.Replace(d.Explanation), r.Replace(d.Fix)
+	return d
+}
+
 var aadstsRE = regexp.MustCompile(`AADSTS(\d+)`)
 
 // AADSTSCode finds the first AADSTS code in a text, or "".

@@ -132,6 +132,7 @@ func TestIDTokenRefusals(t *testing.T) {
 			c["iss"] = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"
 		}, key: "local:issuer"},
 		{name: "wrong_tenant", doctor: func(_ *fakeOP, c, _ map[string]any) { c["tid"] = "00000000-0000-0000-0000-000000000000" }, key: "local:tenant"},
+		{name: "no_tenant", doctor: func(_ *fakeOP, c, _ map[string]any) { delete(c, "tid") }, key: "local:no_tid"},
 		{name: "expired", doctor: func(_ *fakeOP, c, _ map[string]any) {
 			c["exp"], c["iat"], c["nbf"] = time.Now().Add(-time.Hour).Unix(), time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-2*time.Hour).Unix()
 		}, key: "local:expired"},

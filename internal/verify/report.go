@@ -56,11 +56,14 @@ const (
 	Running Status = "running"
 	Passed  Status = "passed"
 	Failed  Status = "failed"
-	Skipped Status = "skipped"
+	Skipped Status = "skipped" // does not apply to this sample
+	// NotChecked: the step applies to this sample but this run could not observe it (the
+	// Diagnosis says why and what to do). It is not a pass: the report is not OK.
+	NotChecked Status = "not_checked"
 )
 
 // Done reports whether the status is final.
-func (s Status) Done() bool { return s == Passed || s == Failed || s == Skipped }
+func (s Status) Done() bool { return s == Passed || s == Failed || s == Skipped || s == NotChecked }
 
 // StepResult is one line of the checklist.
 type StepResult struct {
@@ -126,13 +129,15 @@ type Report struct {
 	Me       map[string]any `json:"graph_me,omitempty"`
 	Notices  []string       `json:"notices,omitempty"`
 	Refusals []Refusal      `json:"refusals,omitempty"`
-	// Outcome is "passed", "failed", "timeout" or "interrupted".
+	// Outcome is "passed", "failed" (also when a step was not checked), "timeout" or
+	// "interrupted".
 	Outcome    string    `json:"outcome"`
 	Started    time.Time `json:"started"`
 	DurationMS int64     `json:"duration_ms"`
 }
 
-// OK reports whether every step passed or was skipped as not applicable.
+// OK reports whether every step passed or was skipped as not applicable (a step that applies
+// but was not checked is not OK).
 func (r Report) OK() bool {
 	if len(r.Steps) == 0 {
 		return false
@@ -157,11 +162,14 @@ func (r Report) ExitCode() int {
 	return 1
 }
 
-// FirstFailure is the first failed step, if any.
+// FirstFailure is the first failed step or, when none failed, the first step that applies but
+// was not checked: the step that keeps the report from being OK. Nil when there is none.
 func (r Report) FirstFailure() *StepResult {
-	for i := range r.Steps {
-		if r.Steps[i].Status == Failed {
-			return &r.Steps[i]
+	for _, st := range []Status{Failed, NotChecked} {
+		for i := range r.Steps {
+			if r.Steps[i].Status == st {
+				return &r.Steps[i]
+			}
 		}
 	}
 	return nil

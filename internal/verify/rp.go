@@ -201,7 +201,12 @@ func (rp *relyingParty) verifyIDToken(ctx context.Context, raw, nonce string) (*
 		return tok, claims, &idTokenError{key: "local:nonce", err: fmt.Errorf("the ID token's nonce %q is not this attempt's", tok.Nonce)}
 	}
 	if rp.cfg.TenantID != "" {
-		if tid, _ := claims["tid"].(string); tid != "" && !strings.EqualFold(tid, rp.cfg.TenantID) {
+		// Entra always issues tid: a token without one did not come from the configured tenant.
+		tid, _ := claims["tid"].(string)
+		switch {
+		case tid == "":
+			return tok, claims, &idTokenError{key: "local:no_tid", err: fmt.Errorf("the ID token has no tid claim, so it cannot be from the tenant %s", rp.cfg.TenantID)}
+		case !strings.EqualFold(tid, rp.cfg.TenantID):
 			return tok, claims, &idTokenError{key: "local:tenant", err: fmt.Errorf("the ID token's tid %s is not the tenant %s", tid, rp.cfg.TenantID)}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cli/browser"
@@ -49,6 +50,7 @@ type journey struct {
 	postLogout *url.URL        // as served; nil: no sign-out step
 	frontPath  string          // front-channel logout path; "" when not served
 
+	browserOpened  bool // a browser was opened at the start page (not --no-browser, no error)
 	browserArrived bool
 	signedIn       bool
 	signOutStarted bool
@@ -110,7 +112,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 	j.mu.Unlock()
 
 	// 2. The server.
-	srv, lns, err := j.listen()
+	srv, lns, err := j.listen(ctx)
 	var tlsCfg *tls.Config
 	if srv != nil {
 		tlsCfg = srv.TLSConfig
@@ -156,12 +158,27 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 	j.mu.Lock()
 	j.runCtx = tctx
 	j.mu.Unlock()
-	if opts.NoBrowser {
+	switch {
+	case opts.AutoSignIn != nil:
+		j.notice("Signing in automatically at "+start, start)
+		// Nobody else will sign in: a driver that gave up ends the run now, not at the timeout.
+		if err := opts.AutoSignIn(tctx, start); err != nil && tctx.Err() == nil {
+			d := j.diag.Lookup("local:auto_sign_in")
+			d.Message = err.Error()
+			j.mu.Lock()
+			j.abortLocked("failed", "the automatic sign-in failed: "+err.Error(), d)
+			j.mu.Unlock()
+		}
+	case opts.NoBrowser:
 		j.notice("Open this URL in your browser to sign in: "+start, start)
-	} else {
+	default:
 		j.notice("Opening your browser at "+start, start)
 		if err := opts.OpenBrowser(tctx, start); err != nil {
 			j.notice(fmt.Sprintf("Could not open a browser (%v); open this URL yourself: %s", err, start), start)
+		} else {
+			j.mu.Lock()
+			j.browserOpened = true
+			j.mu.Unlock()
 		}
 	}
 
@@ -195,16 +212,10 @@ func (j *journey) result() (Report, error) {
 }
 
 // listen binds the loopback port(s) and builds the http.Server.
-func (j *journey) listen() (*http.Server, []net.Listener, error) {
+func (j *journey) listen(ctx context.Context) (*http.Server, []net.Listener, error) {
 	ru, _ := parseLoopbackURI(j.cfg.RedirectURI)
 	j.scheme = ru.Scheme
-	want := 80
-	if ru.Scheme == "https" {
-		want = 443
-	}
-	if p := ru.Port(); p != "" {
-		want, _ = strconv.Atoi(p)
-	}
+	want := defaultPort(ru)
 	lns, port, fellBack, err := listenLoopback(j.opts.ListenHost, want)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on the loopback port of %s: %w", j.cfg.RedirectURI, err)
@@ -223,9 +234,6 @@ func (j *journey) listen() (*http.Server, []net.Listener, error) {
 	j.mu.Lock()
 	j.report.ServedAt = served.String()
 	j.mu.Unlock()
-	if fellBack {
-		j.notice(fmt.Sprintf("Port %d is busy, so the sign-in server uses port %d with the same path (%s); Entra ignores the port of a localhost redirect URI.", want, port, served.String()), "")
-	}
 	if j.cfg.PostLogoutRedirectURI != "" {
 		pu, _ := parseLoopbackURI(j.cfg.PostLogoutRedirectURI)
 		sp := *pu
@@ -236,21 +244,47 @@ func (j *journey) listen() (*http.Server, []net.Listener, error) {
 		}
 		j.postLogout = &sp
 	}
-	j.mu.Lock()
+	// Skipped is for a step this sample does not have; a front-channel URL this server cannot
+	// be reached at is a step the sample has but this run cannot observe: not checked, not OK.
+	var frontStatus Status
+	var frontDetail string
+	var frontDiag *Diagnosis
 	switch {
 	case j.cfg.FrontChannelLogoutURL == "":
-		j.set(StepFrontChannel, Skipped, "no front-channel logout URL is configured for this sample", nil)
+		frontStatus, frontDetail = Skipped, "no front-channel logout URL is configured for this sample"
 	case j.postLogout == nil:
-		j.set(StepFrontChannel, Skipped, "no post-logout redirect URI, so no sign-out to trigger it", nil)
+		frontStatus, frontDetail = Skipped, "no post-logout redirect URI, so no sign-out to trigger it"
 	default:
+		// Entra loads the registered URL as it is: its scheme and port matter there.
 		fu, _ := parseLoopbackURI(j.cfg.FrontChannelLogoutURL)
-		if fu.Port() != "" && fu.Port() != strconv.Itoa(port) || fu.Scheme != j.scheme {
-			// Entra loads the registered URL as it is (the port matters there), and this
-			// server is not on that port.
-			j.set(StepFrontChannel, Skipped, fmt.Sprintf("%s is not on the port this server could take (%d), so its call cannot be observed", j.cfg.FrontChannelLogoutURL, port), nil)
-		} else {
+		fport := defaultPort(fu)
+		switch {
+		case fu.Scheme == j.scheme && fport == port:
 			j.frontPath = fu.Path
+		case fu.Scheme == j.scheme && fport == want && fellBack != nil:
+			key, why := "local:front_channel_port_busy", whoListens(ctx, j.scheme, want)
+			if errors.Is(fellBack, syscall.EACCES) {
+				key, why = "local:front_channel_port_denied", fellBack.Error()
+			}
+			frontStatus = NotChecked
+			frontDetail = fmt.Sprintf("port %d could not be taken, so Entra's call to %s cannot be observed", want, j.cfg.FrontChannelLogoutURL)
+			frontDiag = j.diag.Lookup(key).fill(map[string]string{"port": strconv.Itoa(want), "why": why})
+		default:
+			frontStatus = NotChecked
+			frontDetail = fmt.Sprintf("%s is not on the redirect URI's scheme and port (%s), the only ones this server serves, so Entra's call to it cannot be observed", j.cfg.FrontChannelLogoutURL, j.scheme+"://"+withPort("localhost", port))
+			frontDiag = j.diag.Lookup("local:front_channel_elsewhere")
 		}
+	}
+	if fellBack != nil {
+		msg := fmt.Sprintf("Port %d is busy, so the sign-in server uses port %d with the same path (%s); Entra ignores the port of a localhost redirect URI.", want, port, served.String())
+		if frontStatus == NotChecked {
+			msg += fmt.Sprintf(" Front-channel logout cannot be checked on another port, so this check cannot pass: stop what holds port %d and run it again.", want)
+		}
+		j.notice(msg, "")
+	}
+	j.mu.Lock()
+	if frontStatus != "" {
+		j.set(StepFrontChannel, frontStatus, frontDetail, frontDiag)
 	}
 	if j.postLogout == nil {
 		j.set(StepSignOut, Skipped, "no post-logout redirect URI is configured for this sample", nil)
@@ -277,6 +311,17 @@ func (j *journey) listen() (*http.Server, []net.Listener, error) {
 		j.notice(fmt.Sprintf("The redirect URI is https, so this server uses a self-signed certificate for localhost (%s %s). Your browser will warn that it is not trusted: choose Advanced, then continue to localhost. It is made on this machine and serves only this check.", what, path), "")
 	}
 	return srv, lns, nil
+}
+
+// defaultPort is a URL's port, or its scheme's when it names none.
+func defaultPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }
 
 func withPort(host string, port int) string {
@@ -354,8 +399,8 @@ func (j *journey) finishLocked(outcome string) {
 			j.set(r.Step, Skipped, "not reached: "+strings.ToLower(failed)+" failed", nil)
 		}
 	}
-	if outcome == "passed" && failed != "" {
-		outcome = "failed"
+	if outcome == "passed" && j.report.FirstFailure() != nil {
+		outcome = "failed" // a step that applies but was not checked is no pass either
 	}
 	j.report.Outcome = outcome
 	j.report.DurationMS = j.opts.Now().Sub(j.report.Started).Milliseconds()
@@ -383,8 +428,11 @@ func (j *journey) timeoutLocked() {
 	}
 	t := j.opts.Timeout.Round(time.Second)
 	switch {
-	case !j.browserArrived:
+	case !j.browserArrived && j.browserOpened:
 		j.abortLocked("timeout", fmt.Sprintf("no browser opened %s within %s", j.startURL(), t), j.diag.Lookup("timeout:browser"))
+	case !j.browserArrived:
+		// No browser was opened for the person: advice about --no-browser would be wrong.
+		j.abortLocked("timeout", fmt.Sprintf("nobody opened %s within %s", j.startURL(), t), j.diag.Lookup("timeout:no_browser"))
 	case j.status(StepAuthorize) == Running:
 		j.abortLocked("timeout", fmt.Sprintf("the browser went to Entra but never came back to %s within %s", j.redirect, t), j.diag.Lookup("timeout:authorize"))
 	case j.signedIn && !j.signOutStarted && j.status(StepSignOut) == Pending:
