@@ -228,8 +228,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 		if err != nil {
 			return verify.Report{}, err
 		}
-		opts.OpenBrowser = autoSignIn(c.t, user)
-		opts.NoBrowser = false
+		opts.AutoSignIn = autoSignIn(c.t, user)
 	}
 	rep, err := verify.Run(ctx, vc, opts)
 	return rep, err

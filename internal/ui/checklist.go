@@ -46,6 +46,8 @@ func writeStep(w io.Writer, s Styles, r verify.StepResult) {
 		mark = s.Fail.Render(MarkFail)
 	case verify.Skipped:
 		mark = s.Skip.Render(MarkSkip)
+	case verify.NotChecked:
+		mark = s.Warn.Render(MarkWarn) // applies to the sample, and this run could not see it
 	default:
 		mark = s.Running.Render(MarkRunning)
 	}
@@ -54,7 +56,7 @@ func writeStep(w io.Writer, s Styles, r verify.StepResult) {
 		line += s.Muted.Render(" — " + r.Detail)
 	}
 	fmt.Fprintln(w, line)
-	if r.Status == verify.Failed && r.Diagnosis != nil {
+	if (r.Status == verify.Failed || r.Status == verify.NotChecked) && r.Diagnosis != nil {
 		writeDiagnosis(w, s, r.Diagnosis)
 	}
 }
@@ -116,6 +118,9 @@ func Summary(w io.Writer, s Styles, r verify.Report) {
 		at := ""
 		if f := r.FirstFailure(); f != nil {
 			at = " at " + f.Title
+			if f.Status == verify.NotChecked && r.Outcome == "failed" {
+				what, at = "could not check", " "+f.Title+" (no step failed)"
+			}
 		}
 		fmt.Fprintln(w, s.Fail.Render(fmt.Sprintf("%s The sign-in check %s%s.", MarkFail, what, at)))
 	}

@@ -78,6 +78,19 @@ func timedOutReport() verify.Report {
 	return r
 }
 
+// notCheckedReport: aspnet-workforce's port was busy (the sample itself ran there), so its
+// front-channel logout could not be observed; every other step passed.
+func notCheckedReport() verify.Report {
+	r := passedReport()
+	r.RedirectURI, r.ServedAt = "https://localhost:5001/signin-oidc", "https://localhost:41234/signin-oidc"
+	d := &verify.Diagnosis{Code: "local:front_channel_port_busy", Title: "Front-channel logout could not be observed",
+		Explanation: "Entra calls the registered front-channel logout URL https://localhost:5001/signout-oidc, and another program holds port 5001 (Kestrel answers there, probably the sample itself).",
+		Fix:         "Stop the program on port 5001 and run entra-quickstart verify again."}
+	r.Steps[len(r.Steps)-1] = step(verify.StepFrontChannel, verify.NotChecked, "https://localhost:5001/signout-oidc is on a port this server could not take", d, 0)
+	r.Outcome = "failed"
+	return r
+}
+
 func TestChecklistGolden(t *testing.T) {
 	rep := passedReport()
 	var events []verify.Event
@@ -109,6 +122,7 @@ func TestSummaryGolden(t *testing.T) {
 	}{
 		{"summary_passed.golden", passedReport()},
 		{"summary_timeout.golden", timedOutReport()},
+		{"summary_not_checked.golden", notCheckedReport()},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
