@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,29 +111,50 @@ func addInitFlags(cmd *cobra.Command, o *InitOptions) {
 
 // InitResult is what init did, as --json prints it.
 type InitResult struct {
-	Sample             string         `json:"sample"`
-	TenantID           string         `json:"tenant_id"`
-	TenantDomain       string         `json:"tenant_domain"`
-	TenantType         string         `json:"tenant_type"`
-	DisplayName        string         `json:"display_name"`
-	UniqueName         string         `json:"unique_name"`
-	ClientID           string         `json:"client_id"`
-	ObjectID           string         `json:"object_id"`
-	ServicePrincipalID string         `json:"service_principal_id"`
-	UserFlowID         string         `json:"user_flow_id,omitempty"`
-	Credential         string         `json:"credential"`
-	SecretExpires      *time.Time     `json:"secret_expires,omitempty"`
-	ClientSecret       string         `json:"client_secret,omitempty"` // only with --show-secret
-	Thumbprint         string         `json:"certificate_thumbprint,omitempty"`
-	Created            bool           `json:"created"`
-	Actions            []string       `json:"actions"`
-	DryRun             bool           `json:"dry_run,omitempty"`
-	Plan               []planAction   `json:"plan,omitempty"`
-	Folder             string         `json:"folder,omitempty"`
-	Files              []fileResult   `json:"files,omitempty"`
-	Warnings           []string       `json:"warnings,omitempty"`
-	Run                []string       `json:"run,omitempty"`
-	Verify             *verify.Report `json:"verify,omitempty"`
+	// OK and ExitCode are the verdict, as verify --json gives them: OK when the configuration
+	// was written and the sign-in check passed or was skipped; ExitCode is the process's.
+	OK       bool `json:"ok"`
+	ExitCode int  `json:"exit_code"`
+	// SignInCheck is passed, failed, timeout, interrupted or skipped (--no-verify); empty for a
+	// dry run. SignInCheckFailure says in one line where it failed and what to do.
+	SignInCheck        string `json:"sign_in_check,omitempty"`
+	SignInCheckFailure string `json:"sign_in_check_failure,omitempty"`
+	// Next are the commands to run next: the check (again), and doctor when it failed.
+	Next []string `json:"next,omitempty"`
+
+	Sample             string       `json:"sample"`
+	TenantID           string       `json:"tenant_id"`
+	TenantDomain       string       `json:"tenant_domain"`
+	TenantType         string       `json:"tenant_type"`
+	DisplayName        string       `json:"display_name"`
+	UniqueName         string       `json:"unique_name"`
+	ClientID           string       `json:"client_id"`
+	ObjectID           string       `json:"object_id"`
+	ServicePrincipalID string       `json:"service_principal_id"`
+	UserFlowID         string       `json:"user_flow_id,omitempty"`
+	Credential         string       `json:"credential"`
+	SecretExpires      *time.Time   `json:"secret_expires,omitempty"`
+	ClientSecret       string       `json:"client_secret,omitempty"` // only with --show-secret
+	Thumbprint         string       `json:"certificate_thumbprint,omitempty"`
+	Created            bool         `json:"created"`
+	Actions            []string     `json:"actions"`
+	DryRun             bool         `json:"dry_run,omitempty"`
+	Plan               []planAction `json:"plan,omitempty"`
+	Folder             string       `json:"folder,omitempty"`
+	// ConfigOnly: Folder holds the config files alone, to copy into the sample (Run says how).
+	ConfigOnly bool         `json:"config_only,omitempty"`
+	Files      []fileResult `json:"files,omitempty"`
+	Warnings   []string     `json:"warnings,omitempty"`
+	Run        []string     `json:"run,omitempty"`
+	Verify     *checkReport `json:"verify,omitempty"`
+}
+
+// checkReport is the sign-in check's report in init's result, with the verdict verify --json
+// adds to it (ok, exit_code), so a script reads both the same way.
+type checkReport struct {
+	Passed bool `json:"ok"`
+	Exit   int  `json:"exit_code"`
+	verify.Report
 }
 
 type planAction struct {
@@ -208,8 +230,8 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	res := &InitResult{Sample: m.ID, TenantID: plan.Tenant.ID, TenantDomain: plan.Tenant.Domain, TenantType: string(plan.Tenant.Type),
-		DisplayName: spec.DisplayName, UniqueName: spec.UniqueName, Credential: string(spec.Credential.Kind), Folder: loc.dir}
+	res := &InitResult{OK: true, Sample: m.ID, TenantID: plan.Tenant.ID, TenantDomain: plan.Tenant.Domain, TenantType: string(plan.Tenant.Type),
+		DisplayName: spec.DisplayName, UniqueName: spec.UniqueName, Credential: string(spec.Credential.Kind), Folder: loc.dir, ConfigOnly: loc.configOnly}
 	for _, act := range plan.Actions {
 		res.Plan = append(res.Plan, planAction{Kind: string(act.Kind), Summary: act.Summary, Changes: act.Changes})
 	}
@@ -290,20 +312,79 @@ func runInit(ctx context.Context, o *InitOptions) error {
 			prog.Warn("could not remove older client secrets (%v); 'entra-quickstart doctor' lists them", err)
 		}
 	}
-	res.Run = runCommands(m, loc)
+	res.Run = runCommands(m, loc, samples.CredentialKind(result.Credential))
 
-	if !o.NoVerify {
-		rep, err := runSignInCheck(ctx, signInCheck{g: o.GlobalOptions, t: s.target, m: m, dir: loc.dir,
-			noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog})
-		if len(rep.Steps) > 0 {
-			res.Verify = &rep
-		}
-		if err != nil {
-			_ = o.printResult(res)
-			return err
-		}
+	if o.NoVerify {
+		res.SignInCheck = "skipped"
+		res.Next = []string{o.nextCommand("verify", loc.dir)}
+		return o.printResult(res)
 	}
-	return o.printResult(res)
+	rep, err := runSignInCheck(ctx, signInCheck{g: o.GlobalOptions, t: s.target, m: m, dir: loc.dir,
+		noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog})
+	if len(rep.Steps) > 0 {
+		res.Verify = &checkReport{Passed: rep.OK(), Exit: rep.ExitCode(), Report: rep}
+	}
+	if err == nil {
+		res.SignInCheck = "passed"
+		return o.printResult(res)
+	}
+	// The app and the files are in place: the result says so, and what to run once fixed.
+	res.OK, res.ExitCode = false, exitCodeOf(ctx, err)
+	res.SignInCheck, res.SignInCheckFailure = checkFailure(rep, err)
+	res.Next = []string{o.nextCommand("verify", loc.dir), o.nextCommand("doctor", loc.dir)}
+	_ = o.printResult(res)
+	return err
+}
+
+// exitCodeOf is the exit code Main gives err.
+func exitCodeOf(ctx context.Context, err error) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case ctx.Err() != nil:
+		return ExitInterrupted
+	case errors.As(err, &u):
+		return ExitUsage
+	}
+	return ExitError
+}
+
+// checkFailure names how the sign-in check ended (failed, timeout, interrupted) and says in
+// one line where it failed and what to do: the failed step, its diagnosis and fix.
+func checkFailure(rep verify.Report, err error) (outcome, line string) {
+	outcome = rep.Outcome
+	if outcome == "" || outcome == "passed" {
+		outcome = "failed" // it could not start, or a step failed after all
+	}
+	f := rep.FirstFailure()
+	switch {
+	case f != nil && f.Diagnosis != nil:
+		line = f.Title + ": " + strings.TrimSuffix(f.Diagnosis.Title, ".") + ". " + f.Diagnosis.Fix
+	case f != nil && f.Detail != "":
+		line = f.Title + ": " + f.Detail
+	default:
+		line = err.Error()
+	}
+	return outcome, strings.Join(strings.Fields(line), " ")
+}
+
+// nextCommand is an entra-quickstart command (verify, doctor) for the folder, against the same
+// cloud or emulator as this run.
+func (o *InitOptions) nextCommand(cmd, dir string) string {
+	c := "entra-quickstart " + cmd + " --dir " + shellQuote(dir)
+	switch {
+	case o.Emulator:
+		c += " --emulator"
+	case o.EmulatorURL != "":
+		c += " --emulator-url " + shellQuote(o.EmulatorURL) + " --ca-file " + shellQuote(o.CAFile)
+	case o.Cloud != "" && o.Cloud != "public":
+		c += " --cloud " + shellQuote(o.Cloud)
+	}
+	if cmd == "verify" && o.AutoSignIn {
+		c += " --auto-sign-in"
+	}
+	return c
 }
 
 // inPlanOrder lists the kinds done in the order the plan lists them, then any others.
@@ -395,10 +476,10 @@ func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Man
 			a.Name = wizard.DefaultName
 		}
 		if a.Sample == "" {
-			return a, nil, usagef("--sample is required with --no-input (or without a terminal): one of %s", strings.Join(samples.IDs(), ", "))
+			return a, nil, o.missing("--sample", "one of "+strings.Join(samples.IDs(), ", "))
 		}
 		if a.Tenant == "" && !emulated {
-			return a, nil, usagef("--tenant is required with --no-input (or without a terminal): the tenant's id or domain")
+			return a, nil, o.missing("--tenant", "the tenant's id or domain")
 		}
 	}
 	m, err := samples.Lookup(a.Sample)
@@ -412,6 +493,16 @@ func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Man
 		return a, nil, usagef("--credential %s: the sample %s supports %v", a.Credential, m.ID, m.Credentials)
 	}
 	return a, m, nil
+}
+
+// missing is the usage error for an answer that no flag gave and no prompt may ask: with
+// --no-input, or without a terminal, where flags double as prompts no more; --accessible then
+// asks line by line on stdin.
+func (o *InitOptions) missing(flag, what string) error {
+	if o.NoInput {
+		return usagef("%s is required with --no-input: %s", flag, what)
+	}
+	return usagef("%s is required without a terminal: %s; or pass --accessible to answer the questions line by line from stdin", flag, what)
 }
 
 func (o *InitOptions) canPrompt() bool {
@@ -670,12 +761,26 @@ func (o *InitOptions) waitReady(ctx context.Context, s *session, t provision.Ten
 	return nil
 }
 
-// runCommands are the commands that run the sample, from the folder it is in.
-func runCommands(m *samples.Manifest, loc sampleLocation) []string {
-	if loc.configOnly {
-		return nil
+// runCommands are the commands that run the sample, from the folder it is in. Config-only output
+// has no sample beside it: first get the sample and copy the written files into its folder.
+func runCommands(m *samples.Manifest, loc sampleLocation, cred samples.CredentialKind) []string {
+	if !loc.configOnly {
+		cmds := []string{"cd " + shellQuote(loc.dir)}
+		cmds = append(cmds, m.Install...)
+		return append(cmds, m.Run...)
 	}
-	cmds := []string{"cd " + shellQuote(loc.dir)}
+	sampleDir := path.Join(wizard.DefaultDownloadDir(m), m.Folder) // in a clone, which is named after the repository
+	cmds := []string{"git clone --depth 1 --branch " + shellQuote(m.Branch) + " " + m.RepositoryURL()}
+	seen := map[string]bool{}
+	for _, f := range m.FilesFor(cred) {
+		src := filepath.Join(loc.dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(src); err != nil || seen[f.Path] {
+			continue
+		}
+		seen[f.Path] = true
+		cmds = append(cmds, "cp "+shellQuote(src)+" "+shellQuote(path.Join(sampleDir, f.Path)))
+	}
+	cmds = append(cmds, "cd "+shellQuote(sampleDir))
 	cmds = append(cmds, m.Install...)
 	return append(cmds, m.Run...)
 }
@@ -705,7 +810,30 @@ func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool)
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, st.Title.Render("Done."))
+	switch r.SignInCheck {
+	case "passed":
+		fmt.Fprintln(w, st.Title.Render("Done. Sign-in check passed: the sample's configuration signs people in."))
+	case "skipped":
+		fmt.Fprintln(w, st.Title.Render("Done. The sign-in check was skipped (--no-verify)."))
+		for _, c := range r.Next {
+			fmt.Fprintf(w, "  Run it with: %s\n", st.Code.Render(c))
+		}
+	default:
+		what := map[string]string{"timeout": "timed out", "interrupted": "was interrupted"}[r.SignInCheck]
+		if what == "" {
+			what = "failed"
+		}
+		fmt.Fprintln(w, st.Fail.Render("The configuration was written, but the sign-in check "+what+"."))
+		fmt.Fprintf(w, "  %s\n", r.SignInCheckFailure)
+		for i, c := range r.Next {
+			lead := "Fix it, then check again: "
+			if i > 0 {
+				lead = "Or let doctor look:       "
+			}
+			fmt.Fprintf(w, "  %s%s\n", lead, st.Code.Render(c))
+		}
+	}
+	fmt.Fprintln(w)
 	kv := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "  %-22s %s\n", k, v)
@@ -731,12 +859,15 @@ func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool)
 			fmt.Fprintf(w, "    %-9s %s\n", f.Action, f.Path)
 		}
 	}
-	if len(r.Run) > 0 {
-		fmt.Fprintln(w, "\n  Run the sample:")
-		for _, c := range r.Run {
-			fmt.Fprintf(w, "    %s\n", st.Code.Render(c))
+	if r.ConfigOnly {
+		fmt.Fprintf(w, "\n  The config files are in %s, not in the sample: copy them into its folder.\n", r.Folder)
+		if m, err := samples.Lookup(r.Sample); err == nil {
+			fmt.Fprintf(w, "  Get and run the sample (or download %s instead of git clone):\n", m.ArchiveURL(""))
 		}
-	} else if r.Folder != "" {
-		fmt.Fprintf(w, "\n  The config files are in %s: copy them into the sample's folder.\n", r.Folder)
+	} else if len(r.Run) > 0 {
+		fmt.Fprintln(w, "\n  Run the sample:")
+	}
+	for _, c := range r.Run {
+		fmt.Fprintf(w, "    %s\n", st.Code.Render(c))
 	}
 }
