@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -33,14 +34,17 @@ func newListCmd(g *GlobalOptions) *cobra.Command {
 		Long: `list shows every app registration carrying the entra-quickstart tag in the tenant, with its
 sample, client id, secrets' expiry, certificate, service principal, admin consent and user-flow
 link, and the ones deleted but not yet purged (they still count against the tenant's quota).
-Apps without the tag are never shown, nor touched by reset.`,
+Apps without the tag are never shown, nor touched by reset.
+
+Against the emulator it covers both of its tenants (workforce and External ID) and says which
+tenant each app is in, unless --tenant, --tenant-type or --sample names one.`,
 		Example: `  entra-quickstart list --tenant contoso.onmicrosoft.com
   entra-quickstart list --emulator --tenant-type external --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runList(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external (needed only to pick the emulator's tenant)")
+	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
 	f.StringVar(&o.Sample, "sample", "", "only this sample's apps")
 	f.StringVar(&o.Name, "name", "", "only apps with this name")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
@@ -49,6 +53,10 @@ Apps without the tag are never shown, nor touched by reset.`,
 
 // ListedApp is one app in list's JSON.
 type ListedApp struct {
+	// The tenant it is in: list and reset against the emulator cover both of its tenants.
+	TenantID           string     `json:"tenant_id"`
+	TenantDomain       string     `json:"tenant_domain,omitempty"`
+	TenantType         string     `json:"tenant_type,omitempty"`
 	DisplayName        string     `json:"display_name"`
 	UniqueName         string     `json:"unique_name"`
 	ClientID           string     `json:"client_id"`
@@ -66,41 +74,137 @@ type ListedApp struct {
 }
 
 func runList(ctx context.Context, o *ListOptions) error {
-	kind, err := tenantKindFlag(o.TenantType, o.Sample)
+	kinds, err := coveredKinds(o.GlobalOptions, o.TenantType, o.Sample)
 	if err != nil {
 		return err
 	}
-	prog := ui.NewProgress(o.IO, true)
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: o.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	apps, err := s.Engine.List(ctx, provision.Filter{Sample: o.Sample, Name: o.Name})
-	if err != nil {
-		return err
-	}
-	folders := map[string]string{}
-	if rec, err := s.State.Load(ctx); err == nil {
-		for _, a := range rec.InTenant(s.cloudKey(), s.TenantID) {
-			folders[strings.ToLower(a.AppID)] = a.Folder
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, true)}}
+	defer ts.Close()
+	out := []ListedApp{}
+	var tenants []tenantRef
+	err = ts.each(ctx, kinds, func(_ provision.TenantType, s *session) error {
+		apps, err := s.Engine.List(ctx, provision.Filter{Sample: o.Sample, Name: o.Name})
+		if err != nil {
+			return err
 		}
-	}
-	out := make([]ListedApp, 0, len(apps))
-	for _, l := range apps {
-		out = append(out, listedApp(l, folders[strings.ToLower(l.AppID)]))
+		tn := tenantOf(s)
+		tenants = append(tenants, tn)
+		folders := map[string]string{}
+		if rec, err := s.State.Load(ctx); err == nil {
+			for _, a := range rec.InTenant(s.cloudKey(), s.TenantID) {
+				folders[strings.ToLower(a.AppID)] = a.Folder
+			}
+		}
+		for _, l := range apps {
+			out = append(out, listedApp(l, folders[strings.ToLower(l.AppID)], tn))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if o.JSON {
 		enc := json.NewEncoder(o.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	printList(o.IO.Out, out)
+	printList(o.IO.Out, out, tenants)
 	return nil
 }
 
-func listedApp(l provision.Listed, folder string) ListedApp {
-	a := ListedApp{DisplayName: l.DisplayName, UniqueName: l.UniqueName, ClientID: l.AppID, ObjectID: l.ObjectID, Sample: l.Sample, Name: l.Name,
+// tenantRef names the tenant an app is in.
+type tenantRef struct {
+	ID     string
+	Domain string // where the emulator says it; a real tenant's is not looked up
+	Type   provision.TenantType
+}
+
+func (t tenantRef) String() string {
+	if t.Domain == "" {
+		return t.ID
+	}
+	return t.Domain
+}
+
+// tenantOf names a session's tenant.
+func tenantOf(s *session) tenantRef {
+	t := tenantRef{ID: s.TenantID}
+	if s.Info != nil {
+		for _, ti := range s.Info.Tenants {
+			if strings.EqualFold(ti.ID, s.TenantID) {
+				t.Domain = ti.Domain
+				t.Type = provision.Workforce
+				if ti.Type == emulator.ExternalID {
+					t.Type = provision.External
+				}
+			}
+		}
+	}
+	return t
+}
+
+// coveredKinds are the kinds of tenant list and reset cover: the one of --tenant-type, or of
+// --sample's kind. Against the emulator with none of --tenant, --tenant-type and --sample it is
+// both of its tenants: init put each sample in the tenant of its kind, and a list or reset that
+// saw only the workforce one would hide the External ID apps. Against a real tenant it is the
+// one signed in to, whatever its kind.
+func coveredKinds(g *GlobalOptions, tt, sample string) ([]provision.TenantType, error) {
+	kind, err := tenantKindFlag(tt, sample)
+	if err != nil {
+		return nil, err
+	}
+	if (g.Emulator || g.EmulatorURL != "") && g.Tenant == "" && tt == "" && sample == "" {
+		return []provision.TenantType{provision.Workforce, provision.External}, nil
+	}
+	return []provision.TenantType{kind}, nil
+}
+
+// tenantSessions opens the sessions of the covered tenants one at a time: the in-process
+// emulator keeps its directory in one data file, so two of its sessions must not be open
+// together. A lone tenant's session stays open from one call to the next, so a real tenant's
+// sign-in happens once.
+type tenantSessions struct {
+	g        *GlobalOptions
+	opts     sessionOptions // Kind is set per tenant
+	kept     *session
+	keptKind provision.TenantType
+}
+
+// each runs fn with the session of each kind's tenant, in order.
+func (ts *tenantSessions) each(ctx context.Context, kinds []provision.TenantType, fn func(provision.TenantType, *session) error) error {
+	for _, k := range kinds {
+		s := ts.kept
+		if s == nil || ts.keptKind != k {
+			ts.Close()
+			o := ts.opts
+			o.Kind = k
+			var err error
+			if s, err = openSession(ctx, ts.g, o); err != nil {
+				return err
+			}
+		}
+		ts.kept, ts.keptKind = s, k
+		err := fn(k, s)
+		if len(kinds) > 1 {
+			ts.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ts *tenantSessions) Close() {
+	if ts.kept != nil {
+		ts.kept.Close()
+		ts.kept = nil
+	}
+}
+
+func listedApp(l provision.Listed, folder string, tn tenantRef) ListedApp {
+	a := ListedApp{TenantID: tn.ID, TenantDomain: tn.Domain, TenantType: string(tn.Type),
+		DisplayName: l.DisplayName, UniqueName: l.UniqueName, ClientID: l.AppID, ObjectID: l.ObjectID, Sample: l.Sample, Name: l.Name,
 		Created: l.Created, ServicePrincipalID: l.ServicePrincipalID, Consent: l.Consent, UserFlowID: l.UserFlowID, Folder: folder}
 	if !l.Deleted.IsZero() {
 		d := l.Deleted
@@ -115,12 +219,26 @@ func listedApp(l provision.Listed, folder string) ListedApp {
 	return a
 }
 
-func printList(w io.Writer, apps []ListedApp) {
+// printList prints the apps as a table; with more than one tenant covered, each row says its
+// tenant.
+func printList(w io.Writer, apps []ListedApp, tenants []tenantRef) {
 	if len(apps) == 0 {
+		if len(tenants) > 1 {
+			names := make([]string, len(tenants))
+			for i, t := range tenants {
+				names[i] = t.String()
+			}
+			fmt.Fprintf(w, "No app registrations made by entra-quickstart in the tenants %s.\n", strings.Join(names, " and "))
+			return
+		}
 		fmt.Fprintln(w, "No app registrations made by entra-quickstart in this tenant.")
 		return
 	}
+	many := len(tenants) > 1
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	if many {
+		fmt.Fprint(tw, "TENANT\t")
+	}
 	fmt.Fprintln(tw, "SAMPLE\tNAME\tCLIENT ID\tCREDENTIAL EXPIRES\tCONSENT\tSTATE")
 	for _, a := range apps {
 		cred := strings.Join(append(append([]string(nil), a.SecretsExpire...), a.Certificates...), ", ")
@@ -139,6 +257,9 @@ func printList(w io.Writer, apps []ListedApp) {
 		consent := a.Consent
 		if consent == "" {
 			consent = "-"
+		}
+		if many {
+			fmt.Fprintf(tw, "%s\t", tenantRef{ID: a.TenantID, Domain: a.TenantDomain})
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Sample, a.Name, a.ClientID, cred, consent, st)
 	}

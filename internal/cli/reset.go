@@ -43,7 +43,9 @@ non-admin quota of 250 objects. An app without the tag is never touched.
 
 It shows what it will delete and asks first (--yes skips the question; --no-input without --yes
 refuses). Apps this machine did not make (tagged, but unknown to the local record) are named
-apart, so a shared tenant's other apps are not deleted by surprise.
+apart, so a shared tenant's other apps are not deleted by surprise. Against the emulator it
+covers both of its tenants (workforce and External ID) unless --tenant, --tenant-type or
+--sample names one.
 
 --restore-files also puts the samples' configuration back as it was before init: the originals
 from their .bak copies, and the files init created removed.`,
@@ -54,7 +56,7 @@ from their .bak copies, and the files init created removed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReset(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external (needed only to pick the emulator's tenant)")
+	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
 	f.StringVar(&o.Sample, "sample", "", "only this sample's apps")
 	f.StringVar(&o.Name, "name", "", "only apps with this name")
 	f.DurationVar(&o.OlderThan, "older-than", 0, "only apps created longer ago than this, e.g. 24h")
@@ -74,72 +76,100 @@ type ResetResult struct {
 	Removed  []string    `json:"removed_files,omitempty"`
 }
 
+// resetGroup is one covered tenant's apps that match, and what this machine's record knows there.
+type resetGroup struct {
+	kind   provision.TenantType
+	tenant tenantRef
+	apps   []provision.Listed
+	known  map[string]state.App // by lower-case app id
+}
+
 func runReset(ctx context.Context, o *ResetOptions) error {
 	if o.OlderThan < 0 {
 		return usagef("--older-than must not be negative")
 	}
-	kind, err := tenantKindFlag(o.TenantType, o.Sample)
+	kinds, err := coveredKinds(o.GlobalOptions, o.TenantType, o.Sample)
 	if err != nil {
 		return err
 	}
-	prog := ui.NewProgress(o.IO, false)
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: o.Tenant, Kind: kind, AuthMethod: o.Auth, Progress: prog})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	rec, err := s.State.Load(ctx)
-	if err != nil {
-		return err
-	}
-	known := map[string]state.App{}
-	for _, a := range rec.InTenant(s.cloudKey(), s.TenantID) {
-		known[strings.ToLower(a.AppID)] = a
-	}
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, false)}}
+	defer ts.Close()
 	now := time.Now()
 	old := func(l provision.Listed) bool {
 		return o.OlderThan == 0 || (!l.Created.IsZero() && now.Sub(l.Created) >= o.OlderThan)
 	}
 	f := provision.Filter{Sample: o.Sample, Name: o.Name, Keep: old}
-	apps, err := s.Engine.List(ctx, f)
+	var groups []*resetGroup
+	err = ts.each(ctx, kinds, func(k provision.TenantType, s *session) error {
+		g := &resetGroup{kind: k, tenant: tenantOf(s), known: map[string]state.App{}}
+		rec, err := s.State.Load(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range rec.InTenant(s.cloudKey(), s.TenantID) {
+			g.known[strings.ToLower(a.AppID)] = a
+		}
+		if g.apps, err = s.Engine.List(ctx, f); err != nil {
+			return err
+		}
+		groups = append(groups, g)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	res := &ResetResult{DryRun: o.DryRun, Deleted: []ListedApp{}, Purged: []ListedApp{}}
-	if len(apps) == 0 {
+	total := 0
+	for _, g := range groups {
+		total += len(g.apps)
+	}
+	if total == 0 {
 		fmt.Fprintln(o.IO.Err, "Nothing to reset: no app registration made by entra-quickstart matches.")
-		if o.RestoreFiles {
-			o.restoreFiles(ctx, s, res, nil)
-		}
 		return o.print(res)
 	}
-	var mine, foreign []provision.Listed
-	for _, l := range apps {
-		if _, ok := known[strings.ToLower(l.AppID)]; ok {
-			mine = append(mine, l)
-		} else {
-			foreign = append(foreign, l)
+	// An app is named with its tenant when more than one is covered.
+	many := len(groups) > 1
+	name := func(g *resetGroup, l provision.Listed) string {
+		if many {
+			return fmt.Sprintf("%s  (tenant %s)", l, g.tenant)
+		}
+		return l.String()
+	}
+	type pick struct {
+		g *resetGroup
+		l provision.Listed
+	}
+	var mine, foreign []pick
+	for _, g := range groups {
+		for _, l := range g.apps {
+			if _, ok := g.known[strings.ToLower(l.AppID)]; ok {
+				mine = append(mine, pick{g, l})
+			} else {
+				foreign = append(foreign, pick{g, l})
+			}
 		}
 	}
 	w := o.IO.Err
-	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s):\n", len(apps))
-	for _, l := range mine {
-		fmt.Fprintf(w, "  - %s\n", l)
+	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s):\n", total)
+	for _, p := range mine {
+		fmt.Fprintf(w, "  - %s\n", name(p.g, p.l))
 	}
 	if len(foreign) > 0 {
 		fmt.Fprintf(w, "  made by entra-quickstart elsewhere (unknown to this machine's record):\n")
-		for _, l := range foreign {
-			fmt.Fprintf(w, "  - %s\n", l)
+		for _, p := range foreign {
+			fmt.Fprintf(w, "  - %s\n", name(p.g, p.l))
 		}
 	}
 	if o.DryRun {
-		for _, l := range apps {
-			res.Deleted = append(res.Deleted, listedApp(l, known[strings.ToLower(l.AppID)].Folder))
+		for _, g := range groups {
+			for _, l := range g.apps {
+				res.Deleted = append(res.Deleted, listedApp(l, g.known[strings.ToLower(l.AppID)].Folder, g.tenant))
+			}
 		}
 		fmt.Fprintln(w, "Dry run: nothing was deleted.")
 		return o.print(res)
 	}
-	selected := apps
+	selected := append(append([]pick(nil), mine...), foreign...)
 	if !o.Yes {
 		if o.NoInput || (!o.IO.Interactive() && !o.Accessible) {
 			return usagef("reset deletes app registrations: pass --yes to confirm (or --dry-run to see what it would delete)")
@@ -166,51 +196,69 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 			return errors.New("nothing was deleted: you did not confirm")
 		}
 	}
-	ids := map[string]bool{}
-	for _, l := range selected {
-		ids[strings.ToLower(l.ObjectID)] = true
-	}
-	f.Keep = func(l provision.Listed) bool { return old(l) && ids[strings.ToLower(l.ObjectID)] }
-	rr, err := s.Engine.Reset(ctx, f)
-	if rr != nil {
-		for _, l := range rr.Deleted {
-			res.Deleted = append(res.Deleted, listedApp(l, ""))
+	// Delete tenant by tenant, each in its own session, only where something was chosen.
+	ids := map[*resetGroup]map[string]bool{}
+	for _, p := range selected {
+		if ids[p.g] == nil {
+			ids[p.g] = map[string]bool{}
 		}
-		for _, l := range rr.Purged {
-			res.Purged = append(res.Purged, listedApp(l, ""))
-		}
+		ids[p.g][strings.ToLower(p.l.ObjectID)] = true
 	}
-	if err != nil {
-		return fmt.Errorf("%w\nRun reset again to finish: it picks up what is left", err)
-	}
-	// Forget what is gone; put the files back.
-	gone := map[string]bool{}
-	if rr != nil {
-		for _, l := range append(append([]provision.Listed(nil), rr.Deleted...), rr.Purged...) {
-			gone[strings.ToLower(l.AppID)] = true
+	todo := map[provision.TenantType]*resetGroup{}
+	var todoKinds []provision.TenantType
+	for _, g := range groups {
+		if ids[g] != nil {
+			todo[g.kind] = g
+			todoKinds = append(todoKinds, g.kind)
 		}
 	}
 	var removed []state.App
-	if err := s.State.Update(ctx, func(r *state.Record) error {
-		for _, a := range r.InTenant(s.cloudKey(), s.TenantID) {
-			if gone[strings.ToLower(a.AppID)] {
-				removed = append(removed, a)
-				r.Remove(a.Cloud, a.TenantID, a.UniqueName)
+	err = ts.each(ctx, todoKinds, func(k provision.TenantType, s *session) error {
+		g := todo[k]
+		chosen := ids[g]
+		gf := f
+		gf.Keep = func(l provision.Listed) bool { return old(l) && chosen[strings.ToLower(l.ObjectID)] }
+		rr, err := s.Engine.Reset(ctx, gf)
+		if rr != nil {
+			for _, l := range rr.Deleted {
+				res.Deleted = append(res.Deleted, listedApp(l, "", g.tenant))
+			}
+			for _, l := range rr.Purged {
+				res.Purged = append(res.Purged, listedApp(l, "", g.tenant))
 			}
 		}
-		return nil
-	}); err != nil {
+		if err != nil {
+			return fmt.Errorf("%w\nRun reset again to finish: it picks up what is left", err)
+		}
+		// Forget what is gone.
+		gone := map[string]bool{}
+		if rr != nil {
+			for _, l := range append(append([]provision.Listed(nil), rr.Deleted...), rr.Purged...) {
+				gone[strings.ToLower(l.AppID)] = true
+			}
+		}
+		return s.State.Update(ctx, func(r *state.Record) error {
+			for _, a := range r.InTenant(s.cloudKey(), s.TenantID) {
+				if gone[strings.ToLower(a.AppID)] {
+					removed = append(removed, a)
+					r.Remove(a.Cloud, a.TenantID, a.UniqueName)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
 		return err
 	}
 	if o.RestoreFiles {
-		o.restoreFiles(ctx, s, res, removed)
+		o.restoreFiles(res, removed)
 	}
 	fmt.Fprintf(w, "Deleted %d and purged %d app registration(s).\n", len(res.Deleted), len(res.Purged))
 	return o.print(res)
 }
 
 // restoreFiles puts back the configuration of the folders the removed apps were written to.
-func (o *ResetOptions) restoreFiles(_ context.Context, _ *session, res *ResetResult, apps []state.App) {
+func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
 	for _, a := range apps {
 		if a.Folder == "" {
 			continue
