@@ -282,6 +282,8 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 // Its rule (facts/identity.md §2.1, the one the emulator applies): scheme and host compared
 // without case, the path with case, the query exactly; http only for a loopback host, whose port
 // is ignored (localhost and 127.0.0.1 still differ); a URI without a path is the one with "/".
+// The emulator has its own copy on purpose: it stands in for Entra, so it must not share the
+// code it checks.
 func redirectRegistered(registered []string, uri string) bool {
 	return slices.ContainsFunc(registered, func(r string) bool { return redirectMatches(r, uri) })
 }
