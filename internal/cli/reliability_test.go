@@ -375,15 +375,19 @@ func mark(o outcome) string {
 // error bodies' trace details.
 var volatileRE = regexp.MustCompile(`\d{2}:\d{2}:\d{2}Z|stream ID \d+|\\r\\nTrace ID.*`)
 
+// tmpNameRE matches the random part of a temporary file's name.
+var tmpNameRE = regexp.MustCompile(`\.tmp-\d+`)
+
 func maskLine(s string) string {
 	s = tempPathRE.ReplaceAllString(s, "<dir>")
 	s = guidRE.ReplaceAllString(s, "<id>")
 	s = portRE.ReplaceAllString(s, "localhost:<port>")
 	s = dateRE.ReplaceAllString(s, "<date>")
 	s = volatileRE.ReplaceAllString(s, "…")
+	s = tmpNameRE.ReplaceAllString(s, ".tmp-<n>")
 	s = strings.ReplaceAll(s, "`", "'")
-	if len(s) > 160 {
-		s = s[:160] + "…"
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
 	}
 	return s
 }

@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 			d := j.diag.Lookup("local:auto_sign_in")
 			d.Message = err.Error()
 			j.mu.Lock()
-			j.abortLocked("failed", "the automatic sign-in failed: "+err.Error(), d)
+			j.abortLocked("failed", "the automatic browser (--auto-sign-in) failed: "+err.Error(), d)
 			j.mu.Unlock()
 		}
 	case opts.NoBrowser:
