@@ -504,10 +504,10 @@ func RunBinary(ctx context.Context, bin string, runs int) (Binary, error) {
 	return Binary{Size: fi.Size(), Runs: runs, HelpMedian: median(ts)}, nil
 }
 
-// Build builds the binary into dir and returns its path.
+// Build builds the binary into dir as `make build` does (stripped) and returns its path.
 func Build(ctx context.Context, moduleRoot, dir string) (string, error) {
 	bin := filepath.Join(dir, "entra-quickstart")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/entra-quickstart")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-s -w", "-o", bin, "./cmd/entra-quickstart")
 	cmd.Dir = moduleRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %w\n%s", err, out)

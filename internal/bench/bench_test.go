@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
 // BenchmarkSingleApp is the single-app row of the table: Apply for a new app with a fixed
@@ -48,4 +51,35 @@ func BenchmarkLab(b *testing.B) {
 		b.ReportMetric(float64(l.Throttled), "429s")
 		b.ReportMetric(l.Elapsed.Seconds(), "s")
 	}
+}
+
+// BenchmarkBinary is the journey and binary rows, on the tool built once as `make build`
+// builds it. journey: process start to a passed sign-in check with `init --emulator --no-input
+// --auto-sign-in`, a fresh config folder each time (one op is one journey). help: the time of
+// `entra-quickstart --help` (one op is one run), and the binary's size.
+func BenchmarkBinary(b *testing.B) {
+	dir, err := os.MkdirTemp("", "eq-bench-bin-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin, err := Build(context.Background(), testenv.RepoRoot(), dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("journey", func(b *testing.B) {
+		j, err := RunJourney(context.Background(), bin, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(j.Median.Microseconds())/1000, "median-ms")
+	})
+	b.Run("help", func(b *testing.B) {
+		r, err := RunBinary(context.Background(), bin, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.HelpMedian.Microseconds())/1000, "median-ms")
+		b.ReportMetric(float64(r.Size)/1e6, "MB")
+	})
 }
