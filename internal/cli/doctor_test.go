@@ -91,17 +91,7 @@ func TestDoctorChecksTheFolderRedirectURIs(t *testing.T) {
 				t.Fatal(err)
 			}
 			setEnvLine(t, env, tc.key, tc.value)
-			code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir, "--json")
-			var r DoctorResult
-			if err := json.Unmarshal([]byte(out), &r); err != nil {
-				t.Fatalf("doctor --json: %v\n%s\n%s", err, out, errOut)
-			}
-			var bad []Finding
-			for _, f := range r.Findings {
-				if !f.OK {
-					bad = append(bad, f)
-				}
-			}
+			code, bad := doctorFindings(t, dir)
 			if tc.wantOK {
 				if code != ExitOK || len(bad) != 0 {
 					t.Fatalf("%s=%s is registered by Entra's rule; doctor: exit %d, findings %+v", tc.key, tc.value, code, bad)
@@ -162,17 +152,7 @@ func TestDoctorFindsARedirectURIMissingFromTheApp(t *testing.T) {
 		t.Fatalf("init: %s", errOut)
 	}
 	removeRedirectURI(t, h, m.PostLogoutRedirectURI)
-	code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir, "--json")
-	var r DoctorResult
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatalf("doctor --json: %v\n%s\n%s", err, out, errOut)
-	}
-	var bad []Finding
-	for _, f := range r.Findings {
-		if !f.OK {
-			bad = append(bad, f)
-		}
-	}
+	code, bad := doctorFindings(t, dir)
 	if code != ExitError || len(bad) != 1 || !strings.Contains(bad[0].Check, "post-logout") ||
 		!strings.Contains(bad[0].Problem, m.PostLogoutRedirectURI) || !strings.Contains(bad[0].Fix, "registers "+m.PostLogoutRedirectURI) {
 		t.Fatalf("doctor with the post-logout URI gone from the app: exit %d, findings %+v", code, bad)
@@ -201,6 +181,17 @@ func TestDoctorFixForAKeyInitDoesNotWrite(t *testing.T) {
 	if err := os.WriteFile(p, []byte(strings.Replace(string(b), `"/signin-oidc"`, `"/signin-elsewhere"`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	code, bad := doctorFindings(t, dir)
+	if code != ExitError || len(bad) != 1 || !strings.Contains(bad[0].Problem, "https://localhost:5001/signin-elsewhere") ||
+		!strings.HasPrefix(bad[0].Fix, "edit AzureAd:CallbackPath in appsettings.json so that it gives https://localhost:5001/signin-oidc") {
+		t.Fatalf("doctor after a CallbackPath edit: exit %d, findings %+v", code, bad)
+	}
+}
+
+// doctorFindings runs doctor --json against the in-process emulator on dir and returns its exit
+// code and the findings that are not OK.
+func doctorFindings(t *testing.T, dir string) (int, []Finding) {
+	t.Helper()
 	code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir, "--json")
 	var r DoctorResult
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
@@ -212,8 +203,5 @@ func TestDoctorFixForAKeyInitDoesNotWrite(t *testing.T) {
 			bad = append(bad, f)
 		}
 	}
-	if code != ExitError || len(bad) != 1 || !strings.Contains(bad[0].Problem, "https://localhost:5001/signin-elsewhere") ||
-		!strings.HasPrefix(bad[0].Fix, "edit AzureAd:CallbackPath in appsettings.json so that it gives https://localhost:5001/signin-oidc") {
-		t.Fatalf("doctor after a CallbackPath edit: exit %d, findings %+v", code, bad)
-	}
+	return code, bad
 }
