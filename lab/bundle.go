@@ -47,23 +47,33 @@ type marker struct {
 }
 
 func readMarker(bundle string) (*marker, error) {
-	b, err := os.ReadFile(filepath.Join(bundle, markerName))
-	if err != nil {
-		return nil, err
-	}
-	var m marker
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(bundle, markerName), err)
-	}
-	return &m, nil
+	return readJSON[marker](filepath.Join(bundle, markerName))
 }
 
 func writeMarker(bundle string, m *marker) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+	return writeJSON(filepath.Join(bundle, markerName), m)
+}
+
+// readJSON reads the JSON file p; a file that is not JSON is named in the error.
+func readJSON[T any](p string) (*T, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &v, nil
+}
+
+// writeJSON writes v as indented JSON to p, atomically and with mode 0600.
+func writeJSON(p string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(bundle, markerName), append(b, '\n'), 0o600)
+	return writeAtomic(p, append(b, '\n'), 0o600)
 }
 
 // complete reports whether the bundle is whole: the configuration reads back with this app's
@@ -155,20 +165,26 @@ func render(t interface{ Execute(io.Writer, any) error }, data any) ([]byte, err
 }
 
 func writeHandouts(bundle string, d handoutData) error {
-	md, err := parseText("handout.md.tmpl")
+	return writePages(bundle, "handout", "HANDOUT.md", "HANDOUT.html", d)
+}
+
+// writePages renders pages/<what>.md.tmpl and pages/<what>.html.tmpl with data and writes them
+// into dir as mdName and htmlName (mode 0600).
+func writePages(dir, what, mdName, htmlName string, data any) error {
+	md, err := parseText(what + ".md.tmpl")
 	if err != nil {
 		return err
 	}
-	ht, err := parseHTML("handout.html.tmpl")
+	ht, err := parseHTML(what + ".html.tmpl")
 	if err != nil {
 		return err
 	}
-	for name, t := range map[string]interface{ Execute(io.Writer, any) error }{"HANDOUT.md": md, "HANDOUT.html": ht} {
-		b, err := render(t, d)
+	for name, t := range map[string]interface{ Execute(io.Writer, any) error }{mdName: md, htmlName: ht} {
+		b, err := render(t, data)
 		if err != nil {
-			return fmt.Errorf("the handout %s: %w", name, err)
+			return fmt.Errorf("the %s %s: %w", what, name, err)
 		}
-		if err := writeAtomic(filepath.Join(bundle, name), b, 0o600); err != nil {
+		if err := writeAtomic(filepath.Join(dir, name), b, 0o600); err != nil {
 			return err
 		}
 	}
@@ -228,44 +244,15 @@ func zipBundle(dst, bundle, prefix string) error {
 
 // writeIndex writes index.json, INDEX.md and index.html: ids and paths, never a secret.
 func writeIndex(dir string, r *Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
+	if err := writeJSON(filepath.Join(dir, IndexJSON), r); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(dir, IndexJSON), append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	md, err := parseText("index.md.tmpl")
-	if err != nil {
-		return err
-	}
-	ht, err := parseHTML("index.html.tmpl")
-	if err != nil {
-		return err
-	}
-	for name, t := range map[string]interface{ Execute(io.Writer, any) error }{IndexMD: md, IndexHTML: ht} {
-		b, err := render(t, r)
-		if err != nil {
-			return fmt.Errorf("the index %s: %w", name, err)
-		}
-		if err := writeAtomic(filepath.Join(dir, name), b, 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writePages(dir, "index", IndexMD, IndexHTML, r)
 }
 
 // ReadIndex reads a lab folder's index.json.
 func ReadIndex(dir string) (*Report, error) {
-	b, err := os.ReadFile(filepath.Join(dir, IndexJSON))
-	if err != nil {
-		return nil, err
-	}
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, IndexJSON), err)
-	}
-	return &r, nil
+	return readJSON[Report](filepath.Join(dir, IndexJSON))
 }
 
 // writeAtomic writes a file through a temporary file and a rename (see atomicfile.Write).

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -269,11 +268,7 @@ func SaveRecord(dir string, r Record) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("the labs folder %s: %w", dir, err)
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeAtomic(recordPath(dir, r.Name), append(b, '\n'), 0o600)
+	return writeJSON(recordPath(dir, r.Name), r)
 }
 
 // LoadRecord reads a lab's record; the error wraps os.ErrNotExist when there is none.
@@ -281,15 +276,7 @@ func LoadRecord(dir, name string) (*Record, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(recordPath(dir, name))
-	if err != nil {
-		return nil, err
-	}
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", recordPath(dir, name), err)
-	}
-	return &r, nil
+	return readJSON[Record](recordPath(dir, name))
 }
 
 // RemoveRecord forgets a lab (after reset); a missing record is no error.

@@ -242,19 +242,10 @@ func TestRefusesUnknownStateAndReplay(t *testing.T) {
 		}
 		cases["unknown"] = st
 		// A real sign-in, keeping the callback URL to replay it.
-		b.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if req.URL.Path == "/auth/redirect" {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}
-		resp, err := b.c.Get(base + signInPath)
+		cb, err := b.callbackURL(base)
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
-		cb := resp.Header.Get("Location")
-		b.c.CheckRedirect = nil
 		if st, _, _, err = b.get(ctx, cb); err != nil || st != 200 {
 			return fmt.Errorf("callback %d %v", st, err)
 		}
@@ -297,8 +288,6 @@ func TestRefusesForeignHost(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		var sb strings.Builder
-		_, _ = fmt.Fprint(&sb, "")
 		buf := make([]byte, 8192)
 		n, _ := resp.Body.Read(buf)
 		body = string(buf[:n])
@@ -362,19 +351,11 @@ func TestCallbackAfterTimeout(t *testing.T) {
 	var callback string
 	var ready = make(chan struct{})
 	rep, _, _, derr := runWith(t, cfg, Options{Timeout: time.Second}, func(ctx context.Context, start string) error {
-		b := newHTTPBrowser(t, nil)
-		b.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if req.URL.Path == "/auth/redirect" {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}
-		resp, err := b.c.Get(baseOf(start) + signInPath)
+		cb, err := newHTTPBrowser(t, nil).callbackURL(baseOf(start))
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
-		callback = resp.Header.Get("Location")
+		callback = cb
 		close(ready)
 		return nil
 	})
@@ -390,8 +371,6 @@ func TestCallbackAfterTimeout(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("a callback after the timeout was served: %d", resp.StatusCode)
 	}
-	var op2 *net.OpError
-	_ = op2
 }
 
 // TestLateStateRefused: the state is refused once the attempt is older than AttemptTTL (the
@@ -407,22 +386,14 @@ func TestLateStateRefused(t *testing.T) {
 	var status int
 	rep, _, _, derr := runWith(t, cfg, Options{Now: now, AttemptTTL: time.Minute, Timeout: 2 * time.Second}, func(ctx context.Context, start string) error {
 		b := newHTTPBrowser(t, nil)
-		b.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if req.URL.Path == "/auth/redirect" {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		}
-		resp, err := b.c.Get(baseOf(start) + signInPath)
+		cb, err := b.callbackURL(baseOf(start))
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
 		<-mu
 		offset = 2 * time.Minute
 		mu <- struct{}{}
-		b.c.CheckRedirect = nil
-		status, _, _, err = b.get(ctx, resp.Header.Get("Location"))
+		status, _, _, err = b.get(ctx, cb)
 		return err
 	})
 	if derr != nil {
@@ -506,4 +477,22 @@ func TestHTTPSRedirectKeepsCertificate(t *testing.T) {
 	if len(fingerprints) != 2 || fingerprints[0] != fingerprints[1] {
 		t.Errorf("the certificate was not kept between runs")
 	}
+}
+
+// callbackURL signs in from base and stops short of the callback: it returns the redirect the
+// authority sent the browser to, unvisited (b follows redirects again afterwards).
+func (b *httpBrowser) callbackURL(base string) (string, error) {
+	b.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Path == "/auth/redirect" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	defer func() { b.c.CheckRedirect = nil }()
+	resp, err := b.c.Get(base + signInPath)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location"), nil
 }

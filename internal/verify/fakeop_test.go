@@ -249,6 +249,11 @@ func (b *httpBrowser) get(ctx context.Context, u string) (int, string, string, e
 	if err != nil {
 		return 0, "", "", err
 	}
+	return b.do(req)
+}
+
+// do sends req and returns the final status, URL and body (whatever of it could be read).
+func (b *httpBrowser) do(req *http.Request) (int, string, string, error) {
 	resp, err := b.c.Do(req)
 	if err != nil {
 		return 0, "", "", err

@@ -52,19 +52,5 @@ func (b *httpBrowser) submitForm(ctx context.Context, pageURL, body string, fill
 		return 0, "", "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := b.c.Do(req)
-	if err != nil {
-		return 0, "", "", err
-	}
-	defer resp.Body.Close()
-	var sb strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		sb.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return resp.StatusCode, resp.Request.URL.String(), sb.String(), nil
+	return b.do(req)
 }
