@@ -249,21 +249,7 @@ func TestUpstreamMatchesSharedFixtures(t *testing.T) {
 func copyUpstream(t *testing.T, m *Manifest, dir string) {
 	t.Helper()
 	src := filepath.Join("upstream", repoName(m.Repository), filepath.FromSlash(m.Folder))
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
 }
