@@ -132,15 +132,11 @@ func (c *Client) RemovePassword(ctx context.Context, appObjectID, keyID string) 
 	if err != nil {
 		return fmt.Errorf("graph: secret key id %q: %w", keyID, err)
 	}
-	err = c.call(ctx, "remove an old client secret", false, func(ctx context.Context) error {
+	return c.callGone(ctx, "remove an old client secret", false, func(ctx context.Context) error {
 		body := applications.NewItemRemovePasswordPostRequestBody()
 		body.SetKeyId(&u)
 		return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(appObjectID).RemovePassword().Post(ctx, body, nil)
 	})
-	if IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // ListApplications lists applications matching an OData filter (e.g. a tag), every page.
@@ -161,13 +157,9 @@ func (c *Client) ListApplications(ctx context.Context, filter string) ([]Applica
 // DeleteApplication soft-deletes an application (it and its service principal go to deleted
 // items for 30 days). An app already gone counts as deleted.
 func (c *Client) DeleteApplication(ctx context.Context, objectID string) error {
-	err := c.call(ctx, "delete the app registration", false, func(ctx context.Context) error {
+	return c.callGone(ctx, "delete the app registration", false, func(ctx context.Context) error {
 		return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).ByApplicationId(objectID).Delete(ctx, nil)
 	})
-	if IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // DeletedApplications lists soft-deleted applications, every page.
@@ -188,13 +180,9 @@ func (c *Client) DeletedApplications(ctx context.Context) ([]Application, error)
 
 // PurgeDeleted permanently deletes a soft-deleted object. One already purged counts as done.
 func (c *Client) PurgeDeleted(ctx context.Context, objectID string) error {
-	err := c.call(ctx, "purge the app registration from deleted items", true, func(ctx context.Context) error {
+	return c.callGone(ctx, "purge the app registration from deleted items", true, func(ctx context.Context) error {
 		return directory.NewDirectoryRequestBuilderInternal(c.pathParams(), c.adapter).DeletedItems().ByDirectoryObjectId(objectID).Delete(ctx, nil)
 	})
-	if IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // ---- service principals ----
@@ -458,13 +446,9 @@ func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 // UnlinkUserFlow removes the app from a user flow (an app can be in only one). Already gone
 // counts as removed.
 func (c *Client) UnlinkUserFlow(ctx context.Context, flowID, appID string) error {
-	err := c.call(ctx, "unlink the app from its previous user flow", false, func(ctx context.Context) error {
+	return c.callGone(ctx, "unlink the app from its previous user flow", false, func(ctx context.Context) error {
 		return c.flows().ByAuthenticationEventsFlowId(flowID).Conditions().Applications().IncludeApplications().ByAuthenticationConditionApplicationAppId(appID).Delete(ctx, nil)
 	})
-	if IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // DeletedServicePrincipals lists soft-deleted service principals (appId and id), every page.

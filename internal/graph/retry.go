@@ -55,6 +55,14 @@ type RetryEvent struct {
 	Err     *Error
 }
 
+// callGone is call for a removal: an object already gone counts as removed.
+func (c *Client) callGone(ctx context.Context, op string, lag bool, fn func(context.Context) error) error {
+	if err := c.call(ctx, op, lag, fn); !IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
 // call runs fn until it succeeds, fails for good, or the policy or ctx ends it. lag says that a
 // "not found" answer means "not replicated yet" for this call.
 func (c *Client) call(ctx context.Context, op string, lag bool, fn func(context.Context) error) error {

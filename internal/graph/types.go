@@ -198,11 +198,7 @@ func fromApp(m models.Applicationable) *Application {
 	for _, r := range m.GetRequiredResourceAccess() {
 		rr := RequiredResourceAccess{ResourceAppID: deref(r.GetResourceAppId())}
 		for _, x := range r.GetResourceAccess() {
-			id := ""
-			if u := x.GetId(); u != nil {
-				id = u.String()
-			}
-			rr.Access = append(rr.Access, ResourceAccess{ID: id, Type: deref(x.GetTypeEscaped())})
+			rr.Access = append(rr.Access, ResourceAccess{ID: uuidString(x.GetId()), Type: deref(x.GetTypeEscaped())})
 		}
 		a.RequiredResourceAccess = append(a.RequiredResourceAccess, rr)
 	}
@@ -210,36 +206,26 @@ func fromApp(m models.Applicationable) *Application {
 		a.Passwords = append(a.Passwords, fromPassword(p))
 	}
 	for _, k := range m.GetKeyCredentials() {
-		kc := KeyCredential{
-			DisplayName: deref(k.GetDisplayName()), Type: deref(k.GetTypeEscaped()), Usage: deref(k.GetUsage()),
+		a.Keys = append(a.Keys, KeyCredential{
+			KeyID: uuidString(k.GetKeyId()), DisplayName: deref(k.GetDisplayName()), Type: deref(k.GetTypeEscaped()), Usage: deref(k.GetUsage()),
 			Key: k.GetKey(), CustomKeyIdentifier: k.GetCustomKeyIdentifier(),
-		}
-		if u := k.GetKeyId(); u != nil {
-			kc.KeyID = u.String()
-		}
-		if t := k.GetStartDateTime(); t != nil {
-			kc.Start = *t
-		}
-		if t := k.GetEndDateTime(); t != nil {
-			kc.End = *t
-		}
-		a.Keys = append(a.Keys, kc)
+			Start: deref(k.GetStartDateTime()), End: deref(k.GetEndDateTime()),
+		})
 	}
 	return a
 }
 
 func fromPassword(p models.PasswordCredentialable) PasswordCredential {
-	pc := PasswordCredential{DisplayName: deref(p.GetDisplayName()), Hint: deref(p.GetHint())}
-	if u := p.GetKeyId(); u != nil {
-		pc.KeyID = u.String()
+	return PasswordCredential{KeyID: uuidString(p.GetKeyId()), DisplayName: deref(p.GetDisplayName()), Hint: deref(p.GetHint()),
+		Start: deref(p.GetStartDateTime()), End: deref(p.GetEndDateTime())}
+}
+
+// uuidString is u's text; "" when Graph sent none.
+func uuidString(u *uuid.UUID) string {
+	if u == nil {
+		return ""
 	}
-	if t := p.GetStartDateTime(); t != nil {
-		pc.Start = *t
-	}
-	if t := p.GetEndDateTime(); t != nil {
-		pc.End = *t
-	}
-	return pc
+	return u.String()
 }
 
 func toAppModel(w AppWrite) models.Applicationable {
