@@ -129,14 +129,7 @@ func TestResultNeverShowsTheSecret(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
 	eng := v.engine(Workforce)
-	plan, err := eng.Plan(ctx, v.spec(Workforce, Secret, "redact"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := eng.Apply(ctx, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustApply(t, ctx, eng, v.spec(Workforce, Secret, "redact"))
 	secret := res.Secret.Reveal()
 	if len(secret) < 16 {
 		t.Fatalf("secret %d chars", len(secret))
@@ -223,13 +216,7 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 	ctx := context.Background()
 	eng := v.engine(Workforce)
 	spec := v.spec(Workforce, Secret, "lag")
-	plan, err := eng.Plan(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.Apply(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, ctx, eng, spec)
 	// renew makes a new secret on the existing app under a replication lag: the secret is
 	// refused (AADSTS7000215) until the lag has passed.
 	renew := func(lag time.Duration) *Result {
@@ -237,21 +224,13 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 		v.e.SetReplicationLag(lag)
 		s := spec
 		s.Credential.Renew = true
-		p, err := eng.Plan(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := eng.Apply(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return mustApply(t, ctx, eng, s)
 	}
 	defer v.e.SetReplicationLag(0)
 	res := renew(400 * time.Millisecond)
 	var evs []ReadyEvent
 	start := time.Now()
-	err = WaitReady(ctx, ReadyConfig{
+	err := WaitReady(ctx, ReadyConfig{
 		TokenURL: v.tokenURL(Workforce), HTTPClient: &http.Client{Transport: v.tr}, Successes: 3,
 		Interval: 20 * time.Millisecond, MaxInterval: 50 * time.Millisecond, Timeout: 10 * time.Second,
 		Progress: func(ev ReadyEvent) { evs = append(evs, ev) },

@@ -105,6 +105,20 @@ func (v *env) engine(kind TenantType) *Engine {
 	return New(v.graphClient(kind, fastRetry()), Options{Progress: v.events.add})
 }
 
+// mustApply plans s and applies the plan, failing t on either error.
+func mustApply(t testing.TB, ctx context.Context, eng *Engine, s Spec) *Result {
+	t.Helper()
+	p, err := eng.Plan(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := eng.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // spec is a test spec for a tenant kind and credential, with the key file in a temp folder.
 func (v *env) spec(kind TenantType, cred CredentialKind, name string) Spec {
 	sample := "node-workforce"

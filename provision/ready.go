@@ -52,15 +52,13 @@ func TokenURL(authorityBase, tenant string) string {
 }
 
 // notYet are the AADSTS codes that mean "the new app or credential has not replicated yet".
-func notYet() map[string]string {
-	return map[string]string{
-		"700016":  "the app has not reached the sign-in service yet",
-		"7000215": "the new secret has not reached the sign-in service yet",
-		"7000222": "the new secret has not reached the sign-in service yet",
-		"700027":  "the new certificate has not reached the sign-in service yet",
-		"700024":  "the client assertion is not yet within its valid time",
-		"50012":   "the new certificate has not reached the sign-in service yet",
-	}
+var notYet = map[string]string{
+	"700016":  "the app has not reached the sign-in service yet",
+	"7000215": "the new secret has not reached the sign-in service yet",
+	"7000222": "the new secret has not reached the sign-in service yet",
+	"700027":  "the new certificate has not reached the sign-in service yet",
+	"700024":  "the client assertion is not yet within its valid time",
+	"50012":   "the new certificate has not reached the sign-in service yet",
 }
 
 // ErrNotReady is wrapped by WaitReady's error when the deadline passes.
@@ -216,7 +214,7 @@ func tryToken(ctx context.Context, cfg ReadyConfig, r *Result) (ok bool, reason 
 			codes[n[:i]] = true
 		}
 	}
-	for code, why := range notYet() {
+	for code, why := range notYet {
 		if codes[code] {
 			return false, "AADSTS" + code + ": " + why, nil
 		}

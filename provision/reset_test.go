@@ -20,21 +20,9 @@ func TestListAndReset(t *testing.T) {
 	ctx := context.Background()
 	g := v.graphClient(External, fastRetry())
 	eng := New(g, Options{})
-	apply := func(s Spec) *Result {
-		t.Helper()
-		p, err := eng.Plan(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := eng.Apply(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	a := apply(v.spec(External, Secret, "alice"))
-	b := apply(v.spec(External, Certificate, "bob"))
-	old := apply(v.spec(External, Secret, "old"))
+	a := mustApply(t, ctx, eng, v.spec(External, Secret, "alice"))
+	b := mustApply(t, ctx, eng, v.spec(External, Certificate, "bob"))
+	old := mustApply(t, ctx, eng, v.spec(External, Secret, "old"))
 	if err := g.DeleteApplication(ctx, old.ObjectID); err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +111,7 @@ func TestSecretRotationKeepsOneGrace(t *testing.T) {
 	g := v.graphClient(Workforce, fastRetry())
 	eng := New(g, Options{})
 	spec := v.spec(Workforce, Secret, "rotate")
-	p, err := eng.Plan(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := eng.Apply(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustApply(t, ctx, eng, spec)
 	if _, _, err := g.AddPassword(ctx, res.ObjectID, "added by hand", time.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +164,7 @@ func TestSecretRotationKeepsOneGrace(t *testing.T) {
 	// Without Renew and with the current secret valid, nothing is planned.
 	s := spec
 	s.Credential.CurrentKeyID = history[len(history)-1]
-	p, err = eng.Plan(ctx, s)
+	p, err := eng.Plan(ctx, s)
 	if err != nil || !p.Empty() {
 		t.Fatalf("plan with a valid current secret = %v, %v; want empty", p, err)
 	}
@@ -260,7 +241,7 @@ func TestActionableErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			var pe *Error
-			if !errorsAs(err, &pe) || pe.RequestID == "" || pe.Next == "" {
+			if !errors.As(err, &pe) || pe.RequestID == "" || pe.Next == "" {
 				t.Fatalf("error %v is not actionable (request-id %q)", err, pe)
 			}
 			for _, w := range tc.want {
@@ -326,8 +307,6 @@ func TestUserFlowCreatedWhenNone(t *testing.T) {
 		t.Fatalf("second plan = %v, %v; want empty", p2, err)
 	}
 }
-
-func errorsAs(err error, target **Error) bool { return errors.As(err, target) }
 
 // withoutRole takes an application permission away from the tenant's automation client.
 func (v *env) withoutRole(kind TenantType, role string) {

@@ -64,14 +64,12 @@ const (
 
 // graphScopeIDs are Microsoft Graph's delegated permission ids, the same in every tenant, so
 // requiredResourceAccess can go in the first request without looking them up.
-func graphScopeIDs() map[string]string {
-	return map[string]string{
-		"user.read":      "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
-		"openid":         "37f7f235-527c-4136-accd-4a02d197296e",
-		"profile":        "14dad69e-099b-42c9-810b-d002981feec1",
-		"offline_access": "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
-		"email":          "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
-	}
+var graphScopeIDs = map[string]string{
+	"user.read":      "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+	"openid":         "37f7f235-527c-4136-accd-4a02d197296e",
+	"profile":        "14dad69e-099b-42c9-810b-d002981feec1",
+	"offline_access": "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+	"email":          "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
 }
 
 // canonicalScope spells a known scope as Graph does (User.Read, openid, ...).
@@ -313,9 +311,8 @@ func (s Spec) Validate() error {
 			bad("tag %q must be 1 to 256 characters without spaces", t)
 		}
 	}
-	ids := graphScopeIDs()
 	for _, sc := range s.GraphScopes {
-		if _, ok := ids[strings.ToLower(sc)]; !ok {
+		if _, ok := graphScopeIDs[strings.ToLower(sc)]; !ok {
 			bad("Graph scope %q is not one this tool knows the id of (User.Read, openid, profile, offline_access, email)", sc)
 		}
 	}
@@ -342,10 +339,9 @@ func (s Spec) consentScope() string { return strings.Join(s.GraphScopes, " ") }
 
 // appWrite is the upsert body for this spec.
 func (s Spec) appWrite() graph.AppWrite {
-	ids := graphScopeIDs()
 	var access []graph.ResourceAccess
 	for _, sc := range s.GraphScopes {
-		access = append(access, graph.ResourceAccess{ID: ids[strings.ToLower(sc)], Type: "Scope"})
+		access = append(access, graph.ResourceAccess{ID: graphScopeIDs[strings.ToLower(sc)], Type: "Scope"})
 	}
 	return graph.AppWrite{
 		DisplayName:    s.DisplayName,

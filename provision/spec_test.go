@@ -100,14 +100,7 @@ func TestCertificateRenewal(t *testing.T) {
 	for i := range 3 {
 		s := spec
 		s.Credential.Renew = i > 0
-		p, err := eng.Plan(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := eng.Apply(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := mustApply(t, ctx, eng, s)
 		if err := v.ready(ctx, Workforce, r); err != nil {
 			t.Fatalf("renewal %d: %v", i, err)
 		}

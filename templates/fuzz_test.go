@@ -50,18 +50,15 @@ func FuzzEnvSet(f *testing.F) {
 			t.Fatalf("%s reads back %q, set %q", key, got, value)
 		}
 		// Every other line is still there, in order, byte for byte.
-		var kept []string
-		for _, l := range before {
-			if l.key != key {
-				kept = append(kept, l.text)
+		others := func(lines []envLine) (texts []string) {
+			for _, l := range lines {
+				if l.key != key {
+					texts = append(texts, l.text)
+				}
 			}
+			return
 		}
-		var now []string
-		for _, l := range again.lines {
-			if l.key != key {
-				now = append(now, l.text)
-			}
-		}
+		kept, now := others(before), others(again.lines)
 		if strings.Join(kept, "\n") != strings.Join(now, "\n") {
 			t.Fatalf("other lines changed:\n%q\n%q", kept, now)
 		}
