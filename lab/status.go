@@ -68,15 +68,12 @@ func Status(ctx context.Context, cfg StatusConfig) (*StatusReport, error) {
 		return nil, err
 	}
 	eng := provision.New(cfg.Graph, provision.Options{})
-	var (
-		listed []provision.Listed
-		tenant provision.Tenant
-	)
 	listed, err := eng.List(ctx, provision.Filter{Lab: cfg.Name})
 	if err != nil {
 		return nil, err
 	}
-	if tenant, err = eng.TenantFacts(ctx); err != nil {
+	tenant, err := eng.TenantFacts(ctx)
+	if err != nil {
 		return nil, err
 	}
 	rep := &StatusReport{Lab: cfg.Name, TenantID: tenant.ID, Tenant: tenant.Domain, Dir: cfg.Dir, Attendees: []AttendeeStatus{}}
