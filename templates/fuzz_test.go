@@ -12,7 +12,7 @@ import (
 )
 
 func addFixtureSeeds(f *testing.F, suffix string) {
-	filepath.WalkDir(filepath.Join("testdata", "fixtures"), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(upstreamDir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.Contains(filepath.Base(p), suffix) {
 			b, _ := os.ReadFile(p)
 			f.Add(b, "CLIENT_ID", "aaaaaaaa-bbbb")
@@ -84,7 +84,7 @@ func FuzzEnvSet(f *testing.F) {
 // FuzzEditJSON: editing valid JSON with comments always gives valid JSON with comments, where
 // the edited pointer holds the value and the original is untouched.
 func FuzzEditJSON(f *testing.F) {
-	filepath.WalkDir(filepath.Join("testdata", "fixtures"), func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(upstreamDir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
 			b, _ := os.ReadFile(p)
 			f.Add(b, "/AzureAd/ClientId", "x")

@@ -90,11 +90,15 @@ func testValues(m *samples.Manifest, cert *Certificate) Values {
 	return v
 }
 
-// fixtureDir copies the real sample files of m (testdata/fixtures) into a temporary folder.
+// upstreamDir holds the samples' real files, as the samples package embeds them (one copy in
+// the repository, checked against the shared fixtures by samples' tests).
+const upstreamDir = "../samples/upstream"
+
+// fixtureDir copies the real sample files of m (upstreamDir) into a temporary folder.
 func fixtureDir(t testing.TB, m *samples.Manifest) string {
 	t.Helper()
 	_, repo, _ := strings.Cut(m.Repository, "/")
-	src := filepath.Join("testdata", "fixtures", repo, filepath.FromSlash(m.Folder))
+	src := filepath.Join(upstreamDir, repo, filepath.FromSlash(m.Folder))
 	dst := t.TempDir()
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
 		t.Fatal(err)
