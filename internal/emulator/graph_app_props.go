@@ -50,7 +50,6 @@ func (g *gcall) applyAppProps(a *Application, m map[string]json.RawMessage) bool
 	sort.Strings(keys)
 	for _, k := range keys {
 		raw := m[k]
-		null := string(raw) == "null"
 		switch {
 		case k == "displayName":
 			var s string
@@ -119,20 +118,11 @@ func (g *gcall) applyAppProps(a *Application, m map[string]json.RawMessage) bool
 			}
 			a.KeyCredentials = kc
 		case appWritable[k]:
-			extra := map[string]json.RawMessage{}
-			for n, v := range a.Extra {
-				extra[n] = v
-			}
-			if null {
-				delete(extra, k)
-			} else {
-				extra[k] = raw
-			}
-			a.Extra = extra
+			a.Extra = withExtra(a.Extra, k, raw)
 		case appReadOnly[k], k == "passwordCredentials", k == "uniqueName":
 			// read-only here; the callers handle passwordCredentials and uniqueName
 		default:
-			return g.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.application'. Make sure to only use property names that are defined by the type.", k))
+			return g.unknownProperty(k, "microsoft.graph.application")
 		}
 	}
 	return true
@@ -206,6 +196,21 @@ func (g *gcall) mergeWeb(a *Application, raw json.RawMessage) bool {
 	}
 	a.Web = web
 	return true
+}
+
+// withExtra is a copy of extra (properties kept as sent) with k set to raw, or removed when
+// raw is null.
+func withExtra(extra map[string]json.RawMessage, k string, raw json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(extra)+1)
+	for n, v := range extra {
+		out[n] = v
+	}
+	if string(raw) == "null" {
+		delete(out, k)
+	} else {
+		out[k] = raw
+	}
+	return out
 }
 
 func (g *gcall) unknownProperty(name, typ string) bool {

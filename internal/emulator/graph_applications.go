@@ -300,12 +300,18 @@ func (g *gcall) newPassword(pr passwordRequest) (PasswordCredential, bool) {
 	}, true
 }
 
+// passwordApp is the live app of an addPassword or removePassword call (the action segment),
+// named by id or appId.
+func (g *gcall) passwordApp(action string) (*Application, bool) {
+	if name, _, _ := altKey(g.p["alt"]); g.p["alt"] != "" && name != "appId" {
+		return nil, g.fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", action))
+	}
+	return g.liveApp()
+}
+
 // appsAddPassword is POST /applications/{id}/addPassword or (appId='…')/addPassword.
 func (e *Emulator) appsAddPassword(g *gcall) bool {
-	if name, _, _ := altKey(g.p["alt"]); g.p["alt"] != "" && name != "appId" {
-		return g.fail(http.StatusBadRequest, "BadRequest", "Resource not found for the segment 'addPassword'.")
-	}
-	a, ok := g.liveApp()
+	a, ok := g.passwordApp("addPassword")
 	if !ok {
 		return false
 	}
@@ -332,10 +338,7 @@ func (e *Emulator) appsAddPassword(g *gcall) bool {
 
 // appsRemovePassword is POST /applications/{id}/removePassword {"keyId": …} → 204.
 func (e *Emulator) appsRemovePassword(g *gcall) bool {
-	if name, _, _ := altKey(g.p["alt"]); g.p["alt"] != "" && name != "appId" {
-		return g.fail(http.StatusBadRequest, "BadRequest", "Resource not found for the segment 'removePassword'.")
-	}
-	a, ok := g.liveApp()
+	a, ok := g.passwordApp("removePassword")
 	if !ok {
 		return false
 	}

@@ -249,34 +249,23 @@ func (p *filterParser) isPunct(s string) bool {
 	return t.kind == tPunct && t.text == s
 }
 
-func (p *filterParser) or() (fexpr, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.isWord("or") {
-		p.next()
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = fBin{op: "or", l: l, r: r}
-	}
-	return l, nil
-}
+func (p *filterParser) or() (fexpr, error) { return p.chain("or", p.and) }
 
-func (p *filterParser) and() (fexpr, error) {
-	l, err := p.cmp()
+func (p *filterParser) and() (fexpr, error) { return p.chain("and", p.cmp) }
+
+// chain parses operands joined by the keyword op, left-associative.
+func (p *filterParser) chain(op string, operand func() (fexpr, error)) (fexpr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.isWord("and") {
+	for p.isWord(op) {
 		p.next()
-		r, err := p.cmp()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = fBin{op: "and", l: l, r: r}
+		l = fBin{op: op, l: l, r: r}
 	}
 	return l, nil
 }

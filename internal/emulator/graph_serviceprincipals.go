@@ -79,17 +79,18 @@ func (g *gcall) spConflict(appID string) bool {
 }
 
 // createSP makes the service principal of a visible application, with the app's display name
-// and tags (Graph copies them at creation) unless the body sets its own.
-func (g *gcall) createSP(appID string, m map[string]json.RawMessage) (*ServicePrincipal, bool) {
+// and tags (Graph copies them at creation) unless the body sets its own, and answers 201 with
+// it.
+func (g *gcall) createSP(appID string, m map[string]json.RawMessage) bool {
 	app := g.t.AppByAppID(appID)
 	if app == nil || !g.sees(app.VisibleAt) {
-		return nil, g.noBackingApp(appID)
+		return g.noBackingApp(appID)
 	}
 	if g.t.SPByAppID(appID) != nil {
-		return nil, g.spConflict(appID)
+		return g.spConflict(appID)
 	}
 	if g.quotaExceeded() {
-		return nil, false
+		return false
 	}
 	s := &ServicePrincipal{
 		ID:                     NewGUID(),
@@ -105,10 +106,12 @@ func (g *gcall) createSP(appID string, m map[string]json.RawMessage) (*ServicePr
 		VisibleAt:              g.e.visibleAt(),
 	}
 	if !g.applySPProps(s, m) {
-		return nil, false
+		return false
 	}
 	g.t.ServicePrincipals = append(g.t.ServicePrincipals, s)
-	return s, true
+	g.location(s.ID, "ServicePrincipal")
+	g.entity(http.StatusCreated, spsCollection, renderSP(s, g.t.appOf(s)))
+	return true
 }
 
 // spsCreate is POST /servicePrincipals {"appId": …} → 201.
@@ -121,13 +124,7 @@ func (e *Emulator) spsCreate(g *gcall) bool {
 	if json.Unmarshal(m["appId"], &appID) != nil || appID == "" {
 		return g.invalidValue("appId", "ServicePrincipal")
 	}
-	s, ok := g.createSP(appID, m)
-	if !ok {
-		return false
-	}
-	g.location(s.ID, "ServicePrincipal")
-	g.entity(http.StatusCreated, spsCollection, renderSP(s, g.t.appOf(s)))
-	return true
+	return g.createSP(appID, m)
 }
 
 // spsPatch is PATCH /servicePrincipals/{id} and the upsert PATCH /servicePrincipals(appId='…')
@@ -160,13 +157,7 @@ func (e *Emulator) spsPatch(g *gcall) bool {
 	if !upsert || g.p["alt"] == "" {
 		return g.notFound(key)
 	}
-	s, ok = g.createSP(key, m)
-	if !ok {
-		return false
-	}
-	g.location(s.ID, "ServicePrincipal")
-	g.entity(http.StatusCreated, spsCollection, renderSP(s, g.t.appOf(s)))
-	return true
+	return g.createSP(key, m)
 }
 
 // spsDelete soft-deletes a service principal (restorable from deleted items).
@@ -219,16 +210,7 @@ func (g *gcall) applySPProps(s *ServicePrincipal, m map[string]json.RawMessage) 
 			}
 			s.ServicePrincipalNames = names
 		case spWritable[k]:
-			extra := map[string]json.RawMessage{}
-			for n, v := range s.Extra {
-				extra[n] = v
-			}
-			if string(raw) == "null" {
-				delete(extra, k)
-			} else {
-				extra[k] = raw
-			}
-			s.Extra = extra
+			s.Extra = withExtra(s.Extra, k, raw)
 		case spReadOnly[k], k == "keyCredentials":
 		default:
 			return g.unknownProperty(k, "microsoft.graph.servicePrincipal")

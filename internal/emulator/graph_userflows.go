@@ -40,22 +40,30 @@ func (e *Emulator) flowsList(g *gcall) bool {
 	return g.list(flowsCollection, items)
 }
 
-func (g *gcall) findFlow() *UserFlow {
+// flow is the flow the path names, after the checks every handler of one flow makes: an
+// External ID tenant, an admin caller when admin is set, a flow that exists. nil means the
+// error is answered.
+func (g *gcall) flow(admin bool) *UserFlow {
+	if !g.ciamOnly() {
+		return nil
+	}
+	if admin && !g.isAdmin() {
+		g.denied()
+		return nil
+	}
 	for _, f := range g.t.UserFlows {
 		if strings.EqualFold(f.ID, g.p["id"]) {
 			return f
 		}
 	}
+	g.notFound(g.p["id"])
 	return nil
 }
 
 func (e *Emulator) flowsGet(g *gcall) bool {
-	if !g.ciamOnly() {
-		return false
-	}
-	f := g.findFlow()
+	f := g.flow(false)
 	if f == nil {
-		return g.notFound(g.p["id"])
+		return false
 	}
 	return g.entity(http.StatusOK, flowsCollection, renderFlow(f, g.metadata()))
 }
@@ -110,15 +118,9 @@ func (e *Emulator) flowsCreate(g *gcall) bool {
 }
 
 func (e *Emulator) flowsDelete(g *gcall) bool {
-	if !g.ciamOnly() {
-		return false
-	}
-	if !g.isAdmin() {
-		return g.denied()
-	}
-	f := g.findFlow()
+	f := g.flow(true)
 	if f == nil {
-		return g.notFound(g.p["id"])
+		return false
 	}
 	var keep []*UserFlow
 	for _, x := range g.t.UserFlows {
@@ -136,12 +138,9 @@ func (g *gcall) includeApplicationsContext(f *UserFlow) string {
 }
 
 func (e *Emulator) flowAppsList(g *gcall) bool {
-	if !g.ciamOnly() {
-		return false
-	}
-	f := g.findFlow()
+	f := g.flow(false)
 	if f == nil {
-		return g.notFound(g.p["id"])
+		return false
 	}
 	items := make([]map[string]any, 0, len(f.AppIDs))
 	for _, a := range f.AppIDs {
@@ -160,15 +159,9 @@ func (e *Emulator) flowAppsList(g *gcall) bool {
 
 // flowAppsAdd links an app to a flow: 201 {"appId": …}.
 func (e *Emulator) flowAppsAdd(g *gcall) bool {
-	if !g.ciamOnly() {
-		return false
-	}
-	if !g.isAdmin() {
-		return g.denied()
-	}
-	f := g.findFlow()
+	f := g.flow(true)
 	if f == nil {
-		return g.notFound(g.p["id"])
+		return false
 	}
 	var in struct {
 		AppID string `json:"appId"`
@@ -196,15 +189,9 @@ func (e *Emulator) flowAppsAdd(g *gcall) bool {
 }
 
 func (e *Emulator) flowAppsRemove(g *gcall) bool {
-	if !g.ciamOnly() {
-		return false
-	}
-	if !g.isAdmin() {
-		return g.denied()
-	}
-	f := g.findFlow()
+	f := g.flow(true)
 	if f == nil {
-		return g.notFound(g.p["id"])
+		return false
 	}
 	var keep []string
 	found := false

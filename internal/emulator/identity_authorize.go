@@ -233,17 +233,26 @@ func resourceNotFound(e *Emulator, resource string, a authority) aadstsError {
 	return aadsts(e.now(), 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", resource, name))
 }
 
-// flowFromForm loads the pending sign-in a page posted back.
-func (e *Emulator) flowFromForm(r *http.Request) (*authFlow, respond) {
+// serveFlow serves a page posted back by a pending sign-in: the flow the form names (an error
+// page once it has expired), then step's answer, worked out under the store lock and saved
+// afterwards when save is set.
+func (e *Emulator) serveFlow(w http.ResponseWriter, r *http.Request, save bool, step func(d *Directory, f *authFlow) respond) {
 	_ = r.ParseForm()
 	id := r.Form.Get("flow")
 	e.identity.mu.Lock()
 	f := e.identity.flows[id]
 	e.identity.mu.Unlock()
 	if f == nil || e.now().After(f.Expires) {
-		return nil, errorPage("", aadsts(e.now(), 50089, "Authentication failed due to flow token expired. Please try again."))
+		renderErrorPage(w, "", aadsts(e.now(), 50089, "Authentication failed due to flow token expired. Please try again."))
+		return
 	}
-	return f, nil
+	var out respond
+	if save {
+		_ = e.store.Do(func(d *Directory) error { out = step(d, f); return nil })
+	} else {
+		e.store.View(func(d *Directory) { out = step(d, f) })
+	}
+	out(w, r)
 }
 
 // advance moves a sign-in to its next step: who is the user (SSO, picker, login or sign-up
@@ -403,20 +412,12 @@ func (e *Emulator) loginPage(d *Directory, f *authFlow, username, msg string, co
 // handleLoginPost takes the login form (username and password) and the account picker; a GET
 // shows the login page of a pending sign-in.
 func (e *Emulator) handleLoginPost(w http.ResponseWriter, r *http.Request, _ params) {
-	f, fail := e.flowFromForm(r)
-	if fail != nil {
-		fail(w, r)
-		return
-	}
-	var out respond
-	e.store.View(func(d *Directory) {
+	e.serveFlow(w, r, false, func(d *Directory, f *authFlow) respond {
 		if r.Method != http.MethodPost { // the sign-up page's "Sign in" link
-			out = e.loginPage(d, f, "", "", 0)
-			return
+			return e.loginPage(d, f, "", "", 0)
 		}
-		out = e.login(w, r, d, f)
+		return e.login(w, r, d, f)
 	})
-	out(w, r)
 }
 
 func (e *Emulator) login(w http.ResponseWriter, r *http.Request, d *Directory, f *authFlow) respond {
@@ -481,39 +482,27 @@ func (e *Emulator) login(w http.ResponseWriter, r *http.Request, d *Directory, f
 
 // handleConsentPost takes the consent page's answer.
 func (e *Emulator) handleConsentPost(w http.ResponseWriter, r *http.Request, _ params) {
-	f, fail := e.flowFromForm(r)
-	if fail != nil {
-		fail(w, r)
-		return
-	}
-	var out respond
-	_ = e.store.Do(func(d *Directory) error {
+	e.serveFlow(w, r, true, func(d *Directory, f *authFlow) respond {
 		t := tenantOf(d, f.UserTenant)
 		if f.UserID == "" || t == nil || t.UserByID(f.UserID) == nil {
-			out = e.loginPage(d, f, "", "", 0)
-			return nil
+			return e.loginPage(d, f, "", "", 0)
 		}
 		u := t.UserByID(f.UserID)
 		if r.Form.Get("action") != "accept" {
-			out = e.redirectError(f, "access_denied", aadsts(e.now(), 65004, "User declined to consent to access the app."))
-			return nil
+			return e.redirectError(f, "access_denied", aadsts(e.now(), 65004, "User declined to consent to access the app."))
 		}
 		c, ok := e.findClient(d, t, f.ClientID)
 		if !ok {
-			out = e.advance(w, r, d, f)
-			return nil
+			return e.advance(w, r, d, f)
 		}
 		need, _ := neededPermissions(t, c, parseScopes(f.Scope))
 		if !u.Admin && (t.Type == ExternalID || requiresAdmin(t, need)) {
-			out = e.advance(w, r, d, f) // shows the admin-approval page
-			return nil
+			return e.advance(w, r, d, f) // shows the admin-approval page
 		}
 		e.recordConsent(t, c, u.ID, need, u.Admin && r.Form.Get("consent_org") == "1")
 		f.Consented = true
-		out = e.advance(w, r, d, f)
-		return nil
+		return e.advance(w, r, d, f)
 	})
-	out(w, r)
 }
 
 // ---- answers to the app ----

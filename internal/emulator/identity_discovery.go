@@ -22,6 +22,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // organizations document whose issuer is the literal {tenantid} template (§1.1).
 func (e *Emulator) handleDiscovery(w http.ResponseWriter, r *http.Request, ps params) {
 	var doc map[string]any
+	if e.withAuthority(w, r, ps, func(a authority) { doc = e.discoveryDoc(a) }) {
+		writeMetadata(w, doc)
+	}
+}
+
+// withAuthority runs f with the request's authority under the store lock. For an authority
+// that does not resolve it answers invalid_tenant and returns false.
+func (e *Emulator) withAuthority(w http.ResponseWriter, r *http.Request, ps params, f func(a authority)) bool {
 	var fail *aadstsError
 	e.store.View(func(d *Directory) {
 		a, err := e.resolveAuthority(r, ps, d)
@@ -29,23 +37,35 @@ func (e *Emulator) handleDiscovery(w http.ResponseWriter, r *http.Request, ps pa
 			fail = err
 			return
 		}
-		doc = e.discoveryDoc(a)
+		f(a)
 	})
 	if fail != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_tenant", *fail)
-		return
+		return false
 	}
+	return true
+}
+
+// writeMetadata answers a discovery document: public, and cacheable for a day.
+func writeMetadata(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "max-age=86400, private")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	writeJSON(w, http.StatusOK, doc)
+	writeJSON(w, http.StatusOK, v)
+}
+
+// issuer is the issuer the authority's documents name: the tenant's, or for common and
+// organizations the literal {tenantid} template.
+func (a authority) issuer() string {
+	if a.tenant != nil {
+		return issuerFor(a.site, a.tenant)
+	}
+	return a.site.base + "/{tenantid}/v2.0"
 }
 
 func (e *Emulator) discoveryDoc(a authority) map[string]any {
 	base := a.endpointBase()
-	issuer := a.site.base + "/{tenantid}/v2.0"
 	region := any(nil)
 	if a.tenant != nil {
-		issuer = issuerFor(a.site, a.tenant)
 		region = "NA"
 	}
 	doc := map[string]any{
@@ -57,7 +77,7 @@ func (e *Emulator) discoveryDoc(a authority) map[string]any {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"issuer":                                issuer,
+		"issuer":                                a.issuer(),
 		"request_uri_parameter_supported":       false,
 		"userinfo_endpoint":                     a.site.graphBase + "/oidc/userinfo",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -97,20 +117,7 @@ type jwk struct {
 // handleKeys serves {authority}/discovery/v2.0/keys from the published signing keys.
 func (e *Emulator) handleKeys(w http.ResponseWriter, r *http.Request, ps params) {
 	var issuer string
-	var fail *aadstsError
-	e.store.View(func(d *Directory) {
-		a, err := e.resolveAuthority(r, ps, d)
-		if err != nil {
-			fail = err
-			return
-		}
-		issuer = a.site.base + "/{tenantid}/v2.0"
-		if a.tenant != nil {
-			issuer = issuerFor(a.site, a.tenant)
-		}
-	})
-	if fail != nil {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_tenant", *fail)
+	if !e.withAuthority(w, r, ps, func(a authority) { issuer = a.issuer() }) {
 		return
 	}
 	keys := []jwk{}
@@ -124,9 +131,7 @@ func (e *Emulator) handleKeys(w http.ResponseWriter, r *http.Request, ps params)
 			Issuer: issuer,
 		})
 	}
-	w.Header().Set("Cache-Control", "max-age=86400, private")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+	writeMetadata(w, map[string]any{"keys": keys})
 }
 
 func bigEndian(v int) []byte {

@@ -37,23 +37,16 @@ func (e *Emulator) signUpPage(d *Directory, f *authFlow, email, displayName, msg
 
 // handleSignUp serves the sign-up page (GET ?flow=) and creates the account (POST).
 func (e *Emulator) handleSignUp(w http.ResponseWriter, r *http.Request, _ params) {
-	f, fail := e.flowFromForm(r)
-	if fail != nil {
-		fail(w, r)
-		return
-	}
-	var out respond
-	_ = e.store.Do(func(d *Directory) error {
-		if r.Method != http.MethodPost {
-			if out = e.signUpPage(d, f, "", "", ""); out == nil {
-				out = e.loginPage(d, f, "", "", 0)
-			}
-			return nil
+	post := r.Method == http.MethodPost // only a POST changes the directory
+	e.serveFlow(w, r, post, func(d *Directory, f *authFlow) respond {
+		if post {
+			return e.signUp(w, r, d, f)
 		}
-		out = e.signUp(w, r, d, f)
-		return nil
+		if out := e.signUpPage(d, f, "", "", ""); out != nil {
+			return out
+		}
+		return e.loginPage(d, f, "", "", 0)
 	})
-	out(w, r)
 }
 
 func (e *Emulator) signUp(w http.ResponseWriter, r *http.Request, d *Directory, f *authFlow) respond {
