@@ -241,19 +241,8 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			home(t)
-			e, err := startEmulatorFrom(t, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := samples.Lookup(bc.sample)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, m, dir := seededCheckout(t, seed, bc.sample)
 			ti, _ := e.Info().Tenant(emulator.TenantType(m.TenantType))
-			dir, err := checkout(t, m)
-			if err != nil {
-				t.Fatal(err)
-			}
 			if bc.setup != nil {
 				bc.setup(t, dir)
 			}
@@ -317,15 +306,7 @@ func TestBadInput(t *testing.T) {
 		row := badOutcome{Name: "expired secret at verify", Sample: "node-workforce"}
 		defer func() { rows = append(rows, row) }()
 		home(t)
-		e, err := startEmulatorFrom(t, seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, _ := samples.Lookup("node-workforce")
-		dir, err := checkout(t, m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, m, dir := seededCheckout(t, seed, "node-workforce")
 		base := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--no-input"}
 		if code, _, errOut := run(t, append([]string{"init", "--yes", "--no-verify", "--sample", m.ID, "--dir", dir}, base...)...); code != ExitOK {
 			t.Fatalf("init: %s", errOut)
@@ -419,16 +400,8 @@ func fullDisk(t *testing.T, seed string) []badOutcome {
 		t.Run(fmt.Sprintf("%s %d bytes", tc.sample, tc.limit), func(t *testing.T) {
 			row := badOutcome{Name: fmt.Sprintf("full disk while writing %s (file size limit %d bytes)", tc.what, tc.limit), Sample: tc.sample}
 			defer func() { rows = append(rows, row) }()
-			e, err := startEmulatorFrom(t, seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, _ := samples.Lookup(tc.sample)
+			e, m, dir := seededCheckout(t, seed, tc.sample)
 			ti, _ := e.Info().Tenant(emulator.TenantType(m.TenantType))
-			dir, err := checkout(t, m)
-			if err != nil {
-				t.Fatal(err)
-			}
 			before, _ := readTree(dir)
 			h := t.TempDir()
 			args := []string{"init", "--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--no-input", "--yes", "--no-verify", "--sample", m.ID, "--dir", dir, "--json"}

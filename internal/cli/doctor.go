@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,25 +101,24 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 		tenant = o.Tenant // the emulator's tenant of the sample's kind unless named
 	}
 	prog := ui.NewProgress(o.IO, true)
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: provision.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
-	if err != nil {
-		return err
-	}
-	res, name, err := diagnose(ctx, s, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
-	s.Close()
-	if err != nil {
-		return err
-	}
-	problems := 0
-	for _, f := range res.Findings {
-		if !f.OK {
-			problems++
+	// check signs in and runs the checks on the folder's configuration cfg.
+	check := func(cfg *templates.Config) (*DoctorResult, string, error) {
+		s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: provision.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
+		if err != nil {
+			return nil, "", err
 		}
+		defer s.Close()
+		return diagnose(ctx, s, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
 	}
+	res, name, err := check(cfg)
+	if err != nil {
+		return err
+	}
+	problems := res.problems()
 	if problems > 0 && o.Fix {
 		fmt.Fprintf(o.IO.Err, "Fixing %d problem(s) by running init for %s again…\n", problems, dir)
 		quiet := *o.IO
-		quiet.Out = discard{} // init's own summary would mix with doctor's
+		quiet.Out = io.Discard // init's own summary would mix with doctor's
 		g := *o.GlobalOptions
 		g.IO = &quiet
 		g.JSON = false
@@ -136,28 +134,16 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 		if err != nil {
 			return err
 		}
-		s2, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: provision.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
-		if err != nil {
-			return err
-		}
-		again, _, err := diagnose(ctx, s2, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
-		s2.Close()
+		again, _, err := check(cfg)
 		if err != nil {
 			return err
 		}
 		again.Fixed = true
 		res = again
-		problems = 0
-		for _, f := range res.Findings {
-			if !f.OK {
-				problems++
-			}
-		}
+		problems = res.problems()
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(o.IO.Out, res); err != nil {
 			return err
 		}
 	} else {
@@ -169,6 +155,17 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	return nil
 }
 
+// problems counts the findings that are not OK.
+func (r *DoctorResult) problems() int {
+	n := 0
+	for _, f := range r.Findings {
+		if !f.OK {
+			n++
+		}
+	}
+	return n
+}
+
 func credentialWorks(r *DoctorResult) bool {
 	for _, f := range r.Findings {
 		if !f.OK && (f.Check == "the credential in the files works" || f.Check == "no secret expires within 14 days") {
@@ -177,10 +174,6 @@ func credentialWorks(r *DoctorResult) bool {
 	}
 	return true
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // diagnose runs the checks; it returns the app's name (from its tag) for --fix.
 // target is the flags that name the cloud and tenant, for the commands the fixes show.

@@ -55,19 +55,27 @@ func removeRedirectURI(t *testing.T, h, uri string) {
 	}
 }
 
+// configured gives the test its own config folder (home) and a folder init configured for the
+// sample against the in-process emulator, with no sign-in check; it returns both.
+func configured(t *testing.T, sample string) (h string, m *samples.Manifest, dir string) {
+	t.Helper()
+	h = home(t)
+	m, err := samples.Lookup(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify"); code != ExitOK {
+		t.Fatalf("init: %s", errOut)
+	}
+	return h, m, dir
+}
+
 // TestDoctorChecksTheFolderRedirectURIs edits the redirect URIs a configured node-workforce
 // folder sends and lets doctor compare them with the app's registered web redirect URIs by
 // Entra's rule (the port of localhost ignored, the path's case and a trailing slash not).
 func TestDoctorChecksTheFolderRedirectURIs(t *testing.T) {
-	home(t)
-	m, err := samples.Lookup("node-workforce")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify"); code != ExitOK {
-		t.Fatalf("init: %s", errOut)
-	}
+	_, m, dir := configured(t, "node-workforce")
 	env := filepath.Join(dir, ".env")
 	orig, err := os.ReadFile(env)
 	if err != nil {
@@ -142,15 +150,7 @@ func TestDoctorChecksTheFolderRedirectURIs(t *testing.T) {
 // TestDoctorFindsARedirectURIMissingFromTheApp removes the sample's own redirect URI from the
 // app registration: the folder is right, so the fix is init registering it again.
 func TestDoctorFindsARedirectURIMissingFromTheApp(t *testing.T) {
-	h := home(t)
-	m, err := samples.Lookup("node-workforce")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify"); code != ExitOK {
-		t.Fatalf("init: %s", errOut)
-	}
+	h, m, dir := configured(t, "node-workforce")
 	removeRedirectURI(t, h, m.PostLogoutRedirectURI)
 	code, bad := doctorFindings(t, dir)
 	if code != ExitError || len(bad) != 1 || !strings.Contains(bad[0].Check, "post-logout") ||
@@ -165,11 +165,7 @@ func TestDoctorFindsARedirectURIMissingFromTheApp(t *testing.T) {
 // TestDoctorFixForAKeyInitDoesNotWrite edits the ASP.NET sample's CallbackPath, a value init
 // leaves to the sample's own appsettings.json: the fix is an edit of that file, not init.
 func TestDoctorFixForAKeyInitDoesNotWrite(t *testing.T) {
-	home(t)
-	dir := t.TempDir()
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "aspnet-workforce", "--dir", dir, "--no-verify"); code != ExitOK {
-		t.Fatalf("init: %s", errOut)
-	}
+	_, _, dir := configured(t, "aspnet-workforce")
 	p := filepath.Join(dir, "appsettings.json")
 	b, err := os.ReadFile(p)
 	if err != nil {

@@ -62,6 +62,25 @@ func startEmulatorFrom(tb testing.TB, seed string) (*emulator.Emulator, error) {
 	return e, nil
 }
 
+// seededCheckout starts an emulator from seed (startEmulatorFrom) and checks the sample out
+// (checkout), failing the test on an error.
+func seededCheckout(t *testing.T, seed, sample string) (*emulator.Emulator, *samples.Manifest, string) {
+	t.Helper()
+	e, err := startEmulatorFrom(t, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := samples.Lookup(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := checkout(t, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, m, dir
+}
+
 // checkout copies the sample's upstream files (the ones the catalog keeps) into a new folder,
 // as a clone of the sample would hold them. It is safe to call from any goroutine.
 func checkout(tb testing.TB, m *samples.Manifest) (string, error) {
@@ -209,6 +228,7 @@ func isConfigFile(m *samples.Manifest, rel string) bool {
 	return false
 }
 
+// readTree maps every file under dir, by its path relative to dir, to its content.
 func readTree(dir string) (map[string]string, error) {
 	m := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +91,7 @@ demo); change it with --secret-lifetime. The secret is never printed unless --sh
 func addInitFlags(cmd *cobra.Command, o *InitOptions) {
 	f := cmd.Flags()
 	f.StringVar(&o.TenantType, "tenant-type", "", "workforce (your organization's people) or external (External ID: customers)")
-	f.StringVar(&o.Sample, "sample", "", "the sample: "+strings.Join(samples.IDs(), ", "))
+	f.StringVar(&o.Sample, "sample", "", "the sample: "+sampleIDs())
 	f.StringVar(&o.Name, "name", "", "a name for this app; the same name again updates the same app (default \""+wizard.DefaultName+"\")")
 	f.StringVar(&o.Credential, "credential", "", "secret or certificate (certificate only where the sample supports it; default: the sample's)")
 	f.DurationVar(&o.SecretLifetime, "secret-lifetime", 0, "lifetime of a new client secret, e.g. 720h (default 30 days)")
@@ -242,15 +241,10 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return o.printResult(res)
 	}
 	if !plan.Empty() && !o.Yes && !o.NoInput {
-		if !o.IO.Interactive() && !o.Accessible {
-			return usagef("the plan needs a confirmation: pass --yes to apply it without asking")
-		}
-		ok, err := wizard.Confirm(ctx, "Apply this plan?", "", o.wizardOptions())
-		if err != nil {
+		if err := o.confirm(ctx, "Apply this plan?", "",
+			usagef("the plan needs a confirmation: pass --yes to apply it without asking"),
+			errors.New("nothing was changed: you did not confirm the plan")); err != nil {
 			return err
-		}
-		if !ok {
-			return errors.New("nothing was changed: you did not confirm the plan")
 		}
 	}
 
@@ -476,7 +470,7 @@ func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Man
 			a.Name = wizard.DefaultName
 		}
 		if a.Sample == "" {
-			return a, nil, o.missing("--sample", "one of "+strings.Join(samples.IDs(), ", "))
+			return a, nil, o.missing("--sample", "one of "+sampleIDs())
 		}
 		if a.Tenant == "" && !emulated {
 			return a, nil, o.missing("--tenant", "the tenant's id or domain")
@@ -507,10 +501,6 @@ func (o *InitOptions) missing(flag, what string) error {
 
 func (o *InitOptions) canPrompt() bool {
 	return !o.NoInput && (o.IO.Interactive() || o.Accessible)
-}
-
-func (o *InitOptions) wizardOptions() wizard.Options {
-	return wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()}
 }
 
 // sampleLocation is where the sample is and what to do there.
@@ -797,9 +787,7 @@ func shellQuote(s string) string {
 // printResult prints the summary to stderr and, with --json, the result to stdout.
 func (o *InitOptions) printResult(r *InitResult) error {
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(o.IO.Out, r)
 	}
 	printInitSummary(o.IO.Out, ui.NewStyles(false), r, o.ShowSecret)
 	return nil

@@ -14,13 +14,8 @@ import (
 // The folder is config-only output, so the summary also says how to get and run the sample.
 func TestInitSaysHowTheCheckEnded(t *testing.T) {
 	home(t)
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, remote := remoteEmulator(t)
 	dir := t.TempDir()
-	remote := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
 	initArgs := func(extra ...string) []string {
 		return append(append([]string{"init", "--no-input", "--sample", "flask-workforce", "--dir", dir, "--timeout", "45s"}, remote...), extra...)
 	}

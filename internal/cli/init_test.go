@@ -39,6 +39,18 @@ func home(t *testing.T) string {
 	return h
 }
 
+// remoteEmulator starts an emulator in process, closed at the test's end, and returns it with
+// the flags that reach it as a standalone one (--emulator-url, --ca-file).
+func remoteEmulator(t *testing.T) (*emulator.Emulator, []string) {
+	t.Helper()
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
+}
+
 // secretsIn returns the client secrets and other secret values written into a sample folder,
 // read back the way the sample reads them.
 func secretsIn(t *testing.T, m *samples.Manifest, dir string) []string {
@@ -289,21 +301,10 @@ func mask(s, dir string) string {
 	return s
 }
 
+// snapshot is readTree, failing the test on an error.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		m[rel] = string(b)
-		return nil
-	})
+	m, err := readTree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,13 +390,8 @@ func TestInitWithDeviceCodeSignIn(t *testing.T) {
 // standalone emulator (--emulator-url), as a workshop rehearsal uses it.
 func TestDryRunChangesNothing(t *testing.T) {
 	home(t)
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, remote := remoteEmulator(t)
 	dir := t.TempDir()
-	remote := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
 	code, out, errOut := run(t, append([]string{"init", "--no-input", "--sample", "aspnet-workforce", "--dir", dir, "--dry-run", "--json"}, remote...)...)
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, errOut)

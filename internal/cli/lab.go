@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -90,7 +87,7 @@ func newLabProvisionCmd(lo *LabOptions) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabProvision(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Sample, "sample", "", "the sample: "+strings.Join(samples.IDs(), ", "))
+	f.StringVar(&o.Sample, "sample", "", "the sample: "+sampleIDs())
 	f.IntVar(&o.Attendees, "attendees", 0, "how many attendees (named attendee-01, attendee-02, ...)")
 	f.StringVar(&o.Roster, "roster", "", "a CSV roster: name,email per line, or columns named name, email and id")
 	f.StringVar(&o.Dir, "dir", "", "where the bundles and the index go (default ./<name>)")
@@ -154,6 +151,18 @@ func (o *LabOptions) record() (*lab.Record, error) {
 	return r, err
 }
 
+// recordKind is the tenant type of the sample in the lab's record, empty when it is not known.
+func recordKind(rec *lab.Record) provision.TenantType {
+	if rec == nil {
+		return ""
+	}
+	m, err := samples.Lookup(rec.Sample)
+	if err != nil {
+		return ""
+	}
+	return provision.TenantType(m.TenantType)
+}
+
 // openLabSession signs in to the lab's tenant: --tenant, else the lab's record, else (emulator)
 // the emulator's tenant of kind.
 func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
@@ -183,7 +192,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 		return err
 	}
 	if o.Sample == "" {
-		return usagef("--sample is required: one of %s", strings.Join(samples.IDs(), ", "))
+		return usagef("--sample is required: one of %s", sampleIDs())
 	}
 	m, err := samples.Lookup(o.Sample)
 	if err != nil {
@@ -244,17 +253,11 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	defer s.Close()
 
 	if !o.Yes && !o.NoInput {
-		if !o.IO.Interactive() && !o.Accessible {
-			return usagef("lab provision creates %d app registrations: pass --yes to go ahead without asking", len(people))
-		}
-		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Create %d app registrations for %s in tenant %s?", len(people), m.ID, s.TenantID),
+		if err := o.confirm(ctx, fmt.Sprintf("Create %d app registrations for %s in tenant %s?", len(people), m.ID, s.TenantID),
 			fmt.Sprintf("Bundles with the attendees' secrets go to %s.", dir),
-			wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()})
-		if err != nil {
+			usagef("lab provision creates %d app registrations: pass --yes to go ahead without asking", len(people)),
+			errNotConfirmed); err != nil {
 			return err
-		}
-		if !ok {
-			return errors.New("nothing was changed: you did not confirm")
 		}
 	}
 
@@ -313,13 +316,7 @@ func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
 	if dir == "" && rec != nil {
 		dir = rec.Dir
 	}
-	var kind provision.TenantType
-	if rec != nil {
-		if m, err := samples.Lookup(rec.Sample); err == nil {
-			kind = provision.TenantType(m.TenantType)
-		}
-	}
-	s, err := o.openLabSession(ctx, kind, rec, nil)
+	s, err := o.openLabSession(ctx, recordKind(rec), rec, nil)
 	if err != nil {
 		return err
 	}
@@ -362,6 +359,9 @@ func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
 	return nil
 }
 
+// errNotConfirmed is a lab command's answer to a no.
+var errNotConfirmed = errors.New("nothing was changed: you did not confirm")
+
 // labResetResult is what lab reset prints with --json: ids and names, no credential.
 type labResetResult struct {
 	Lab     string         `json:"lab"`
@@ -374,6 +374,14 @@ type labResetItem struct {
 	DisplayName string `json:"display_name"`
 	ClientID    string `json:"client_id"`
 	ObjectID    string `json:"object_id"`
+}
+
+func labResetItems(apps []provision.Listed) []labResetItem {
+	items := []labResetItem{}
+	for _, l := range apps {
+		items = append(items, labResetItem{l.UniqueName, l.DisplayName, l.AppID, l.ObjectID})
+	}
+	return items
 }
 
 func runLabReset(ctx context.Context, o *LabOptions) error {
@@ -392,14 +400,8 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 	if err != nil {
 		return err
 	}
-	var kind provision.TenantType
-	if rec != nil {
-		if m, err := samples.Lookup(rec.Sample); err == nil {
-			kind = provision.TenantType(m.TenantType)
-		}
-	}
 	gov := lab.NewGovernor(lab.GovernorOptions{})
-	s, err := o.openLabSession(ctx, kind, rec, gov)
+	s, err := o.openLabSession(ctx, recordKind(rec), rec, gov)
 	if err != nil {
 		return err
 	}
@@ -414,29 +416,18 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 		return o.printReset(out, rec)
 	}
 	if !o.Yes {
-		if !o.IO.Interactive() && !o.Accessible {
-			return usagef("lab reset deletes %d apps of the lab %s: pass --yes to go ahead without asking", len(apps), o.Name)
-		}
-		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d apps of the lab %s in tenant %s?", len(apps), o.Name, s.TenantID),
+		if err := o.confirm(ctx, fmt.Sprintf("Delete and purge the %d apps of the lab %s in tenant %s?", len(apps), o.Name, s.TenantID),
 			"Attendees' bundles stop working. Apps outside the lab are not touched.",
-			wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()})
-		if err != nil {
+			usagef("lab reset deletes %d apps of the lab %s: pass --yes to go ahead without asking", len(apps), o.Name),
+			errNotConfirmed); err != nil {
 			return err
-		}
-		if !ok {
-			return errors.New("nothing was changed: you did not confirm")
 		}
 	}
 	bar := newLabProgress(o.IO, 0)
 	res, err := lab.Reset(ctx, s.Graph, o.Name, bar.resetEvent)
 	bar.finish()
 	if res != nil {
-		for _, l := range res.Deleted {
-			out.Deleted = append(out.Deleted, labResetItem{l.UniqueName, l.DisplayName, l.AppID, l.ObjectID})
-		}
-		for _, l := range res.Purged {
-			out.Purged = append(out.Purged, labResetItem{l.UniqueName, l.DisplayName, l.AppID, l.ObjectID})
-		}
+		out.Deleted, out.Purged = labResetItems(res.Deleted), labResetItems(res.Purged)
 	}
 	if err != nil {
 		_ = o.printReset(out, nil)
@@ -457,10 +448,4 @@ func (o *LabOptions) printReset(r labResetResult, rec *lab.Record) error {
 		fmt.Fprintf(o.IO.Out, "The bundles in %s hold secrets of deleted apps: delete the folder when you no longer need it.\n", rec.Dir)
 	}
 	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -1,30 +1,17 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
-
-// labRun runs the command line in process with captured streams.
-func labRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	s, out, errOut := ui.Test("")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code = Main(ctx, args, s)
-	scanForSecrets(t, args, out.String(), errOut.String())
-	return code, out.String(), errOut.String()
-}
 
 // Flags are checked before anything signs in, with the flag's name and exit code 2.
 func TestLabUsageErrors(t *testing.T) {
@@ -49,7 +36,7 @@ func TestLabUsageErrors(t *testing.T) {
 		{[]string{"lab", "reset", "--emulator", "--name", "ws", "--no-input"}, "needs --yes"},
 		{[]string{"lab", "status", "--emulator"}, "--name is required"},
 	} {
-		code, _, stderr := labRun(t, tc.args...)
+		code, _, stderr := run(t, tc.args...)
 		if code != ExitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %q", tc.args[1:], code, stderr, tc.want)
 		}
@@ -69,7 +56,7 @@ func TestLabCommands(t *testing.T) {
 	}
 	dir := filepath.Join(work, "out")
 	args := []string{"lab", "provision", "--emulator", "--no-input", "--json", "--name", "ws", "--sample", "flask-external", "--roster", roster, "--dir", dir}
-	code, stdout, stderr := labRun(t, args...)
+	code, stdout, stderr := run(t, args...)
 	if code != ExitOK {
 		t.Fatalf("lab provision: exit %d\n%s", code, stderr)
 	}
@@ -94,17 +81,17 @@ func TestLabCommands(t *testing.T) {
 		t.Errorf("no plain progress line per attendee on stderr:\n%s", stderr)
 	}
 
-	code, stdout, stderr = labRun(t, "lab", "status", "--emulator", "--name", "ws")
+	code, stdout, stderr = run(t, "lab", "status", "--emulator", "--name", "ws")
 	if code != ExitOK || strings.Count(stdout, "works") != 3 || !strings.Contains(stdout, "Grace Hopper") {
 		t.Fatalf("lab status: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
-	code, stdout, _ = labRun(t, append(args[:len(args):len(args)], "--yes")...)
+	code, stdout, _ = run(t, append(args[:len(args):len(args)], "--yes")...)
 	if code != ExitOK || !strings.Contains(stdout, `"skipped": 3`) {
 		t.Fatalf("the re-run: exit %d\n%s", code, stdout)
 	}
 
-	code, stdout, stderr = labRun(t, "lab", "reset", "--emulator", "--name", "ws", "--yes", "--json")
+	code, stdout, stderr = run(t, "lab", "reset", "--emulator", "--name", "ws", "--yes", "--json")
 	var rr labResetResult
 	if code != ExitOK || json.Unmarshal([]byte(stdout), &rr) != nil || len(rr.Deleted) != 3 || len(rr.Purged) != 3 {
 		t.Fatalf("lab reset: exit %d\n%s\n%s", code, stdout, stderr)
@@ -112,7 +99,7 @@ func TestLabCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "labs", "ws.json")); !os.IsNotExist(err) {
 		t.Errorf("the lab's record outlived the reset: %v", err)
 	}
-	code, stdout, _ = labRun(t, "lab", "status", "--emulator", "--tenant-type", "external", "--name", "ws", "--json")
+	code, stdout, _ = run(t, "lab", "status", "--emulator", "--tenant-type", "external", "--name", "ws", "--json")
 	if code != ExitOK || !strings.Contains(stdout, `"apps": 0`) {
 		t.Errorf("status after reset: exit %d\n%s", code, stdout)
 	}

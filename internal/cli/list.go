@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -104,9 +103,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 		return err
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(o.IO.Out, out)
 	}
 	printList(o.IO.Out, out, tenants)
 	return nil

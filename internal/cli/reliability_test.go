@@ -168,18 +168,7 @@ func TestFaultMatrixEndToEnd(t *testing.T) {
 // cleanRunCalls runs init once without faults and lists the calls it made, in order.
 func cleanRunCalls(t *testing.T, bin, seed, sample string) []callPoint {
 	t.Helper()
-	e, err := startEmulatorFrom(t, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := samples.Lookup(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := checkout(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _, dir := seededCheckout(t, seed, sample)
 	r, err := runBinary(bin, t.TempDir(), nil, initArgs(e, sample, dir)...)
 	if err != nil || r.code != 0 {
 		t.Fatalf("clean run of %s: %v exit %d\n%s", sample, err, r.code, r.stderr)
@@ -404,15 +393,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	seed := emulatorSeed(t)
-	e, err := startEmulatorFrom(t, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := samples.Lookup("node-workforce")
-	dir, err := checkout(t, m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, m, dir := seededCheckout(t, seed, "node-workforce")
 	before, _ := readTree(dir)
 	h := t.TempDir()
 	e.AddFault(emulator.Fault{Route: "graph.applications.upsert", Kind: emulator.FaultLatency, Delay: emulator.Duration(3 * time.Second), Times: 1})

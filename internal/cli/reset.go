@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -174,7 +173,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		if o.NoInput || (!o.IO.Interactive() && !o.Accessible) {
 			return usagef("reset deletes app registrations: pass --yes to confirm (or --dry-run to see what it would delete)")
 		}
-		wo := wizard.Options{In: o.IO.In, Out: o.IO.Err, Accessible: o.Accessible || !o.IO.Interactive()}
+		wo := o.wizardOptions()
 		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d app registration(s) made on this machine?", len(mine)), "", wo)
 		if err != nil {
 			return err
@@ -280,9 +279,7 @@ func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
 
 func (o *ResetOptions) print(r *ResetResult) error {
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(o.IO.Out, r)
 	}
 	for _, p := range r.Restored {
 		fmt.Fprintf(o.IO.Out, "restored %s\n", p)

@@ -5,12 +5,18 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
 // Exit codes: scripts and workshop handouts rely on them.
@@ -42,6 +48,39 @@ func (u usageError) Unwrap() error { return u.err }
 
 // usagef makes a usage error (exit code 2).
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// sampleIDs is the catalog's sample ids, comma-separated, for the --sample flags' help and
+// errors. Reading the catalog parses every manifest, and the command tree lists it in three
+// flags on every start: it is read once.
+var sampleIDs = sync.OnceValue(func() string { return strings.Join(samples.IDs(), ", ") })
+
+// wizardOptions are the prompts' options: on stderr, plain when asked or when not on a terminal.
+func (g *GlobalOptions) wizardOptions() wizard.Options {
+	return wizard.Options{In: g.IO.In, Out: g.IO.Err, Accessible: g.Accessible || !g.IO.Interactive()}
+}
+
+// confirm asks question (detail below it) and returns nil on a yes, declined on a no, and
+// refusal (a usage error naming --yes) when no prompt can be shown.
+func (g *GlobalOptions) confirm(ctx context.Context, question, detail string, refusal, declined error) error {
+	if !g.IO.Interactive() && !g.Accessible {
+		return refusal
+	}
+	ok, err := wizard.Confirm(ctx, question, detail, g.wizardOptions())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return declined
+	}
+	return nil
+}
+
+// writeJSON writes v as --json prints results: indented JSON and a newline.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, io *ui.Streams) int {
