@@ -172,10 +172,14 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// What exists: the tenant, and the lab's apps (one listing, not one read per attendee).
-	eng := provision.New(cfg.Graph, provision.Options{Now: cfg.Now})
+	eng := provision.New(cfg.Graph, provision.Options{Now: cfg.Now, ExternalIDProbe: cfg.Cloud.IsExternalIDTenant})
 	tenant, err := eng.TenantFacts(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if tenant.Type == "" {
+		// Nothing could tell the kind (tenant.KindFrom says why): go on with the sample's.
+		tenant.Type = provision.TenantType(cfg.Sample.TenantType)
 	}
 	if string(tenant.Type) != string(cfg.Sample.TenantType) {
 		return nil, fmt.Errorf("the tenant %s is a %s tenant, but %s is a sample for %s tenants: pick a sample for this tenant or sign in to another", tenant.Domain, tenant.Type, cfg.Sample.ID, cfg.Sample.TenantType)

@@ -67,7 +67,7 @@ func Status(ctx context.Context, cfg StatusConfig) (*StatusReport, error) {
 	if err := ValidateName(cfg.Name); err != nil {
 		return nil, err
 	}
-	eng := provision.New(cfg.Graph, provision.Options{})
+	eng := provision.New(cfg.Graph, provision.Options{ExternalIDProbe: cfg.Cloud.IsExternalIDTenant})
 	listed, err := eng.List(ctx, provision.Filter{Lab: cfg.Name})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ type Engine struct {
 	g        *graph.Client
 	now      func() time.Time
 	progress func(Event)
+	probe    func(ctx context.Context, tenantID string) (bool, error)
 }
 
 // Options configure an Engine.
@@ -25,6 +26,11 @@ type Options struct {
 	Progress func(Event)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// ExternalIDProbe tells, without Graph, whether a tenant (by id) is an External ID tenant:
+	// auth.Cloud.IsExternalIDTenant. It decides the tenant's kind when the token may not read
+	// the organization's tenantType (see tenantKind); an error wrapping auth.ErrKindUnknown
+	// means it could not tell. Nil: the kind the caller asked for is taken on trust.
+	ExternalIDProbe func(ctx context.Context, tenantID string) (bool, error)
 }
 
 // Event is one progress report.
@@ -47,7 +53,7 @@ const (
 // New makes an Engine. Build g with graph.New; pass its OnRetry through Engine.OnRetry to see
 // retries as progress events.
 func New(g *graph.Client, opts Options) *Engine {
-	e := &Engine{g: g, now: opts.Now, progress: opts.Progress}
+	e := &Engine{g: g, now: opts.Now, progress: opts.Progress, probe: opts.ExternalIDProbe}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -76,6 +82,9 @@ type Tenant struct {
 	Type        TenantType
 	Domain      string // the initial <name>.onmicrosoft.com domain
 	Subdomain   string // its first label: External ID's <subdomain>.ciamlogin.com
+	// KindFrom says how Type was decided (Graph's tenantType, the sign-in service's External ID
+	// document); when Type is empty, why it could not be.
+	KindFrom string
 }
 
 // ActionKind names a change Apply makes.
@@ -204,23 +213,67 @@ func joinErrs(errs []error) error {
 	return fmt.Errorf("%w (also failed: %s)", out[0], strings.Join(also, "; "))
 }
 
-// TenantFacts reads the signed-in tenant: its id, kind (GET /organization's tenantType: AAD is
-// workforce, CIAM is External ID) and initial domain.
+// TenantFacts reads the signed-in tenant: its id, initial domain and kind (tenantKind). Type
+// is empty when the kind could not be told; KindFrom then says why.
 func (e *Engine) TenantFacts(ctx context.Context) (Tenant, error) {
 	org, err := e.g.Organization(ctx)
 	if err != nil {
 		return Tenant{}, actionable("read the tenant", err)
 	}
-	return tenantOf(org), nil
+	return e.tenantKind(ctx, org, nil)
 }
 
-func tenantOf(org graph.Organization) Tenant {
-	t := Tenant{ID: org.ID, DisplayName: org.DisplayName, Domain: org.InitialDomain(), Type: Workforce}
-	if strings.EqualFold(org.TenantType, "CIAM") {
-		t.Type = External
-	}
+// earlyProbe is an External ID probe started before the organization was read.
+type earlyProbe struct {
+	tenant   string
+	external bool
+	err      error
+}
+
+// tenantKind decides the tenant's kind, from the first of these that can tell:
+//  1. Graph's organization.tenantType ("AAD" workforce, "CIAM" External ID, "AAD B2C"), when the
+//     token may read it: app-only with Organization.Read.All, or a delegated full-read scope.
+//     The tool's delegated token holds User.Read, with which Graph returns it as null (v1.0
+//     organization-get; facts/tenants.md §6), so on a real tenant this is usually empty.
+//  2. The sign-in service's public External ID discovery document (auth.Cloud.IsExternalIDTenant,
+//     which says why that signal and its source): present for a CIAM tenant, refused otherwise.
+//
+// A B2C tenant is refused: its samples and authorities (b2clogin.com, policies) are not these.
+func (e *Engine) tenantKind(ctx context.Context, org graph.Organization, early *earlyProbe) (Tenant, error) {
+	t := Tenant{ID: org.ID, DisplayName: org.DisplayName, Domain: org.InitialDomain()}
 	t.Subdomain, _, _ = strings.Cut(t.Domain, ".")
-	return t
+	switch tt := strings.ToUpper(strings.TrimSpace(org.TenantType)); {
+	case tt == "CIAM":
+		t.Type, t.KindFrom = External, "Graph: tenantType CIAM"
+		return t, nil
+	case tt == "AAD":
+		t.Type, t.KindFrom = Workforce, "Graph: tenantType AAD"
+		return t, nil
+	case strings.Contains(tt, "B2C"):
+		return t, fmt.Errorf("provision: the tenant %s is an Azure AD B2C tenant (tenantType %q); entra-quickstart serves workforce and Microsoft Entra External ID tenants, whose samples and sign-in hosts differ from B2C's: sign in to a workforce or External ID tenant", t.Domain, org.TenantType)
+	case tt != "":
+		return t, fmt.Errorf("provision: the tenant %s has a tenantType %q this tool does not know; sign in to a workforce or External ID tenant", t.Domain, org.TenantType)
+	}
+	if e.probe == nil {
+		t.KindFrom = "not checked: Graph did not show tenantType to this token"
+		return t, nil
+	}
+	var ext bool
+	var err error
+	if early != nil && strings.EqualFold(early.tenant, org.ID) {
+		ext, err = early.external, early.err
+	} else {
+		ext, err = e.probe(ctx, org.ID)
+	}
+	switch {
+	case err != nil:
+		t.KindFrom = "not known: Graph did not show tenantType to this token, and " + err.Error()
+	case ext:
+		t.Type, t.KindFrom = External, "the sign-in service: it serves the tenant's External ID (ciamlogin.com) discovery document"
+	default:
+		t.Type, t.KindFrom = Workforce, "the sign-in service: it serves no External ID (ciamlogin.com) discovery document for the tenant"
+	}
+	return t, nil
 }
 
 // Plan reads what exists (tenant, app by uniqueName, its secrets and keys, service principal,
@@ -234,8 +287,18 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 	e.report("read what exists", Started, "")
 	var org graph.Organization
 	var flows []graph.UserFlow
+	var early *earlyProbe
 	err := parallel(
 		func() (err error) { org, err = e.g.Organization(ctx); return wrapStep("read the tenant", err) },
+		func() error {
+			// The kind's public signal, read beside Graph so that it costs no round trip of its
+			// own; tenantKind uses it only if Graph hides tenantType.
+			if e.probe != nil && spec.TenantID != "" {
+				ext, err := e.probe(ctx, spec.TenantID)
+				early = &earlyProbe{tenant: spec.TenantID, external: ext, err: err}
+			}
+			return nil
+		},
 		func() (err error) {
 			p.App, err = e.g.AppByUniqueName(ctx, spec.UniqueName, false)
 			return wrapStep("read the app registration", err)
@@ -259,7 +322,18 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 			return wrapStep("list the user flows", err)
 		},
 	)
-	p.Tenant = tenantOf(org)
+	if org.ID != "" {
+		var kerr error
+		if p.Tenant, kerr = e.tenantKind(ctx, org, early); kerr != nil {
+			e.report("read what exists", Failed, kerr.Error())
+			return nil, kerr
+		}
+		if p.Tenant.Type == "" {
+			// Nothing could tell: go on with the kind asked for, and say so.
+			p.Tenant.Type = spec.TenantType
+			e.report("read the tenant", Done, fmt.Sprintf("taken for a %s tenant as asked; its kind is %s", kindName(spec.TenantType), p.Tenant.KindFrom))
+		}
+	}
 	// A tenant of the wrong kind explains any other failure (user flows exist only in External
 	// ID tenants), so it is reported first.
 	if org.ID != "" && p.Tenant.Type != spec.TenantType {

@@ -2,10 +2,12 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,4 +196,37 @@ func fakeBrowser() int {
 	}
 	resp.Body.Close()
 	return 0
+}
+
+// TestIsExternalIDTenant asks the emulator's sign-in service, without a token, at its local base
+// and under the real host names; a service that says nothing clear leaves the kind unknown.
+func TestIsExternalIDTenant(t *testing.T) {
+	e, local := startEmulator(t)
+	real := Cloud{Name: "public", LoginBase: "https://login.microsoftonline.com", GraphBase: "https://graph.microsoft.com",
+		CIAMBaseTemplate: "https://{subdomain}.ciamlogin.com", Transport: e.Transport()}
+	ctx := context.Background()
+	for _, c := range []Cloud{local, real} {
+		for _, kind := range []emulator.TenantType{emulator.Workforce, emulator.ExternalID} {
+			ti, _ := e.Info().Tenant(kind)
+			got, err := c.IsExternalIDTenant(ctx, ti.ID)
+			if err != nil || got != (kind == emulator.ExternalID) {
+				t.Errorf("%s, %s tenant: %v, %v", c.LoginBase, kind, got, err)
+			}
+		}
+	}
+	if got, err := real.IsExternalIDTenant(ctx, "contoso.onmicrosoft.com"); got || !errors.Is(err, ErrKindUnknown) {
+		t.Errorf("a domain, not an id: %v, %v; want unknown", got, err)
+	}
+	gov, _ := CloudByName("usgov")
+	if got, err := gov.IsExternalIDTenant(ctx, "00000000-0000-4000-8000-000000000000"); got || err != nil {
+		t.Errorf("US Government cloud: %v, %v; External ID is not offered there", got, err)
+	}
+	busy := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer busy.Close()
+	flaky := Cloud{Name: "public", CIAMBaseTemplate: busy.URL + "/{subdomain}", Transport: busy.Client().Transport}
+	if got, err := flaky.IsExternalIDTenant(ctx, "00000000-0000-4000-8000-000000000000"); got || !errors.Is(err, ErrKindUnknown) {
+		t.Errorf("a 503: %v, %v; want unknown", got, err)
+	}
 }

@@ -370,19 +370,52 @@ func TestDoctorFindsAndFixes(t *testing.T) {
 }
 
 // TestInitWithDeviceCodeSignIn runs the wizard's delegated sign-in path (device code, the
-// person being the emulator's admin) instead of the automation client.
+// person being the emulator's admin) instead of the automation client, in both tenant kinds. Its
+// token holds only the scopes the tool asks for, so Graph (the emulator, as Graph does) hides the
+// organization's tenantType: the kind comes from the sign-in service's External ID document, and
+// a sample of the other kind is refused before anything is written.
 func TestInitWithDeviceCodeSignIn(t *testing.T) {
-	home(t)
-	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "node-external", "--dir", t.TempDir(), "--auth", "device-code", "--auto-sign-in", "--timeout", "45s", "--json")
-	if code != ExitOK {
-		t.Fatalf("exit %d\n%s", code, errOut)
-	}
-	if !strings.Contains(errOut, "enter the code") {
-		t.Errorf("no device-code message on stderr:\n%s", errOut)
-	}
-	var res InitResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verify == nil || !res.Verify.OK() {
-		t.Fatalf("result %+v %v", res, err)
+	for _, sample := range []string{"node-workforce", "node-external"} {
+		t.Run(sample, func(t *testing.T) {
+			home(t)
+			e, remote := remoteEmulator(t)
+			code, out, errOut := run(t, append([]string{"init", "--no-input", "--sample", sample, "--dir", t.TempDir(), "--auth", "device-code", "--auto-sign-in", "--timeout", "45s", "--json"}, remote...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d\n%s", code, errOut)
+			}
+			if !strings.Contains(errOut, "enter the code") {
+				t.Errorf("no device-code message on stderr:\n%s", errOut)
+			}
+			var res InitResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verify == nil || !res.Verify.OK() {
+				t.Fatalf("result %+v %v", res, err)
+			}
+			wantType := map[string]string{"node-workforce": "workforce", "node-external": "external"}[sample]
+			if res.TenantType != wantType {
+				t.Errorf("tenant type %q, want %q", res.TenantType, wantType)
+			}
+			probed := false
+			for _, r := range e.Requests() {
+				if strings.HasPrefix(r.Route, "graph.") && r.Status == 403 {
+					t.Errorf("the tool's scopes do not cover %s %s (403)", r.Method, r.Path)
+				}
+				probed = probed || (r.Route == "login.discovery" && strings.Contains(r.Path, "/ciam/"))
+			}
+			if !probed {
+				t.Error("the tenant's kind was not asked of the sign-in service")
+			}
+
+			// The other kind's sample in this tenant: refused, nothing made.
+			other := map[string]string{"node-workforce": "node-external", "node-external": "node-workforce"}[sample]
+			dir := t.TempDir()
+			code, _, errOut = run(t, append([]string{"init", "--no-input", "--yes", "--sample", other, "--tenant", res.TenantID, "--dir", dir, "--auth", "device-code", "--auto-sign-in", "--timeout", "45s"}, remote...)...)
+			if code == ExitOK || !strings.Contains(errOut, "sample "+other+" is for a") {
+				t.Fatalf("%s in a %s tenant: exit %d\n%s", other, wantType, code, errOut)
+			}
+			if left := snapshot(t, dir); len(left) != 0 {
+				t.Errorf("a refused run wrote files: %v", keys(left))
+			}
+		})
 	}
 }
 

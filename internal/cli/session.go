@@ -100,7 +100,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if err != nil {
 		return nil, err
 	}
-	s.Engine = provision.New(s.Graph, provision.Options{Progress: events})
+	s.Engine = provision.New(s.Graph, provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant})
 	dir, err := configDir()
 	if err != nil {
 		return nil, err

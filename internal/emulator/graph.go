@@ -20,66 +20,60 @@ const (
 // graphAPIRoutes are the Graph v1.0 routes, matched against the path after /v1.0. Route names
 // are what faults target and the request log records.
 func (e *Emulator) graphAPIRoutes() []route {
-	appsRead := []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	appsWrite := []string{"Application.ReadWrite.All"}
-	grantsRead := []string{"DelegatedPermissionGrant.ReadWrite.All", "DelegatedPermissionGrant.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	grantsWrite := []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"}
-	flowsRead := []string{"EventListener.Read.All", "EventListener.ReadWrite.All"}
-	flowsWrite := []string{"EventListener.ReadWrite.All"}
-	orgRead := []string{"User.Read", "Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	usersRead := []string{"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-
-	g := e.graphHandler
+	// g is a Graph route whose permissions come from the table under its name.
+	g := func(name, method, pattern string, h func(*gcall) bool) route {
+		return rt(name, method, pattern, e.graphHandler(name, h))
+	}
 	return []route{
 		// applications
-		rt("graph.applications.list", http.MethodGet, `/applications`, g(appsRead, e.appsList)),
-		rt("graph.applications.count", http.MethodGet, `/applications/\$count`, g(appsRead, e.appsCount)),
-		rt("graph.applications.create", http.MethodPost, `/applications`, g(appsWrite, e.appsCreate)),
-		rt("graph.applications.addPassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/addPassword`, g(appsWrite, e.appsAddPassword)),
-		rt("graph.applications.removePassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/removePassword`, g(appsWrite, e.appsRemovePassword)),
-		rt("graph.applications.get", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)`, g(appsRead, e.appsGet)),
-		rt("graph.applications.update", http.MethodPatch, `/applications`+pID, g(appsWrite, e.appsPatch)),
-		rt("graph.applications.upsert", http.MethodPatch, `/applications`+pAlt, g(appsWrite, e.appsPatch)),
-		rt("graph.applications.delete", http.MethodDelete, `/applications(?:`+pID+`|`+pAlt+`)`, g(appsWrite, e.appsDelete)),
+		g("graph.applications.list", http.MethodGet, `/applications`, e.appsList),
+		g("graph.applications.count", http.MethodGet, `/applications/\$count`, e.appsCount),
+		g("graph.applications.create", http.MethodPost, `/applications`, e.appsCreate),
+		g("graph.applications.addPassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/addPassword`, e.appsAddPassword),
+		g("graph.applications.removePassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/removePassword`, e.appsRemovePassword),
+		g("graph.applications.get", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)`, e.appsGet),
+		g("graph.applications.update", http.MethodPatch, `/applications`+pID, e.appsPatch),
+		g("graph.applications.upsert", http.MethodPatch, `/applications`+pAlt, e.appsPatch),
+		g("graph.applications.delete", http.MethodDelete, `/applications(?:`+pID+`|`+pAlt+`)`, e.appsDelete),
 
 		// service principals
-		rt("graph.servicePrincipals.list", http.MethodGet, `/servicePrincipals`, g(appsRead, e.spsList)),
-		rt("graph.servicePrincipals.create", http.MethodPost, `/servicePrincipals`, g(appsWrite, e.spsCreate)),
-		rt("graph.servicePrincipals.get", http.MethodGet, `/servicePrincipals(?:`+pID+`|`+pAlt+`)`, g(appsRead, e.spsGet)),
-		rt("graph.servicePrincipals.update", http.MethodPatch, `/servicePrincipals`+pID, g(appsWrite, e.spsPatch)),
-		rt("graph.servicePrincipals.upsert", http.MethodPatch, `/servicePrincipals`+pAlt, g(appsWrite, e.spsPatch)),
-		rt("graph.servicePrincipals.delete", http.MethodDelete, `/servicePrincipals(?:`+pID+`|`+pAlt+`)`, g(appsWrite, e.spsDelete)),
+		g("graph.servicePrincipals.list", http.MethodGet, `/servicePrincipals`, e.spsList),
+		g("graph.servicePrincipals.create", http.MethodPost, `/servicePrincipals`, e.spsCreate),
+		g("graph.servicePrincipals.get", http.MethodGet, `/servicePrincipals(?:`+pID+`|`+pAlt+`)`, e.spsGet),
+		g("graph.servicePrincipals.update", http.MethodPatch, `/servicePrincipals`+pID, e.spsPatch),
+		g("graph.servicePrincipals.upsert", http.MethodPatch, `/servicePrincipals`+pAlt, e.spsPatch),
+		g("graph.servicePrincipals.delete", http.MethodDelete, `/servicePrincipals(?:`+pID+`|`+pAlt+`)`, e.spsDelete),
 
 		// delegated permission grants (admin consent)
-		rt("graph.oauth2PermissionGrants.list", http.MethodGet, `/oauth2PermissionGrants`, g(grantsRead, e.grantsList)),
-		rt("graph.oauth2PermissionGrants.create", http.MethodPost, `/oauth2PermissionGrants`, g(grantsWrite, e.grantsCreate)),
-		rt("graph.oauth2PermissionGrants.get", http.MethodGet, `/oauth2PermissionGrants`+pID, g(grantsRead, e.grantsGet)),
-		rt("graph.oauth2PermissionGrants.update", http.MethodPatch, `/oauth2PermissionGrants`+pID, g(grantsWrite, e.grantsPatch)),
-		rt("graph.oauth2PermissionGrants.delete", http.MethodDelete, `/oauth2PermissionGrants`+pID, g(grantsWrite, e.grantsDelete)),
+		g("graph.oauth2PermissionGrants.list", http.MethodGet, `/oauth2PermissionGrants`, e.grantsList),
+		g("graph.oauth2PermissionGrants.create", http.MethodPost, `/oauth2PermissionGrants`, e.grantsCreate),
+		g("graph.oauth2PermissionGrants.get", http.MethodGet, `/oauth2PermissionGrants`+pID, e.grantsGet),
+		g("graph.oauth2PermissionGrants.update", http.MethodPatch, `/oauth2PermissionGrants`+pID, e.grantsPatch),
+		g("graph.oauth2PermissionGrants.delete", http.MethodDelete, `/oauth2PermissionGrants`+pID, e.grantsDelete),
 
 		// deleted items: the cast segment is required, as in Graph; the Go SDK writes it with the
 		// namespace alias (graph.application), others in full (microsoft.graph.application)
-		rt("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems/(?:microsoft\.)?graph\.(?P<cast>application|servicePrincipal)`, g(appsRead, e.deletedList)),
-		rt("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems`, g(appsRead, e.deletedBare)),
-		rt("graph.deletedItems.restore", http.MethodPost, `/directory/deletedItems`+pID+`/restore`, g(appsWrite, e.deletedRestore)),
-		rt("graph.deletedItems.get", http.MethodGet, `/directory/deletedItems`+pID, g(appsRead, e.deletedGet)),
-		rt("graph.deletedItems.purge", http.MethodDelete, `/directory/deletedItems`+pID, g(appsWrite, e.deletedPurge)),
+		g("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems/(?:microsoft\.)?graph\.(?P<cast>application|servicePrincipal)`, e.deletedList),
+		g("graph.deletedItems.list", http.MethodGet, `/directory/deletedItems`, e.deletedBare),
+		g("graph.deletedItems.restore", http.MethodPost, `/directory/deletedItems`+pID+`/restore`, e.deletedRestore),
+		g("graph.deletedItems.get", http.MethodGet, `/directory/deletedItems`+pID, e.deletedGet),
+		g("graph.deletedItems.purge", http.MethodDelete, `/directory/deletedItems`+pID, e.deletedPurge),
 
 		// tenant, signed-in user, users
-		rt("graph.organization.list", http.MethodGet, `/organization`, g(orgRead, e.orgList)),
-		rt("graph.organization.get", http.MethodGet, `/organization`+pID, g(orgRead, e.orgGet)),
-		rt("graph.me.get", http.MethodGet, `/me`, g(nil, e.meGet)),
-		rt("graph.users.list", http.MethodGet, `/users`, g(usersRead, e.usersList)),
-		rt("graph.users.get", http.MethodGet, `/users`+pID, g(usersRead, e.usersGet)),
+		g("graph.organization.list", http.MethodGet, `/organization`, e.orgList),
+		g("graph.organization.get", http.MethodGet, `/organization`+pID, e.orgGet),
+		g("graph.me.get", http.MethodGet, `/me`, e.meGet),
+		g("graph.users.list", http.MethodGet, `/users`, e.usersList),
+		g("graph.users.get", http.MethodGet, `/users`+pID, e.usersGet),
 
 		// External ID user flows
-		rt("graph.authenticationEventsFlows.list", http.MethodGet, `/identity/authenticationEventsFlows`, g(flowsRead, e.flowsList)),
-		rt("graph.authenticationEventsFlows.create", http.MethodPost, `/identity/authenticationEventsFlows`, g(flowsWrite, e.flowsCreate)),
-		rt("graph.authenticationEventsFlows.get", http.MethodGet, `/identity/authenticationEventsFlows`+pID, g(flowsRead, e.flowsGet)),
-		rt("graph.authenticationEventsFlows.delete", http.MethodDelete, `/identity/authenticationEventsFlows`+pID, g(flowsWrite, e.flowsDelete)),
-		rt("graph.authenticationEventsFlows.includeApplications.list", http.MethodGet, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications`, g(flowsRead, e.flowAppsList)),
-		rt("graph.authenticationEventsFlows.includeApplications.add", http.MethodPost, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications`, g(flowsWrite, e.flowAppsAdd)),
-		rt("graph.authenticationEventsFlows.includeApplications.remove", http.MethodDelete, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications/(?P<appId>[^/]+)`, g(flowsWrite, e.flowAppsRemove)),
+		g("graph.authenticationEventsFlows.list", http.MethodGet, `/identity/authenticationEventsFlows`, e.flowsList),
+		g("graph.authenticationEventsFlows.create", http.MethodPost, `/identity/authenticationEventsFlows`, e.flowsCreate),
+		g("graph.authenticationEventsFlows.get", http.MethodGet, `/identity/authenticationEventsFlows`+pID, e.flowsGet),
+		g("graph.authenticationEventsFlows.delete", http.MethodDelete, `/identity/authenticationEventsFlows`+pID, e.flowsDelete),
+		g("graph.authenticationEventsFlows.includeApplications.list", http.MethodGet, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications`, e.flowAppsList),
+		g("graph.authenticationEventsFlows.includeApplications.add", http.MethodPost, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications`, e.flowAppsAdd),
+		g("graph.authenticationEventsFlows.includeApplications.remove", http.MethodDelete, `/identity/authenticationEventsFlows`+pID+`/conditions/applications/includeApplications/(?P<appId>[^/]+)`, e.flowAppsRemove),
 
 		// JSON batching: its items go through these same routes
 		rt("graph.batch", http.MethodPost, `/\$batch`, e.batch),
@@ -103,9 +97,14 @@ type gcall struct {
 var errNoChange = errors.New("no change")
 
 // graphHandler wraps a Graph handler: it reads the body, takes the store lock, verifies the
-// bearer token and checks that the caller holds one of perms. The handler reports whether it
-// changed the directory (only then is it saved).
-func (e *Emulator) graphHandler(perms []string, h func(g *gcall) bool) func(http.ResponseWriter, *http.Request, params) {
+// bearer token and checks that the caller holds one of the route's permissions for its kind of
+// token (graph_permissions.go). GET /me checks its own: Graph answers an app-only token there with
+// 400, not 403. The handler reports whether it changed the directory (only then is it saved).
+func (e *Emulator) graphHandler(route string, h func(g *gcall) bool) func(http.ResponseWriter, *http.Request, params) {
+	perms, checked := permissionsOf(route)
+	if route == "graph.me.get" {
+		checked = false
+	}
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		var body []byte
 		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {
@@ -121,7 +120,7 @@ func (e *Emulator) graphHandler(perms []string, h func(g *gcall) bool) func(http
 			if c == nil {
 				return errNoChange
 			}
-			if len(perms) > 0 && !c.Has(perms...) {
+			if checked && !perms.allows(c) {
 				writeGraphError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 				return errNoChange
 			}

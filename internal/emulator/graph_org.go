@@ -17,16 +17,17 @@ var usersCollection = collection{
 	template:   userTemplate,
 }
 
-// orgList is GET /organization: one object, the caller's tenant, with tenantType AAD or CIAM.
+// orgList is GET /organization: one object, the caller's tenant, with tenantType AAD or CIAM,
+// trimmed to what the caller's token may see (a User.Read token sees three properties).
 func (e *Emulator) orgList(g *gcall) bool {
-	return g.list(orgCollection, []map[string]any{renderOrg(g.t)})
+	return g.list(orgCollection, []map[string]any{trimOrganization(g.c, renderOrg(g.t))})
 }
 
 func (e *Emulator) orgGet(g *gcall) bool {
 	if !strings.EqualFold(g.p["id"], g.t.ID) {
 		return g.notFound(g.p["id"])
 	}
-	return g.entity(http.StatusOK, orgCollection, renderOrg(g.t))
+	return g.entity(http.StatusOK, orgCollection, trimOrganization(g.c, renderOrg(g.t)))
 }
 
 // meGet is GET /me: only for delegated tokens, as Graph.
@@ -34,7 +35,7 @@ func (e *Emulator) meGet(g *gcall) bool {
 	if !g.c.Delegated() {
 		return g.fail(http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
 	}
-	if !g.c.Has("User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All") {
+	if !g.c.Has(meReadD...) {
 		return g.denied()
 	}
 	u := g.t.UserByID(g.c.UserID)

@@ -13,14 +13,24 @@ import (
 type firstPartyApp struct {
 	AppID string
 	Name  string
-	// PreAuthorized apps need no consent for Graph (the Azure CLI's fixed scope set).
-	PreAuthorized bool
+	// PreAuthorized lists the Graph permissions the app holds in every tenant without consent;
+	// its tokens carry exactly these.
+	PreAuthorized []string
+}
+
+// azureCLIGraphScopes are the Azure CLI's pre-authorized Graph permissions, as its Graph tokens'
+// scp shows them in public output [unverified as a complete list; identity.md §7: it includes
+// Application.ReadWrite.All and Directory.AccessAsUser.All but not EventListener.ReadWrite.All].
+var azureCLIGraphScopes = []string{
+	"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "AuditLog.Read.All",
+	"DelegatedPermissionGrant.ReadWrite.All", "Directory.AccessAsUser.All", "Group.ReadWrite.All",
+	"User.Read.All", "User.ReadWrite.All",
 }
 
 // firstPartyApps are the first-party public clients the emulator knows.
 var firstPartyApps = []firstPartyApp{
 	{AppID: "14d82eec-204b-4c2f-b7e8-296a70dab67e", Name: "Microsoft Graph Command Line Tools"},
-	{AppID: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", Name: "Microsoft Azure CLI", PreAuthorized: true},
+	{AppID: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", Name: "Microsoft Azure CLI", PreAuthorized: azureCLIGraphScopes},
 }
 
 // microsoftTenantID owns the first-party apps (appOwnerOrganizationId of their service principals).
@@ -240,9 +250,12 @@ func graphScopeList(t *Tenant) []PermissionScope {
 // replicating. Keys are lower case. d must be locked.
 func (e *Emulator) grantedPermissions(t *Tenant, c client, userID string) map[string]string {
 	got := map[string]string{}
-	if c.firstParty != nil && c.firstParty.PreAuthorized {
-		for _, p := range graphScopeList(t) {
-			got[strings.ToLower(p.Value)] = p.Value
+	if c.firstParty != nil && len(c.firstParty.PreAuthorized) > 0 {
+		for _, p := range c.firstParty.PreAuthorized {
+			got[strings.ToLower(p)] = p
+		}
+		for _, p := range []string{"openid", "profile", "offline_access", "email"} {
+			got[p] = p
 		}
 		return got
 	}

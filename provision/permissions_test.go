@@ -1,0 +1,265 @@
+package provision
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+)
+
+var updateDocs = flag.Bool("update", false, "rewrite docs/permissions.md")
+
+// toolCalls is every Graph call the tool makes with its own sign-in (internal/graph), by the
+// emulator's route name. TestDelegatedScopesCoverEveryCall fails when the tool makes a call not
+// listed here; TestPermissionsDoc prints the list as docs/permissions.md.
+var toolCalls = []struct{ route, op, usedBy string }{
+	{"graph.organization.list", "Organization", "init, doctor, list, reset, lab: the tenant's id and initial domain"},
+	{"graph.applications.get", "AppByUniqueName", "init, doctor, lab: the app by its uniqueName"},
+	{"graph.applications.upsert", "UpsertApplication", "init, doctor --fix, lab"},
+	{"graph.applications.addPassword", "AddPassword", "init, doctor --fix, lab"},
+	{"graph.applications.removePassword", "RemovePassword", "init (retiring its own older secrets)"},
+	{"graph.applications.list", "ListApplications", "list, reset, lab"},
+	{"graph.applications.delete", "DeleteApplication", "reset, lab reset"},
+	{"graph.deletedItems.list", "DeletedApplications, DeletedServicePrincipals", "list, reset, lab reset"},
+	{"graph.deletedItems.purge", "PurgeDeleted", "reset, lab reset"},
+	{"graph.servicePrincipals.get", "ServicePrincipal", "init, doctor, list: the app's and Microsoft Graph's service principal"},
+	{"graph.servicePrincipals.upsert", "UpsertServicePrincipal", "init, doctor --fix, lab"},
+	{"graph.servicePrincipals.create", "CreateServicePrincipal", "init (where upsert is refused)"},
+	{"graph.oauth2PermissionGrants.list", "Grants", "init, doctor, list"},
+	{"graph.oauth2PermissionGrants.create", "EnsureGrant", "init, doctor --fix, lab: admin consent"},
+	{"graph.oauth2PermissionGrants.update", "UpdateGrantScope", "init, doctor --fix"},
+	{"graph.authenticationEventsFlows.list", "UserFlows", "External ID: init, list, reset, lab"},
+	{"graph.authenticationEventsFlows.create", "CreateUserFlow", "External ID: init, when the tenant has no user flow and you agree"},
+	{"graph.authenticationEventsFlows.includeApplications.list", "FlowApps", "External ID: init, list, reset"},
+	{"graph.authenticationEventsFlows.includeApplications.add", "LinkUserFlow", "External ID: init, lab"},
+	{"graph.authenticationEventsFlows.includeApplications.remove", "UnlinkUserFlow", "External ID: reset"},
+}
+
+func toolCallRoutes() []string {
+	var out []string
+	for _, c := range toolCalls {
+		out = append(out, c.route)
+	}
+	return out
+}
+
+func permissionOf(t testing.TB, route string) emulator.RoutePermissions {
+	t.Helper()
+	for _, p := range emulator.GraphPermissions() {
+		if p.Route == route {
+			return p
+		}
+	}
+	t.Fatalf("the emulator has no route %s", route)
+	return emulator.RoutePermissions{}
+}
+
+// covering is the first of the tool's scopes that allows a call, or "".
+func covering(p emulator.RoutePermissions, scopes []string) string {
+	for _, d := range p.Delegated {
+		for _, s := range scopes {
+			if strings.EqualFold(d, s) {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// TestToolScopesCoverEveryListedCall: each call the tool makes is allowed by a scope it asks for,
+// in the tenant kinds where it makes it.
+func TestToolScopesCoverEveryListedCall(t *testing.T) {
+	for _, c := range toolCalls {
+		p := permissionOf(t, c.route)
+		external := strings.HasPrefix(c.usedBy, "External ID")
+		if s := covering(p, auth.Permissions(external)); s == "" {
+			t.Errorf("%s (%s) needs one of %v; the tool asks for %v", c.route, c.op, p.Delegated, auth.Permissions(external))
+		}
+	}
+}
+
+// delegatedEngine signs the tenant's admin in by device code (the emulator's driver playing the
+// person) with exactly the scopes the tool asks for, consenting for the organisation, and builds
+// an engine over that token, as a person's `init` does.
+func delegatedEngine(t *testing.T, e *emulator.Emulator, kind TenantType) (*Engine, auth.Cloud) {
+	t.Helper()
+	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek := emulator.Workforce
+	if kind == External {
+		ek = emulator.ExternalID
+	}
+	ti, _ := e.Info().Tenant(ek)
+	var admin emulator.UserInfo
+	for _, u := range ti.Users {
+		if u.Admin {
+			admin = u
+		}
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Transport: c.Transport, Jar: jar}
+	cred, err := auth.NewCredential(auth.CredentialOptions{
+		Cloud: c, TenantID: ti.ID, Method: auth.MethodDeviceCode, ExternalID: kind == External,
+		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
+			return emulator.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
+				emulator.SignInOptions{Username: admin.UserPrincipalName, Password: admin.Password, ConsentForOrganization: true})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := graph.New(graph.Config{Credential: cred, Endpoint: c.GraphBase, Transport: c.Transport, Scopes: cred.Scopes, Retry: fastRetry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(g, Options{ExternalIDProbe: c.IsExternalIDTenant}), c
+}
+
+// TestDelegatedScopesCoverEveryCall runs plan, apply, a second apply (which retires a secret),
+// list and reset in both tenant kinds with a delegated token holding only the scopes the tool
+// asks for, against the emulator's enforcement (Graph's permission tables, and the organization
+// trimmed to id, displayName and verifiedDomains for User.Read). No call may be refused, every
+// call must be one listed in toolCalls, and the tenant's kind must come out right although Graph
+// hides tenantType from this token.
+func TestDelegatedScopesCoverEveryCall(t *testing.T) {
+	e, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	listed := toolCallRoutes()
+	for _, kind := range []TenantType{Workforce, External} {
+		eng, _ := delegatedEngine(t, e, kind)
+		v := &env{t: t, e: e, info: e.Info()}
+		spec := v.spec(kind, Secret, "scopes")
+		spec.TenantID = v.tenant(kind).ID
+		from := len(e.Requests())
+		p, err := eng.Plan(ctx, spec)
+		if err != nil {
+			t.Fatalf("%s: plan with the tool's scopes: %v", kind, err)
+		}
+		if p.Tenant.Type != kind || !strings.Contains(p.Tenant.KindFrom, "sign-in service") {
+			t.Fatalf("%s: tenant kind %q from %q; want it from the sign-in service (Graph hides tenantType from User.Read)", kind, p.Tenant.Type, p.Tenant.KindFrom)
+		}
+		if _, err := eng.Apply(ctx, p); err != nil {
+			t.Fatalf("%s: apply: %v", kind, err)
+		}
+		spec.Credential.Renew = true // twice: the second renewal retires the oldest secret
+		for i := 0; i < 2; i++ {
+			if p, err = eng.Plan(ctx, spec); err != nil {
+				t.Fatalf("%s: renewal plan: %v", kind, err)
+			}
+			r, err := eng.Apply(ctx, p)
+			if err != nil {
+				t.Fatalf("%s: renewal apply: %v", kind, err)
+			}
+			if err := eng.Retire(ctx, r); err != nil {
+				t.Fatalf("%s: retire: %v", kind, err)
+			}
+		}
+		if _, err := eng.List(ctx, Filter{}); err != nil {
+			t.Fatalf("%s: list: %v", kind, err)
+		}
+		if _, err := eng.Reset(ctx, Filter{}); err != nil {
+			t.Fatalf("%s: reset: %v", kind, err)
+		}
+		seen := map[string]bool{}
+		for _, r := range e.Requests()[from:] {
+			if !strings.HasPrefix(r.Route, "graph.") {
+				continue
+			}
+			seen[r.Route] = true
+			if r.Status == http.StatusForbidden {
+				t.Errorf("%s: %s %s was refused (403): the tool's scopes %v do not cover it", kind, r.Method, r.Path, auth.Permissions(kind == External))
+			}
+			if !slices.Contains(listed, r.Route) {
+				t.Errorf("%s: the tool called %s (%s %s), which docs/permissions.md does not list: add it to toolCalls and run go test ./provision -run TestPermissionsDoc -update", kind, r.Route, r.Method, r.Path)
+			}
+		}
+		for _, must := range []string{"graph.organization.list", "graph.applications.upsert", "graph.applications.addPassword", "graph.oauth2PermissionGrants.create", "graph.deletedItems.purge", "graph.applications.removePassword"} {
+			if !seen[must] {
+				t.Errorf("%s: the run never called %s; the test no longer covers it", kind, must)
+			}
+		}
+	}
+}
+
+// TestPermissionsDoc keeps docs/permissions.md equal to the tables it prints (-update rewrites it).
+func TestPermissionsDoc(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`# Graph permissions: every call the tool makes
+
+Generated by ` + "`go test ./provision -run TestPermissionsDoc -update`" + ` from the emulator's permission table
+(` + "`internal/emulator/graph_permissions.go`" + `, taken from each call's Microsoft Graph v1.0 reference page) and the
+tool's list of calls. The emulator enforces the same table: a token without a permission for a call gets
+` + "`403 Authorization_RequestDenied`" + `, and ` + "`TestDelegatedScopesCoverEveryCall`" + ` runs the tool with a token holding
+only the scopes below.
+
+## What the tool asks for
+
+| tenant | delegated scopes (the person's sign-in) |
+|---|---|
+| workforce | ` + "`" + strings.Join(auth.Permissions(false), "`, `") + "`" + ` |
+| External ID | ` + "`" + strings.Join(auth.Permissions(true), "`, `") + "`" + ` |
+
+With ` + "`User.Read`" + ` Graph shows only ` + "`id`" + `, ` + "`displayName`" + ` and ` + "`verifiedDomains`" + ` of the organization:
+` + "`tenantType`" + ` comes back null. The tool therefore learns the tenant's kind from the sign-in service's public
+External ID discovery document (` + "`https://{tenant-id}.ciamlogin.com/{tenant-id}/v2.0/.well-known/openid-configuration`" + `,
+served only for External ID tenants), and uses Graph's ` + "`tenantType`" + ` only where a token may read it
+(app-only with ` + "`Organization.Read.All`" + `). Automation signing in as an app (` + "`AZURE_CLIENT_ID`" + `/` + "`AZURE_CLIENT_SECRET`" + `)
+needs the application permissions ` + "`Application.ReadWrite.All`" + `, ` + "`DelegatedPermissionGrant.ReadWrite.All`" + `,
+` + "`Organization.Read.All`" + ` and, for External ID, ` + "`EventListener.ReadWrite.All`" + `.
+
+The sign-in check's ` + "`GET /me`" + ` is made with the new app's own token (` + "`User.Read`" + `, consented by the
+tool), not with the tool's sign-in.
+
+## Every call
+
+| call | Go (internal/graph) | used by | least delegated | least application | the tool's scope that allows it | reference page |
+|---|---|---|---|---|---|---|
+`)
+	for _, c := range toolCalls {
+		p := permissionOf(t, c.route)
+		scopes := auth.Permissions(strings.HasPrefix(c.usedBy, "External ID") || strings.Contains(c.route, "authenticationEventsFlows"))
+		app := "none"
+		if len(p.Application) > 0 {
+			app = "`" + p.Application[0] + "`"
+		}
+		note := ""
+		if p.Note != "" {
+			note = " (" + p.Note + ")"
+		}
+		fmt.Fprintf(&b, "| `%s`%s | `%s` | %s | `%s` | %s | `%s` | %s |\n", strings.ReplaceAll(p.Call, "|", "or"), note, c.op, c.usedBy, p.Delegated[0], app, covering(p, scopes), p.Page)
+	}
+	got := b.String()
+	path := filepath.Join("..", "docs", "permissions.md")
+	if *updateDocs {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v: run go test ./provision -run TestPermissionsDoc -update", err)
+	}
+	if string(want) != got {
+		t.Errorf("docs/permissions.md is out of date: run go test ./provision -run TestPermissionsDoc -update")
+	}
+}
