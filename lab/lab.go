@@ -52,7 +52,7 @@ type Config struct {
 	// ReadyTimeout bounds the wait for each new credential to get a token (0: no wait; the
 	// index then says "not checked" and lab status checks later).
 	ReadyTimeout time.Duration
-	// ReadyInterval is the first pause between readiness polls; default 1 s.
+	// ReadyInterval is the base pause between readiness polls; default WaitReady's (250 ms).
 	ReadyInterval time.Duration
 	Progress      func(Event)
 	Now           func() time.Time
@@ -298,9 +298,6 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.SecretLifetime == 0 {
 		cfg.SecretLifetime = DefaultSecretLifetime
-	}
-	if cfg.ReadyInterval <= 0 {
-		cfg.ReadyInterval = time.Second
 	}
 	if cfg.Governor == nil {
 		// Without a governor in the Graph client's transport nothing is metered; a slot limit

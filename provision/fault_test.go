@@ -122,6 +122,33 @@ func TestFaultMatrix(t *testing.T) {
 				t.Fatalf("the fault never hit: %+v", c.fc)
 			}
 			t.Logf("first run: err=%v", err1)
+			if c.fc.lag > 0 {
+				// Every step that depends on a just-made object met the lag and retried it as
+				// lag (graph.LagWait's schedule), and the run converged without a second run.
+				if err1 != nil {
+					t.Fatalf("under %s of lag the first run failed: %v", c.fc.lag, err1)
+				}
+				waited := map[string]bool{}
+				v.events.mu.Lock()
+				for _, ev := range v.events.evs {
+					if ev.Status == Retrying && strings.Contains(ev.Detail, "replication lag") {
+						waited[ev.Step] = true
+					}
+				}
+				v.events.mu.Unlock()
+				steps := []string{"create the service principal", "grant admin consent"}
+				if c.cred == Secret {
+					steps = append(steps, "add a client secret")
+				}
+				if c.kind == External {
+					steps = append(steps, "link the app to the user flow")
+				}
+				for _, st := range steps {
+					if !waited[st] {
+						t.Errorf("%q never waited for replication (retried: %v)", st, waited)
+					}
+				}
+			}
 
 			// Re-run without faults, as the CLI would: it renews the secret unless the first run
 			// delivered one (whose keyId the local record then holds).

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 )
 
 // ReadyConfig says where and how to check that a new credential works.
@@ -26,10 +28,13 @@ type ReadyConfig struct {
 	HTTPClient *http.Client
 	// Scope asked for; default https://graph.microsoft.com/.default (needs no permission).
 	Scope string
-	// Successes in a row required; default 3 (Entra's replicas answer in turn).
+	// Successes in a row required; default 3 (see WaitReady for why).
 	Successes int
-	// Interval is the first wait between polls, doubled up to MaxInterval; defaults 1 s, 10 s.
+	// Interval is the base of the wait between polls while the credential does not work yet,
+	// on graph.LagWait's short steady schedule, capped at MaxInterval; defaults 250 ms, 1 s.
 	Interval, MaxInterval time.Duration
+	// ConfirmInterval is the wait between the successes once one came; default 200 ms.
+	ConfirmInterval time.Duration
 	// Timeout bounds the whole wait; default 5 minutes.
 	Timeout time.Duration
 	// Progress hears each poll; nil is silent.
@@ -68,6 +73,16 @@ var ErrNotReady = errors.New("the new credential does not work yet")
 // secret, or a client assertion signed with the certificate) until it succeeds Successes times
 // in a row. AADSTS700016 (app unknown) and AADSTS7000215 (secret unknown) mean "not yet", as do
 // 429s, 5xx and dropped connections; any other refusal fails at once with Entra's words.
+//
+// The rule, and why no more: the token service answers from many replicas and a new secret
+// reaches them one by one (4 to 18 s observed, facts/identity.md "Replication"; a brand-new
+// secret can even be called expired, AADSTS7000222, facts/tenants.md §5), so one success
+// proves only that one replica has it, and the browser's code redemption a moment later may
+// meet another. Three successes in a row, ConfirmInterval apart, sample three answers for
+// 0.4 s once the credential works, where the earlier rule (1 s apart) cost 2 s with no lag at
+// all. While it does not work yet, polls follow the same short steady schedule as Graph's lag
+// retries (graph.LagWait), so the wait ends within a fraction of a second of the credential
+// working instead of overshooting it by a doubling backoff.
 func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 	if r == nil || r.AppID == "" {
 		return errors.New("provision: nothing to wait for: Apply made no app")
@@ -88,10 +103,13 @@ func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 		cfg.Successes = 3
 	}
 	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
+		cfg.Interval = 250 * time.Millisecond
 	}
 	if cfg.MaxInterval <= 0 {
-		cfg.MaxInterval = 10 * time.Second
+		cfg.MaxInterval = time.Second
+	}
+	if cfg.ConfirmInterval <= 0 {
+		cfg.ConfirmInterval = 200 * time.Millisecond
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
@@ -100,9 +118,9 @@ func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	wait := cfg.Interval
 	inRow := 0
 	lastReason := ""
+	var failingSince time.Time
 	for attempt := 1; ; attempt++ {
 		ok, reason, err := tryToken(ctx, cfg, r)
 		if err != nil {
@@ -119,11 +137,12 @@ func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 		if inRow >= cfg.Successes {
 			return nil
 		}
-		next := wait
-		if ok {
-			next = cfg.Interval // confirm quickly once it works
-		} else {
-			wait = min(wait*2, cfg.MaxInterval)
+		next := cfg.ConfirmInterval
+		if !ok {
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			next = min(graph.LagWait(cfg.Interval, time.Since(failingSince)), cfg.MaxInterval)
 		}
 		t := time.NewTimer(next)
 		select {

@@ -214,6 +214,87 @@ func RunSingleApp(ctx context.Context, sample string, latency time.Duration, run
 	return res, nil
 }
 
+// ApplyUnderLag is Apply for a new app while the emulator replicates every new object lag late
+// (an app, service principal, secret or grant is invisible to other calls until then).
+type ApplyUnderLag struct {
+	Sample string
+	Lag    time.Duration
+	Runs   int
+	Apply  time.Duration // median of Apply under the lag
+	NoLag  time.Duration // median of Apply with no lag, in the same run: the round trips
+	Calls  int           // Graph calls of the last Apply under the lag, retries included
+}
+
+// LagsOnChain are the lags Apply's dependency chain must wait out: the app before its secret
+// and its service principal, the service principal before the consent (and the user-flow link).
+const LagsOnChain = 2
+
+// Minimum is the dependency-chain minimum: the lags on the chain plus the round trips.
+func (a ApplyUnderLag) Minimum() time.Duration { return LagsOnChain*a.Lag + a.NoLag }
+
+// RunApplyUnderLag measures Apply for a new app of sample (a secret) runs times with no lag
+// and runs times with lag, in one emulator; medians.
+func RunApplyUnderLag(ctx context.Context, sample string, lag time.Duration, runs int) (ApplyUnderLag, error) {
+	res := ApplyUnderLag{Sample: sample, Lag: lag, Runs: runs}
+	m, err := samples.Lookup(sample)
+	if err != nil {
+		return res, err
+	}
+	v, err := Start()
+	if err != nil {
+		return res, err
+	}
+	defer v.Close()
+	g, err := v.Graph(m.TenantType, nil)
+	if err != nil {
+		return res, err
+	}
+	eng := provision.New(g, provision.Options{})
+	tmp, err := os.MkdirTemp("", "eq-bench-lag-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(tmp)
+	apply := func(name string) (time.Duration, int, error) {
+		s, err := provision.SpecFor(m, provision.Answers{Name: name, Credential: provision.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
+		if err != nil {
+			return 0, 0, err
+		}
+		p, err := eng.Plan(ctx, s)
+		if err != nil {
+			return 0, 0, err
+		}
+		before := len(v.E.Requests())
+		t0 := time.Now()
+		if _, err := eng.Apply(ctx, p); err != nil {
+			return 0, 0, err
+		}
+		return time.Since(t0), v.graphCalls(before), nil
+	}
+	if _, _, err := apply("warm"); err != nil {
+		return res, err
+	}
+	var noLag, lagged []time.Duration
+	for i := range runs {
+		d, _, err := apply(fmt.Sprint("nolag-", i))
+		if err != nil {
+			return res, err
+		}
+		noLag = append(noLag, d)
+	}
+	v.E.SetReplicationLag(lag)
+	defer v.E.SetReplicationLag(0)
+	for i := range runs {
+		d, calls, err := apply(fmt.Sprint("lag-", i))
+		if err != nil {
+			return res, err
+		}
+		lagged, res.Calls = append(lagged, d), calls
+	}
+	res.Apply, res.NoLag = median(lagged), median(noLag)
+	return res, nil
+}
+
 // grantScriptRoles gives the automation client the read permissions Configure.ps1's sign-in asks for.
 func (v *Env) grantScriptRoles(kind samples.TenantType) error {
 	ti, err := v.tenant(kind)
@@ -378,6 +459,7 @@ type LabRun struct {
 	Writes    int
 	Throttled int // 429s the emulator answered
 	Failed    int
+	Lag       time.Duration // the emulator's replication lag
 }
 
 // WritesPerSecond is the achieved write rate.
@@ -393,14 +475,16 @@ func (l LabRun) Best() time.Duration {
 	return time.Duration(float64(rest) / l.Budget.WritesPerSecond() * float64(time.Second))
 }
 
-// RunLab provisions a lab of n attendees (node-workforce) with no added latency.
-func RunLab(ctx context.Context, n, scale int) (LabRun, error) {
-	res := LabRun{Attendees: n, Scale: scale, Budget: lab.DocumentedBudget().Scaled(scale, scale)}
+// RunLab provisions a lab of n attendees (node-workforce) with no added latency, the emulator
+// replicating new objects lag late (0: at once).
+func RunLab(ctx context.Context, n, scale int, lag time.Duration) (LabRun, error) {
+	res := LabRun{Attendees: n, Scale: scale, Budget: lab.DocumentedBudget().Scaled(scale, scale), Lag: lag}
 	v, err := Start()
 	if err != nil {
 		return res, err
 	}
 	defer v.Close()
+	v.E.SetReplicationLag(lag)
 	b := res.Budget
 	v.E.SetThrottle(&emulator.Throttle{ResourceUnits: b.ResourceUnits, Window: emulator.Duration(b.Window), Writes: b.Writes, WriteWindow: emulator.Duration(b.WriteWindow)})
 	gov := lab.NewGovernor(lab.GovernorOptions{Budget: b})
@@ -449,33 +533,89 @@ type Journey struct {
 func RunJourney(ctx context.Context, bin string, runs int) (Journey, error) {
 	var ts []time.Duration
 	for range runs {
-		home, err := os.MkdirTemp("", "eq-bench-home-")
+		d, err := runInit(ctx, bin, "node-workforce", "--emulator")
 		if err != nil {
 			return Journey{}, err
-		}
-		cmd := exec.CommandContext(ctx, bin, "init", "--emulator", "--no-input", "--yes", "--auto-sign-in", "--json",
-			"--sample", "node-workforce", "--dir", filepath.Join(home, "app"))
-		cmd.Env = append(os.Environ(), "ENTRA_QUICKSTART_HOME="+home, "NO_COLOR=1")
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		t0 := time.Now()
-		err = cmd.Run()
-		d := time.Since(t0)
-		os.RemoveAll(home)
-		if err != nil {
-			return Journey{}, fmt.Errorf("the journey failed (%w):\n%s", err, errOut.String())
-		}
-		var r struct {
-			Verify *struct {
-				Outcome string `json:"outcome"`
-			} `json:"verify"`
-		}
-		if json.Unmarshal(out.Bytes(), &r) != nil || r.Verify == nil || r.Verify.Outcome != "passed" {
-			return Journey{}, fmt.Errorf("the journey ended without a passed sign-in check:\n%s", out.String())
 		}
 		ts = append(ts, d)
 	}
 	return Journey{Runs: runs, Median: median(ts), Min: slices.Min(ts)}, nil
+}
+
+// JourneyUnderLag is the journey against one emulator started beforehand, with no lag and with
+// the emulator replicating new objects lag late, runs times each.
+type JourneyUnderLag struct {
+	Lag          time.Duration
+	Runs         int
+	NoLag, Under time.Duration // medians
+}
+
+// JourneyLagsOnChain are the lags on the journey's chain for node-workforce: the app before its
+// secret and service principal, then the secret before it works. The consent's own lag runs
+// beside the credential wait and the sign-in: a workforce member may consent at the first
+// sign-in (the emulator's demo user does), so the journey need not wait for it.
+const JourneyLagsOnChain = 2
+
+// Minimum is the chain's lags plus the journey with no lag.
+func (j JourneyUnderLag) Minimum() time.Duration { return JourneyLagsOnChain*j.Lag + j.NoLag }
+
+// RunJourneyUnderLag runs `bin init --emulator-url … --auto-sign-in` for sample against an
+// emulator in this process, runs times with no lag and runs times with lag.
+func RunJourneyUnderLag(ctx context.Context, bin, sample string, lag time.Duration, runs int) (JourneyUnderLag, error) {
+	res := JourneyUnderLag{Lag: lag, Runs: runs}
+	v, err := Start()
+	if err != nil {
+		return res, err
+	}
+	defer v.Close()
+	var noLag, under []time.Duration
+	for _, l := range []time.Duration{0, lag} {
+		v.E.SetReplicationLag(l)
+		for range runs {
+			d, err := runInit(ctx, bin, sample, "--emulator-url", v.E.URL(), "--ca-file", v.E.CAFile())
+			if err != nil {
+				return res, err
+			}
+			if l == 0 {
+				noLag = append(noLag, d)
+			} else {
+				under = append(under, d)
+			}
+		}
+	}
+	v.E.SetReplicationLag(0)
+	res.NoLag, res.Under = median(noLag), median(under)
+	return res, nil
+}
+
+// runInit runs the journey once in a fresh ENTRA_QUICKSTART_HOME and folder and returns its
+// wall time; it fails unless the sign-in check passed.
+func runInit(ctx context.Context, bin, sample string, target ...string) (time.Duration, error) {
+	home, err := os.MkdirTemp("", "eq-bench-home-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(home)
+	args := append([]string{"init", "--no-input", "--yes", "--auto-sign-in", "--json", "--sample", sample, "--dir", filepath.Join(home, "app")}, target...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "ENTRA_QUICKSTART_HOME="+home, "NO_COLOR=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	t0 := time.Now()
+	err = cmd.Run()
+	d := time.Since(t0)
+	if err != nil {
+		return 0, fmt.Errorf("the journey failed (%w):\n%s", err, errOut.String())
+	}
+	var r struct {
+		Verify *struct {
+			Outcome string `json:"outcome"`
+		} `json:"verify"`
+	}
+	if json.Unmarshal(out.Bytes(), &r) != nil || r.Verify == nil || r.Verify.Outcome != "passed" {
+		return 0, fmt.Errorf("the journey ended without a passed sign-in check:\n%s", out.String())
+	}
+	return d, nil
 }
 
 // Binary is the built binary's size and start-up time.

@@ -39,7 +39,7 @@ func BenchmarkLab(b *testing.B) {
 		n = 20
 	}
 	for range b.N {
-		l, err := RunLab(context.Background(), n, 100)
+		l, err := RunLab(context.Background(), n, 100, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,6 +50,29 @@ func BenchmarkLab(b *testing.B) {
 		b.ReportMetric(l.Fraction(), "of-budget")
 		b.ReportMetric(float64(l.Throttled), "429s")
 		b.ReportMetric(l.Elapsed.Seconds(), "s")
+	}
+}
+
+// BenchmarkApplyUnderLag is the rows of Apply under 2 s and 10 s of replication lag, beside
+// the dependency-chain minimum (two lags plus Apply's round trips with no lag). -short uses
+// 200 ms so that the harness runs in CI; one op is the pair of measurements.
+func BenchmarkApplyUnderLag(b *testing.B) {
+	lags := []time.Duration{2 * time.Second, 10 * time.Second}
+	if testing.Short() {
+		lags = []time.Duration{200 * time.Millisecond}
+	}
+	for _, lag := range lags {
+		b.Run(lag.String(), func(b *testing.B) {
+			for range b.N {
+				a, err := RunApplyUnderLag(context.Background(), "node-workforce", lag, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(a.Apply.Seconds(), "s")
+				b.ReportMetric(a.Apply.Seconds()/a.Minimum().Seconds(), "x-minimum")
+				b.ReportMetric(float64(a.Calls), "calls")
+			}
+		})
 	}
 }
 

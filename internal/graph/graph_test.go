@@ -246,3 +246,54 @@ func TestUserFlowListsFollowNextLink(t *testing.T) {
 	}
 	h.pagedGets(t, "FlowApps", n, 3, func() (int, error) { a, err := c.FlowApps(ctx, flows[0].ID); return len(a), err })
 }
+
+// TestLagWaitIsShortAndSteady: the schedule of waits for replication lag, jitter included.
+func TestLagWaitIsShortAndSteady(t *testing.T) {
+	base := 250 * time.Millisecond
+	for _, tc := range []struct{ waited, step time.Duration }{
+		{0, base}, {1900 * time.Millisecond, base}, {2 * time.Second, 2 * base}, {9 * time.Second, 2 * base},
+		{10 * time.Second, 4 * base}, {90 * time.Second, 4 * base},
+	} {
+		for range 50 {
+			if w := LagWait(base, tc.waited); w < tc.step*8/10 || w > tc.step*12/10 {
+				t.Fatalf("LagWait(%s, %s) = %s; want %s ±20%%", base, tc.waited, w, tc.step)
+			}
+		}
+	}
+}
+
+// TestReplicationLagRetriedSteadily: a call about an object that has not replicated yet is
+// retried at the lag schedule, not with the exponential backoff kept for 5xx and dropped
+// connections, and succeeds once the object appears.
+func TestReplicationLagRetriedSteadily(t *testing.T) {
+	h := start(t)
+	var mu sync.Mutex
+	var evs []RetryEvent
+	c := h.client(t, RetryPolicy{Initial: time.Second, LagInterval: 20 * time.Millisecond, Deadline: 10 * time.Second}, func(ev RetryEvent) {
+		mu.Lock()
+		evs = append(evs, ev)
+		mu.Unlock()
+	})
+	ctx := context.Background()
+	if _, err := c.Organization(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.e.SetReplicationLag(400 * time.Millisecond)
+	app, created, err := c.UpsertApplication(ctx, "lag-steady", AppWrite{DisplayName: "lag"})
+	if err != nil || !created {
+		t.Fatalf("upsert = %v, %v", created, err)
+	}
+	if _, _, err := c.AddPassword(ctx, app.ID, "s", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("addPassword under lag: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(evs) < 3 {
+		t.Fatalf("%d retries; want several for a 400 ms lag at 20 ms", len(evs))
+	}
+	for _, ev := range evs {
+		if ev.Reason != "replication lag" || ev.Wait > 100*time.Millisecond {
+			t.Fatalf("retry %+v; want replication-lag waits on the lag schedule (at most 4 x 20 ms + jitter), not the 1 s backoff", ev)
+		}
+	}
+}

@@ -83,17 +83,44 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 				fmt.Sprintf("%d calls one after another, replayed over plain HTTP (facts/samples.md §3); no consent, no user-flow link", s.ScriptCall)})
 	}
 
-	fmt.Fprintf(log, "lab: %d attendees…\n", attendees)
-	l, err := bench.RunLab(ctx, attendees, scale)
-	if err != nil {
-		return fmt.Errorf("lab: %w", err)
+	lags := []time.Duration{2 * time.Second, 10 * time.Second}
+	lagRuns := min(runs, 3)
+	if short {
+		lags = []time.Duration{200 * time.Millisecond}
 	}
-	rows = append(rows, row{
-		fmt.Sprintf("lab: %d attendees, Graph's write budget (3,000 / 150 s) and RU budget (3,500 / 10 s), counts and windows ÷ %d", attendees, scale),
-		fmt.Sprintf("%d writes in %.1f s = %.1f writes/s", l.Writes, l.Elapsed.Seconds(), l.WritesPerSecond()),
-		fmt.Sprintf("budget %.0f writes/s (%d per %s)", l.Budget.WritesPerSecond(), l.Budget.Writes, l.Budget.WriteWindow),
-		fmt.Sprintf("%.2f of the budget", l.Fraction()),
-		fmt.Sprintf("failures: %d; 429s: %d; the budget allows these writes in %.1f s at best (the first window's burst, then its rate): %.0f %% of that pace", l.Failed, l.Throttled, l.Best().Seconds(), 100*l.Best().Seconds()/l.Elapsed.Seconds())})
+	for _, sample := range []string{"node-workforce", "node-external"} {
+		for _, lag := range lags {
+			fmt.Fprintf(log, "apply under %s of replication lag: %s…\n", lag, sample)
+			a, err := bench.RunApplyUnderLag(ctx, sample, lag, lagRuns)
+			if err != nil {
+				return fmt.Errorf("apply under lag %s: %w", sample, err)
+			}
+			rows = append(rows, row{fmt.Sprintf("single app, %s: Apply under %s of replication lag (no added latency)", sample, lag), ms(a.Apply),
+				fmt.Sprintf("minimum %d lags + Apply's round trips (%s with no lag) = %s", bench.LagsOnChain, ms(a.NoLag), ms(a.Minimum())),
+				fmt.Sprintf("%.2f× the minimum", a.Apply.Seconds()/a.Minimum().Seconds()),
+				fmt.Sprintf("%d Graph calls, retries included (the last run); median of %d", a.Calls, a.Runs)})
+		}
+	}
+
+	var labs []bench.LabRun
+	for _, lag := range []time.Duration{0, lags[0]} {
+		fmt.Fprintf(log, "lab: %d attendees, %s of replication lag…\n", attendees, lag)
+		l, err := bench.RunLab(ctx, attendees, scale, lag)
+		if err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
+		labs = append(labs, l)
+		lagNote := ""
+		if lag > 0 {
+			lagNote = fmt.Sprintf(", %s of replication lag", lag)
+		}
+		rows = append(rows, row{
+			fmt.Sprintf("lab: %d attendees, Graph's write budget (3,000 / 150 s) and RU budget (3,500 / 10 s), counts and windows ÷ %d%s", attendees, scale, lagNote),
+			fmt.Sprintf("%d writes in %.1f s = %.1f writes/s", l.Writes, l.Elapsed.Seconds(), l.WritesPerSecond()),
+			fmt.Sprintf("budget %.0f writes/s (%d per %s)", l.Budget.WritesPerSecond(), l.Budget.Writes, l.Budget.WriteWindow),
+			fmt.Sprintf("%.2f of the budget", l.Fraction()),
+			fmt.Sprintf("failures: %d; 429s: %d; the budget allows these writes in %.1f s at best (the first window's burst, then its rate): %.0f %% of that pace", l.Failed, l.Throttled, l.Best().Seconds(), 100*l.Best().Seconds()/l.Elapsed.Seconds())})
+	}
 
 	fmt.Fprintln(log, "journey…")
 	j, err := bench.RunJourney(ctx, bin, runs)
@@ -102,6 +129,18 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 	}
 	rows = append(rows, row{"journey: process start to a passed sign-in check (init --emulator --no-input --auto-sign-in, node-workforce)",
 		ms(j.Median), "", "", fmt.Sprintf("median of %d, fastest %s; fresh ENTRA_QUICKSTART_HOME each (the emulator's first start included); no added latency", j.Runs, ms(j.Min))})
+
+	for _, lag := range lags {
+		fmt.Fprintf(log, "journey under %s of replication lag…\n", lag)
+		jl, err := bench.RunJourneyUnderLag(ctx, bin, "node-workforce", lag, lagRuns)
+		if err != nil {
+			return fmt.Errorf("journey under lag: %w", err)
+		}
+		rows = append(rows, row{fmt.Sprintf("journey under %s of replication lag (init --emulator-url --auto-sign-in, node-workforce)", lag), ms(jl.Under),
+			fmt.Sprintf("minimum %d lags + the journey with no lag (%s) = %s", bench.JourneyLagsOnChain, ms(jl.NoLag), ms(jl.Minimum())),
+			fmt.Sprintf("%.2f× the minimum", jl.Under.Seconds()/jl.Minimum().Seconds()),
+			fmt.Sprintf("median of %d each; one emulator started before the runs", jl.Runs)})
+	}
 
 	fmt.Fprintln(log, "binary…")
 	b, err := bench.RunBinary(ctx, bin, helpRuns)
@@ -119,8 +158,10 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 	for _, r := range rows {
 		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", r.what, r.result, r.reference, r.ratio, r.notes)
 	}
-	if l.Failed > 0 {
-		return fmt.Errorf("the lab had %d failures", l.Failed)
+	for _, l := range labs {
+		if l.Failed > 0 {
+			return fmt.Errorf("the lab under %s of lag had %d failures", l.Lag, l.Failed)
+		}
 	}
 	return nil
 }
