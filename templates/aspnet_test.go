@@ -161,9 +161,13 @@ func TestASPNetExternalExplicitSecret(t *testing.T) {
 		t.Errorf("credential %s, warnings %q; want the secret and one warning about appsettings.json", res.Credential, res.Warnings)
 	}
 	for _, f := range res.Files {
-		if f.Rel != "appsettings.json" || !f.Secret {
-			t.Errorf("wrote %s (secret %v); want only appsettings.json, marked secret", f.Rel, f.Secret)
+		// .gitignore: the backup and staging names beside the secret (never the tracked file)
+		if (f.Rel != "appsettings.json" || !f.Secret) && (f.Rel != ".gitignore" || f.Secret) {
+			t.Errorf("wrote %s (secret %v); want appsettings.json, marked secret, and the .gitignore", f.Rel, f.Secret)
 		}
+	}
+	if ig, _ := os.ReadFile(filepath.Join(dir, ".gitignore")); strings.Contains(string(ig), "/appsettings.json\n") || !strings.Contains(string(ig), "/appsettings.json.bak") {
+		t.Errorf(".gitignore must name appsettings.json's backup, never the tracked file itself:\n%s", ig)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "appsettings.json"))
 	if !strings.Contains(string(b), `"ClientSecret": "`+clientSecret+`"`) || !strings.Contains(string(b), `"SourceType": "ClientSecret"`) {

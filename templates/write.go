@@ -95,7 +95,13 @@ type FileResult struct {
 	Rel    string // relative to the sample folder, slash-separated
 	Action Action
 	Backup string // the .bak of the original, when one exists
-	Secret bool
+	// BackupMasked says the .bak holds the original with its client secret replaced by the
+	// sample's placeholder (a live secret is never kept beside the sample; see backupOnce).
+	BackupMasked bool
+	// NoBackup says the original was not kept at all: a certificate's private key (PFX) is
+	// never copied; the app registration keeps the older certificate's public part.
+	NoBackup bool
+	Secret   bool
 }
 
 // Result is what Write did.
@@ -127,6 +133,7 @@ type templateData struct {
 
 type plan struct {
 	abs, rel string
+	format   samples.Format
 	old      []byte // nil when the file does not exist
 	oldMode  fs.FileMode
 	new      []byte
@@ -183,12 +190,28 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 			}
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s holds the app's secret and is tracked by git: do not commit it (git update-index --skip-worktree %s hides the change)", p.rel, filepath.Base(p.abs)))
 		}
-		if f.Ignore && !git.ignored(p.abs, dir) {
-			d := filepath.Dir(p.abs)
-			if _, ok := ignoreDirs[d]; !ok {
-				ignoreOrder = append(ignoreOrder, d)
+		if f.Ignore || f.Secret {
+			// The file (when it is to be ignored), and what the tool may leave beside a secret:
+			// the file's backup and a staging file a kill left behind (atomicfile's
+			// ".<name>.tmp-*"). A tracked secret file itself stays tracked (warned above).
+			base := filepath.Base(p.abs)
+			names := []string{base + ".bak", "." + base + ".tmp-*"}
+			if f.Ignore {
+				names = append([]string{base}, names...)
 			}
-			ignoreDirs[d] = append(ignoreDirs[d], filepath.Base(p.abs))
+			for _, name := range names {
+				probe := filepath.Join(filepath.Dir(p.abs), strings.ReplaceAll(name, "*", "0"))
+				if git.ignored(probe, dir) {
+					continue
+				}
+				d := filepath.Dir(p.abs)
+				if _, ok := ignoreDirs[d]; !ok {
+					ignoreOrder = append(ignoreOrder, d)
+				}
+				if !slices.Contains(ignoreDirs[d], name) {
+					ignoreDirs[d] = append(ignoreDirs[d], name)
+				}
+			}
 		}
 	}
 	for _, d := range ignoreOrder {
@@ -219,10 +242,12 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 		}
 		if fr.Action != Unchanged {
 			if p.old != nil {
-				if err := backupOnce(p.abs, p.old, p.oldMode); err != nil {
+				masked, kept, err := backupOnce(m, p, opts)
+				if err != nil {
 					discard()
 					return res, err
 				}
+				fr.BackupMasked, fr.NoBackup = masked, !kept
 			}
 			s, err := atomicfile.Stage(p.abs, p.new, p.mode)
 			if err != nil {
@@ -231,8 +256,9 @@ func Write(ctx context.Context, m *samples.Manifest, dir string, v Values, opts 
 			}
 			staged = append(staged, s)
 		}
-		if _, err := os.Stat(p.abs + ".bak"); err == nil {
+		if _, err := os.Lstat(p.abs + ".bak"); err == nil {
 			fr.Backup = p.abs + ".bak"
+			fr.NoBackup = false
 		}
 		res.Files = append(res.Files, fr)
 	}
@@ -309,7 +335,7 @@ func normalize(m *samples.Manifest, v Values, kind samples.CredentialKind) (Valu
 
 // planFile computes the new content of one file; nil when the file is ifExists and absent.
 func planFile(m *samples.Manifest, dir string, f samples.File, data *templateData, opts Options) (*plan, error) {
-	p := &plan{abs: filepath.Join(dir, filepath.FromSlash(f.Path)), rel: f.Path, mode: 0o600, secret: f.Secret}
+	p := &plan{abs: filepath.Join(dir, filepath.FromSlash(f.Path)), rel: f.Path, mode: 0o600, secret: f.Secret, format: f.Format}
 	if err := readExisting(p); err != nil {
 		return nil, err
 	}
@@ -558,15 +584,90 @@ func planGitignore(sampleDir, d string, names []string) (*plan, error) {
 }
 
 // backupOnce keeps the first original of a file as <file>.bak; later writes keep that backup.
-func backupOnce(path string, old []byte, mode fs.FileMode) error {
-	bak := path + ".bak"
+// The backup never holds a live credential: it lies beside the sample, where git does not
+// ignore it unless told to, and the secret it would hold is the previous one, which stays
+// valid on the app as the grace secret. So a secret-bearing file's backup has its client
+// secret replaced by the sample's placeholder (masked), and a certificate's PFX is not copied
+// at all (kept is false). masked reports that a secret was replaced.
+func backupOnce(m *samples.Manifest, p *plan, opts Options) (masked, kept bool, err error) {
+	bak := p.abs + ".bak"
 	if _, err := os.Lstat(bak); err == nil {
-		return nil
+		return false, true, nil
 	}
-	if err := writeAtomic(bak, old, mode); err != nil {
-		return fmt.Errorf("keeping a backup of %s: %w", path, err)
+	old := p.old
+	if p.secret {
+		if p.format == samples.FormatPFX {
+			return false, false, nil
+		}
+		if old, masked, err = maskCredentials(m, p, old); err != nil {
+			return false, false, fmt.Errorf("keeping a backup of %s: %w", p.abs, err)
+		}
 	}
-	return nil
+	if err := writeAtomic(bak, old, p.oldMode); err != nil {
+		return false, false, fmt.Errorf("keeping a backup of %s: %w", p.abs, err)
+	}
+	return masked, true, nil
+}
+
+// secretPlaceholder is what the samples ship in place of a client secret.
+const secretPlaceholder = "Enter_the_Client_Secret_Here"
+
+// credentialKeys are the keys of a file (by its path, under every credential kind) that carry a
+// credential: a value made from the client secret, or a key named as a secret or a PFX password.
+func credentialKeys(m *samples.Manifest, rel string) []string {
+	var keys []string
+	for _, f := range m.Files {
+		if f.Path != rel {
+			continue
+		}
+		for _, v := range f.Values {
+			last := v.Key[strings.LastIndexAny(v.Key, "/:")+1:]
+			if strings.Contains(v.Value, ".ClientSecret") || strings.EqualFold(last, "ClientSecret") ||
+				strings.EqualFold(last, "CLIENT_SECRET") || strings.EqualFold(last, "CertificatePassword") {
+				if !slices.Contains(keys, v.Key) {
+					keys = append(keys, v.Key)
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// maskCredentials replaces each credential in src (a file of p's format) that is not already a
+// placeholder with secretPlaceholder.
+func maskCredentials(m *samples.Manifest, p *plan, src []byte) ([]byte, bool, error) {
+	keys := credentialKeys(m, p.rel)
+	live := func(v string) bool { return v != "" && !strings.HasPrefix(v, "Enter_") }
+	masked := false
+	switch p.format {
+	case samples.FormatEnv:
+		ef, err := ParseEnv(src)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, k := range keys {
+			if cur, ok := ef.Get(k); ok && live(cur) {
+				if err := ef.Set(k, secretPlaceholder); err != nil {
+					return nil, false, err
+				}
+				masked = true
+			}
+		}
+		return ef.Bytes(), masked, nil
+	case samples.FormatJSON:
+		var edits []JSONEdit
+		for _, k := range keys {
+			if cur, ok := jsonString(src, k); ok && live(cur) {
+				edits = append(edits, JSONEdit{Pointer: k, Value: secretPlaceholder})
+			}
+		}
+		if len(edits) == 0 {
+			return src, false, nil
+		}
+		out, err := EditJSON(src, edits)
+		return out, err == nil, err
+	}
+	return src, false, nil
 }
 
 // writeAtomic replaces path with data (see atomicfile.Write).
