@@ -157,7 +157,7 @@ func RunSingleApp(ctx context.Context, sample string, latency time.Duration, run
 	}
 	defer os.RemoveAll(tmp)
 	spec := func(name string) (provision.Spec, error) {
-		return provision.SpecFor(m, provision.Answers{Name: name, Credential: provision.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
+		return provision.SpecFor(m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
 	}
 	// Warm the token cache, the connections and the user flow outside the timing: the script's
 	// own sign-in is interactive and not counted either.

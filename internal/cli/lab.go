@@ -152,7 +152,7 @@ func (o *LabOptions) record() (*lab.Record, error) {
 }
 
 // recordKind is the tenant type of the sample in the lab's record, empty when it is not known.
-func recordKind(rec *lab.Record) provision.TenantType {
+func recordKind(rec *lab.Record) samples.TenantType {
 	if rec == nil {
 		return ""
 	}
@@ -160,12 +160,12 @@ func recordKind(rec *lab.Record) provision.TenantType {
 	if err != nil {
 		return ""
 	}
-	return provision.TenantType(m.TenantType)
+	return samples.TenantType(m.TenantType)
 }
 
 // openLabSession signs in to the lab's tenant: --tenant, else the lab's record, else (emulator)
 // the emulator's tenant of kind.
-func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
+func (o *LabOptions) openLabSession(ctx context.Context, kind samples.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
 	tenant := o.Tenant
 	if tenant == "" && rec != nil {
 		tenant = rec.TenantID
@@ -173,9 +173,9 @@ func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantTy
 	if kind == "" {
 		switch strings.ToLower(o.TenantType) {
 		case "", "workforce":
-			kind = provision.Workforce
+			kind = samples.Workforce
 		case "external":
-			kind = provision.External
+			kind = samples.External
 		default:
 			return nil, usagef("--tenant-type %q: use workforce or external", o.TenantType)
 		}
@@ -198,7 +198,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	kind := provision.CredentialKind(strings.ToLower(o.Credential))
+	kind := samples.CredentialKind(strings.ToLower(o.Credential))
 	if kind != "" && !m.Supports(samples.CredentialKind(kind)) {
 		return usagef("--credential %s: the sample %s supports %v", kind, m.ID, m.Credentials)
 	}
@@ -246,7 +246,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 		return err
 	}
 	gov := lab.NewGovernor(lab.GovernorOptions{Max: o.MaxConcurrency})
-	s, err := o.openLabSession(ctx, provision.TenantType(m.TenantType), rec, gov)
+	s, err := o.openLabSession(ctx, samples.TenantType(m.TenantType), rec, gov)
 	if err != nil {
 		return err
 	}

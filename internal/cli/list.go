@@ -81,7 +81,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	defer ts.Close()
 	out := []ListedApp{}
 	var tenants []tenantRef
-	err = ts.each(ctx, kinds, func(_ provision.TenantType, s *session) error {
+	err = ts.each(ctx, kinds, func(_ samples.TenantType, s *session) error {
 		apps, err := s.Engine.List(ctx, provision.Filter{Sample: o.Sample, Name: o.Name})
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 type tenantRef struct {
 	ID     string
 	Domain string // where the emulator says it; a real tenant's is not looked up
-	Type   provision.TenantType
+	Type   samples.TenantType
 }
 
 func (t tenantRef) String() string {
@@ -130,9 +130,9 @@ func tenantOf(s *session) tenantRef {
 		for _, ti := range s.Info.Tenants {
 			if strings.EqualFold(ti.ID, s.TenantID) {
 				t.Domain = ti.Domain
-				t.Type = provision.Workforce
+				t.Type = samples.Workforce
 				if ti.Type == emulator.ExternalID {
-					t.Type = provision.External
+					t.Type = samples.External
 				}
 			}
 		}
@@ -145,15 +145,15 @@ func tenantOf(s *session) tenantRef {
 // both of its tenants: init put each sample in the tenant of its kind, and a list or reset that
 // saw only the workforce one would hide the External ID apps. Against a real tenant it is the
 // one signed in to, whatever its kind.
-func coveredKinds(g *GlobalOptions, tt, sample string) ([]provision.TenantType, error) {
+func coveredKinds(g *GlobalOptions, tt, sample string) ([]samples.TenantType, error) {
 	kind, err := tenantKindFlag(tt, sample)
 	if err != nil {
 		return nil, err
 	}
 	if (g.Emulator || g.EmulatorURL != "") && g.Tenant == "" && tt == "" && sample == "" {
-		return []provision.TenantType{provision.Workforce, provision.External}, nil
+		return []samples.TenantType{samples.Workforce, samples.External}, nil
 	}
-	return []provision.TenantType{kind}, nil
+	return []samples.TenantType{kind}, nil
 }
 
 // tenantSessions opens the sessions of the covered tenants one at a time: the in-process
@@ -164,11 +164,11 @@ type tenantSessions struct {
 	g        *GlobalOptions
 	opts     sessionOptions // Kind is set per tenant
 	kept     *session
-	keptKind provision.TenantType
+	keptKind samples.TenantType
 }
 
 // each runs fn with the session of each kind's tenant, in order.
-func (ts *tenantSessions) each(ctx context.Context, kinds []provision.TenantType, fn func(provision.TenantType, *session) error) error {
+func (ts *tenantSessions) each(ctx context.Context, kinds []samples.TenantType, fn func(samples.TenantType, *session) error) error {
 	for _, k := range kinds {
 		s := ts.kept
 		if s == nil || ts.keptKind != k {
@@ -264,12 +264,12 @@ func printList(w io.Writer, apps []ListedApp, tenants []tenantRef) {
 }
 
 // tenantKindFlag reads --tenant-type, or takes it from --sample.
-func tenantKindFlag(tt, sample string) (provision.TenantType, error) {
+func tenantKindFlag(tt, sample string) (samples.TenantType, error) {
 	switch strings.ToLower(tt) {
 	case "workforce":
-		return provision.Workforce, nil
+		return samples.Workforce, nil
 	case "external":
-		return provision.External, nil
+		return samples.External, nil
 	case "":
 	default:
 		return "", usagef("--tenant-type %q: use workforce or external", tt)
@@ -279,7 +279,7 @@ func tenantKindFlag(tt, sample string) (provision.TenantType, error) {
 		if err != nil {
 			return "", usageError{err}
 		}
-		return provision.TenantType(m.TenantType), nil
+		return samples.TenantType(m.TenantType), nil
 	}
-	return provision.Workforce, nil
+	return samples.Workforce, nil
 }

@@ -77,7 +77,7 @@ type ResetResult struct {
 
 // resetGroup is one covered tenant's apps that match, and what this machine's record knows there.
 type resetGroup struct {
-	kind   provision.TenantType
+	kind   samples.TenantType
 	tenant tenantRef
 	apps   []provision.Listed
 	known  map[string]state.App // by lower-case app id
@@ -99,7 +99,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	}
 	f := provision.Filter{Sample: o.Sample, Name: o.Name, Keep: old}
 	var groups []*resetGroup
-	err = ts.each(ctx, kinds, func(k provision.TenantType, s *session) error {
+	err = ts.each(ctx, kinds, func(k samples.TenantType, s *session) error {
 		g := &resetGroup{kind: k, tenant: tenantOf(s), known: map[string]state.App{}}
 		rec, err := s.State.Load(ctx)
 		if err != nil {
@@ -203,8 +203,8 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 		ids[p.g][strings.ToLower(p.l.ObjectID)] = true
 	}
-	todo := map[provision.TenantType]*resetGroup{}
-	var todoKinds []provision.TenantType
+	todo := map[samples.TenantType]*resetGroup{}
+	var todoKinds []samples.TenantType
 	for _, g := range groups {
 		if ids[g] != nil {
 			todo[g.kind] = g
@@ -212,7 +212,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 	}
 	var removed []state.App
-	err = ts.each(ctx, todoKinds, func(k provision.TenantType, s *session) error {
+	err = ts.each(ctx, todoKinds, func(k samples.TenantType, s *session) error {
 		g := todo[k]
 		chosen := ids[g]
 		gf := f

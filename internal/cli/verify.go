@@ -168,7 +168,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	vc := verify.Config{
 		Authority:             cfg.Authority,
 		TenantID:              cfg.TenantID,
-		TenantKind:            verify.TenantKind(c.m.TenantType),
+		TenantKind:            c.m.TenantType,
 		ClientID:              cfg.ClientID,
 		ClientSecret:          cfg.ClientSecret,
 		RedirectURI:           cfg.RedirectURI,
