@@ -16,8 +16,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
-	"github.com/entra-quickstart/entra-quickstart/internal/home"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 	"github.com/entra-quickstart/entra-quickstart/provision"
@@ -310,7 +310,7 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 func (req Request) spec(s Session, prev *state.App, uniqueName, dir string) (provision.Spec, error) {
 	keyFile := req.KeyFile
 	if keyFile == "" {
-		h, err := home.Dir()
+		h, err := appdir.Dir()
 		if err != nil {
 			return provision.Spec{}, err
 		}

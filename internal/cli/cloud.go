@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"net"
 	"net/http"
 	"os"
@@ -29,19 +30,6 @@ func (t *target) Close() {
 	if t.Emu != nil {
 		t.Emu.Close()
 	}
-}
-
-// configDir is where entra-quickstart keeps its state: $XDG_CONFIG_HOME/entra-quickstart or the
-// OS's equivalent. ENTRA_QUICKSTART_HOME overrides it (tests, and people who want it elsewhere).
-func configDir() (string, error) {
-	if d := os.Getenv("ENTRA_QUICKSTART_HOME"); d != "" {
-		return d, nil
-	}
-	base, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("no config folder for entra-quickstart (%w): set ENTRA_QUICKSTART_HOME to a folder", err)
-	}
-	return filepath.Join(base, "entra-quickstart"), nil
 }
 
 // openTarget resolves the global cloud flags.
@@ -80,7 +68,7 @@ func openTarget(ctx context.Context, g *GlobalOptions) (*target, error) {
 // folder, so list, reset and verify in later runs see what init made. It listens on the same
 // port as last time when it can: the sample's files name the emulator's URL.
 func startLocalEmulator() (*target, error) {
-	dir, err := configDir()
+	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +122,7 @@ func newLabResetCmd(lo *LabOptions) *cobra.Command {
 }
 
 func labsDir() (string, error) {
-	d, err := configDir()
+	d, err := appdir.Dir()
 	if err != nil {
 		return "", err
 	}

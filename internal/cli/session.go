@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"path/filepath"
@@ -103,7 +104,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 		return nil, err
 	}
 	s.Engine = provision.New(s.Graph, provision.Options{Progress: events})
-	dir, err := configDir()
+	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"html"
 	"io"
 	"net"
@@ -105,8 +106,8 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 		}
 		return m, nil
 	}
-	if home, err := configDir(); err == nil {
-		if st, err := state.Open(filepath.Join(home, state.FileName)); err == nil {
+	if dir, err := appdir.Dir(); err == nil {
+		if st, err := state.Open(filepath.Join(dir, state.FileName)); err == nil {
 			if rec, err := st.Load(context.Background()); err == nil {
 				for _, a := range rec.Apps {
 					if a.Folder == dir {
@@ -201,7 +202,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	} else {
 		checklist = ui.NewChecklist(io.Discard, ui.NewStyles(false))
 	}
-	certDir, err := configDir()
+	certDir, err := appdir.Dir()
 	if err != nil {
 		return verify.Report{}, err
 	}

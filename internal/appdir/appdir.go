@@ -1,7 +1,7 @@
-// Package home names entra-quickstart's own folder on this machine: the local record, the
+// Package appdir names entra-quickstart's own folder on this machine: the local record, the
 // certificates' keys, the locks, the labs and the localhost certificate all live under it.
 // It is computed here and nowhere else, so ENTRA_QUICKSTART_HOME moves all of them at once.
-package home
+package appdir
 
 import (
 	"fmt"
