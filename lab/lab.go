@@ -162,7 +162,7 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 	start := now()
 	kind := cfg.Credential
 	if kind == "" {
-		kind = samples.CredentialKind(cfg.Sample.DefaultCredential())
+		kind = cfg.Sample.DefaultCredential()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("the lab folder %s: %w; choose another with --dir", cfg.Dir, err)

@@ -58,11 +58,7 @@ func (v *Env) Close() {
 }
 
 func (v *Env) tenant(kind samples.TenantType) (emulator.TenantInfo, error) {
-	tt := emulator.Workforce
-	if kind == samples.External {
-		tt = emulator.ExternalID
-	}
-	ti, ok := v.Info.Tenant(tt)
+	ti, ok := v.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
 	if !ok {
 		return ti, fmt.Errorf("the emulator has no %s tenant", kind)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net"
 	"net/http"
 	"os"
@@ -124,11 +125,14 @@ func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emulator.Info, error
 }
 
 // emulatorTenant returns the emulator's tenant of a kind, for defaults.
-func (t *target) emulatorTenant(kind emulator.TenantType) (emulator.TenantInfo, bool) {
+func (t *target) emulatorTenant(kind samples.TenantType) (emulator.TenantInfo, bool) {
 	if t.Info == nil {
 		return emulator.TenantInfo{}, false
 	}
-	return t.Info.Tenant(kind)
+	if kind == "" {
+		kind = samples.Workforce
+	}
+	return t.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
 }
 
 func newGet(ctx context.Context, url string) (*http.Request, error) {

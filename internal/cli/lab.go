@@ -200,7 +200,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 		return usageError{err}
 	}
 	kind := samples.CredentialKind(strings.ToLower(o.Credential))
-	if kind != "" && !m.Supports(samples.CredentialKind(kind)) {
+	if kind != "" && !m.Supports(kind) {
 		return usagef("--credential %s: the sample %s supports %v", kind, m.ID, m.Credentials)
 	}
 	if o.SecretLifetime < time.Hour || o.SecretLifetime > provision.MaxSecretLifetime {

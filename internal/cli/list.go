@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -130,10 +129,7 @@ func tenantOf(s *session) tenantRef {
 		for _, ti := range s.Info.Tenants {
 			if strings.EqualFold(ti.ID, s.TenantID) {
 				t.Domain = ti.Domain
-				t.Type = samples.Workforce
-				if ti.Type == emulator.ExternalID {
-					t.Type = samples.External
-				}
+				t.Type = samples.TenantType(ti.Type) // the emulator spells the kinds as the catalog does
 			}
 		}
 	}

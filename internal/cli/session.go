@@ -62,11 +62,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	}()
 	tenant := o.Tenant
 	if tenant == "" && t.Info != nil {
-		kind := emulator.Workforce
-		if o.Kind == samples.External {
-			kind = emulator.ExternalID
-		}
-		if ti, found := t.emulatorTenant(kind); found {
+		if ti, found := t.emulatorTenant(o.Kind); found {
 			tenant = ti.ID
 		}
 	}
