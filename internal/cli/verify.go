@@ -86,12 +86,9 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	rep, err := runSignInCheck(ctx, signInCheck{
 		g: o.GlobalOptions, t: t, m: m, dir: dir, noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog,
 	})
-	if o.JSON {
-		if werr := ui.WriteJSON(o.IO.Out, rep); werr != nil {
-			return werr
-		}
-	} else if len(rep.Steps) > 0 {
-		ui.Summary(o.IO.Out, ui.NewStyles(false), rep)
+	res := newCheckResult(rep)
+	if werr := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, rep.ExitCode()); werr != nil {
+		return werr
 	}
 	return err
 }
@@ -106,8 +103,8 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 		}
 		return m, nil
 	}
-	if dir, err := appdir.Dir(); err == nil {
-		if st, err := state.Open(filepath.Join(dir, state.FileName)); err == nil {
+	if h, err := appdir.Dir(); err == nil {
+		if st, err := state.Open(filepath.Join(h, state.FileName)); err == nil {
 			if rec, err := st.Load(context.Background()); err == nil {
 				for _, a := range rec.Apps {
 					if a.Folder == dir {
@@ -210,7 +207,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 		CertDir:    certDir, // the localhost certificate for https redirect URIs, kept between runs
 		HTTPClient: &http.Client{Transport: withGetRetries(c.t.Cloud.Transport), Timeout: 60 * time.Second},
 		NoBrowser:  c.noBrowser,
-		Progress:   checklist.Event,
+		Progress:   checklistProgress(checklist),
 		Timeout:    c.timeout,
 	}
 	if c.g.JSON {
