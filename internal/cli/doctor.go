@@ -68,6 +68,7 @@ type Finding struct {
 
 // DoctorResult is doctor's JSON.
 type DoctorResult struct {
+	ui.Verdict
 	Sample   string    `json:"sample"`
 	Folder   string    `json:"folder"`
 	ClientID string    `json:"client_id"`
@@ -135,17 +136,14 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 		res = again
 		problems = res.problems()
 	}
-	if o.JSON {
-		if err := writeJSON(o.IO.Out, res); err != nil {
-			return err
-		}
-	} else {
-		printFindings(o.IO.Out, ui.NewStyles(false), res)
-	}
+	var result error
 	if problems > 0 {
-		return errFindings
+		result = errFindings
 	}
-	return nil
+	if err := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, exitCodeOf(ctx, result)); err != nil {
+		return err
+	}
+	return result
 }
 
 // fixFolder runs the setup journey for the folder again, as init would with --yes and
@@ -455,7 +453,8 @@ func initCommand(m *samples.Manifest, dir, name string, target []string) string 
 	return strings.Join(args, " ")
 }
 
-func printFindings(w io.Writer, st ui.Styles, r *DoctorResult) {
+// Print lists the findings, each problem with its fix.
+func (r *DoctorResult) Print(w io.Writer, st ui.Styles) {
 	fmt.Fprintf(w, "%s in %s (client id %s)\n", r.Sample, r.Folder, r.ClientID)
 	for _, f := range r.Findings {
 		if f.OK {

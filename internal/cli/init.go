@@ -138,9 +138,10 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return journeyErr(err) // nothing to report beyond the error: the steps said what happened
 	}
 	res := newInitResult(m, out, o.ShowSecret)
+	render := func(exitCode int) error { return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, exitCode) }
 	if o.DryRun {
 		fmt.Fprintf(o.IO.Err, "Dry run: nothing was changed. The configuration would go to %s.\n", out.Location.Dir)
-		return o.printResult(res)
+		return render(ExitOK)
 	}
 	switch {
 	case o.NoVerify:
@@ -150,13 +151,12 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		res.SignInCheck = "passed"
 	default:
 		// The app and the files are in place: the result says so, and what to run once fixed.
-		res.OK, res.ExitCode = false, exitCodeOf(ctx, err)
 		res.SignInCheck, res.SignInCheckFailure = checkFailure(*out.SignIn, err)
 		res.Next = []string{o.nextCommand("verify", out.Location.Dir), o.nextCommand("doctor", out.Location.Dir)}
-		_ = o.printResult(res)
+		_ = render(exitCodeOf(ctx, err))
 		return err
 	}
-	return o.printResult(res)
+	return render(ExitOK)
 }
 
 // journeyRequest is the journey as init runs it for the sample m in dir (found when empty),

@@ -20,10 +20,9 @@ import (
 
 // InitResult is what init did, as --json prints it.
 type InitResult struct {
-	// OK and ExitCode are the verdict, as verify --json gives them: OK when the configuration
-	// was written and the sign-in check passed or was skipped; ExitCode is the process's.
-	OK       bool `json:"ok"`
-	ExitCode int  `json:"exit_code"`
+	// The verdict, as verify --json gives it: OK when the configuration was written and the
+	// sign-in check passed or was skipped; ExitCode is the process's.
+	ui.Verdict
 	// SignInCheck is passed, failed, timeout, interrupted or skipped (--no-verify); empty for a
 	// dry run. SignInCheckFailure says in one line where it failed and what to do.
 	SignInCheck        string `json:"sign_in_check,omitempty"`
@@ -55,15 +54,7 @@ type InitResult struct {
 	Files      []fileResult `json:"files,omitempty"`
 	Warnings   []string     `json:"warnings,omitempty"`
 	Run        []string     `json:"run,omitempty"`
-	Verify     *checkReport `json:"verify,omitempty"`
-}
-
-// checkReport is the sign-in check's report in init's result, with the verdict verify --json
-// adds to it (ok, exit_code), so a script reads both the same way.
-type checkReport struct {
-	Passed bool `json:"ok"`
-	Exit   int  `json:"exit_code"`
-	verify.Report
+	Verify     *checkResult `json:"verify,omitempty"`
 }
 
 type planAction struct {
@@ -163,16 +154,8 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// printResult prints the summary to stderr and, with --json, the result to stdout.
-func (o *InitOptions) printResult(r *InitResult) error {
-	if o.JSON {
-		return writeJSON(o.IO.Out, r)
-	}
-	printInitSummary(o.IO.Out, ui.NewStyles(false), r, o.ShowSecret)
-	return nil
-}
-
-func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool) {
+// Print is init's summary for a person; a dry run's plan was shown already.
+func (r *InitResult) Print(w io.Writer, st ui.Styles) {
 	if r.DryRun {
 		return
 	}
@@ -213,7 +196,7 @@ func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool)
 	kv("service principal id", r.ServicePrincipalID)
 	kv("user flow", r.UserFlowID)
 	switch {
-	case r.ClientSecret != "" && showSecret:
+	case r.ClientSecret != "": // set only with --show-secret
 		kv("client secret", r.ClientSecret)
 	case r.SecretExpires != nil:
 		kv("client secret", "in the sample's config (git-ignored), expires "+r.SecretExpires.Format(time.DateOnly))
@@ -243,7 +226,7 @@ func printInitSummary(w io.Writer, st ui.Styles, r *InitResult, showSecret bool)
 // at the plan).
 func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *InitResult {
 	spec, plan, loc := out.Spec, out.Plan, out.Location
-	res := &InitResult{OK: true, Sample: m.ID, TenantID: plan.Tenant.ID, TenantDomain: plan.Tenant.Domain, TenantType: string(plan.Tenant.Type),
+	res := &InitResult{Sample: m.ID, TenantID: plan.Tenant.ID, TenantDomain: plan.Tenant.Domain, TenantType: string(plan.Tenant.Type),
 		DisplayName: spec.DisplayName, UniqueName: spec.UniqueName, Credential: string(spec.Credential.Kind), Folder: loc.Dir, ConfigOnly: loc.ConfigOnly,
 		DryRun: out.Result == nil}
 	for _, act := range plan.Actions {
@@ -274,7 +257,7 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 	}
 	res.Run = runCommands(m, loc, r.Credential)
 	if out.SignIn != nil && len(out.SignIn.Steps) > 0 {
-		res.Verify = &checkReport{Passed: out.SignIn.OK(), Exit: out.SignIn.ExitCode(), Report: *out.SignIn}
+		res.Verify = newCheckResult(*out.SignIn)
 	}
 	return res
 }

@@ -101,12 +101,17 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON {
-		return writeJSON(o.IO.Out, out)
-	}
-	printList(o.IO.Out, out, tenants)
-	return nil
+	return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &listResult{Apps: out, tenants: tenants}, ExitOK)
 }
+
+// listResult is list's result: {"ok", "exit_code", "apps": [...]} as JSON, a table for a person.
+type listResult struct {
+	ui.Verdict
+	Apps    []ListedApp `json:"apps"`
+	tenants []tenantRef // covered: the table names them when it is empty
+}
+
+func (r *listResult) Print(w io.Writer, _ ui.Styles) { printList(w, r.Apps, r.tenants) }
 
 // tenantRef names the tenant an app is in.
 type tenantRef struct {

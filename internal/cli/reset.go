@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ from their .bak copies, and the files init created removed.`,
 
 // ResetResult is reset's JSON.
 type ResetResult struct {
+	ui.Verdict
 	DryRun   bool        `json:"dry_run,omitempty"`
 	Deleted  []ListedApp `json:"deleted"`
 	Purged   []ListedApp `json:"purged"`
@@ -278,14 +280,15 @@ func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
 }
 
 func (o *ResetOptions) print(r *ResetResult) error {
-	if o.JSON {
-		return writeJSON(o.IO.Out, r)
-	}
+	return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, r, ExitOK)
+}
+
+// Print lists the files put back; the deletions were reported as they happened.
+func (r *ResetResult) Print(w io.Writer, _ ui.Styles) {
 	for _, p := range r.Restored {
-		fmt.Fprintf(o.IO.Out, "restored %s\n", p)
+		fmt.Fprintf(w, "restored %s\n", p)
 	}
 	for _, p := range r.Removed {
-		fmt.Fprintf(o.IO.Out, "removed  %s\n", p)
+		fmt.Fprintf(w, "removed  %s\n", p)
 	}
-	return nil
 }
