@@ -26,9 +26,9 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/journey"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
-	"github.com/entra-quickstart/entra-quickstart/templates"
 )
 
 // DefaultSecretLifetime is a lab secret's lifetime: a workshop lasts days, not a month.
@@ -38,7 +38,7 @@ const DefaultSecretLifetime = 7 * 24 * time.Hour
 type Config struct {
 	Name       string // the lab's name (ValidateName)
 	Sample     *samples.Manifest
-	Credential provision.CredentialKind // empty: the sample's default
+	Credential samples.CredentialKind // empty: the sample's default
 	Attendees  []Attendee
 	Dir        string // where the bundles and the index go
 	// Graph is the client, built over Governor.Wrap so that every call is metered.
@@ -162,7 +162,7 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 	start := now()
 	kind := cfg.Credential
 	if kind == "" {
-		kind = provision.CredentialKind(cfg.Sample.DefaultCredential())
+		kind = cfg.Sample.DefaultCredential()
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("the lab folder %s: %w; choose another with --dir", cfg.Dir, err)
@@ -179,9 +179,9 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if tenant.Type == "" {
 		// Nothing could tell the kind (tenant.KindFrom says why): go on with the sample's.
-		tenant.Type = provision.TenantType(cfg.Sample.TenantType)
+		tenant.Type = cfg.Sample.TenantType
 	}
-	if string(tenant.Type) != string(cfg.Sample.TenantType) {
+	if tenant.Type != cfg.Sample.TenantType {
 		return nil, fmt.Errorf("the tenant %s is a %s tenant, but %s is a sample for %s tenants: pick a sample for this tenant or sign in to another", tenant.Domain, tenant.Type, cfg.Sample.ID, cfg.Sample.TenantType)
 	}
 	existing, err := labApps(ctx, cfg.Graph, cfg.Name)
@@ -356,8 +356,9 @@ func displayName(lab, sample string, a Attendee) string {
 	return s
 }
 
-// attendee makes one attendee's app and bundle, or leaves them when both are complete.
-func (cfg *Config) attendee(ctx context.Context, tenant provision.Tenant, kind provision.CredentialKind, a Attendee, app *graph.Application, r *AttendeeResult, emit func(Attendee, Phase, string)) error {
+// attendee makes one attendee's app and bundle through the setup journey, or leaves them when
+// both are complete.
+func (cfg *Config) attendee(ctx context.Context, tenant provision.Tenant, kind samples.CredentialKind, a Attendee, app *graph.Application, r *AttendeeResult, emit func(Attendee, Phase, string)) error {
 	bundle := filepath.Join(cfg.Dir, a.ID)
 	r.Attendee = a
 	r.UniqueName = provision.LabUniqueName(cfg.Name, a.ID)
@@ -374,114 +375,88 @@ func (cfg *Config) attendee(ctx context.Context, tenant provision.Tenant, kind p
 	}
 	emit(a, PhaseStarted, "")
 	keyFile := filepath.Join(cfg.Dir, keysDir, a.ID+".pem")
-	spec, err := provision.SpecFor(cfg.Sample, provision.Answers{
-		Name: cfg.Name + "." + a.ID, Lab: cfg.Name, TenantID: tenant.ID, Credential: kind,
-		Lifetime: cfg.SecretLifetime,
-		// No bundle holds this app's secret, so a new one is needed; a certificate on disk is
-		// reused (the key is saved before the upload).
-		Renew:    kind == provision.Secret,
-		KeyFile:  keyFile,
-		UserFlow: cfg.UserFlow,
-	})
-	if err != nil {
-		return err
-	}
-	spec.UniqueName, spec.DisplayName = r.UniqueName, r.DisplayName
-	if err := spec.Validate(); err != nil {
-		return err
-	}
-	if kind == provision.Certificate {
+	if kind == samples.Certificate {
 		if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
 			return fmt.Errorf("the keys folder: %w", err)
 		}
 	}
-
-	// The Graph part, in a slot of the governor.
-	release, err := cfg.Governor.Acquire(ctx)
-	if err != nil {
-		return err
+	// No bundle holds this app's secret, so a new one is needed; a certificate on disk is reused
+	// (the key is saved before the upload).
+	renew := journey.RenewNever
+	if kind == samples.Secret {
+		renew = journey.RenewAlways
 	}
-	eng := provision.New(cfg.Graph, provision.Options{Now: cfg.Now})
-	plan, err := eng.Plan(ctx, spec)
+	s := journey.Session{Engine: provision.New(cfg.Graph, provision.Options{Now: cfg.Now}), Cloud: cfg.Cloud, TenantID: tenant.ID}
+	out, err := journey.Run(ctx, s, journey.Request{
+		Sample: cfg.Sample, Name: cfg.Name + "." + a.ID, Lab: cfg.Name, Credential: kind,
+		SecretLifetime: cfg.SecretLifetime, UserFlow: cfg.UserFlow, Renew: renew, KeyFile: keyFile,
+		UniqueName: r.UniqueName, DisplayName: r.DisplayName,
+		At:  &journey.Location{Dir: filepath.Join(bundle, configDir), ConfigOnly: true, Private: true},
+		Git: "none", NewCredential: true,
+		// The Graph part, in a slot of the governor.
+		Slot:   cfg.Governor.Acquire,
+		Retire: journey.RetireAtOnce,
+		Wait: journey.Wait{Skip: cfg.ReadyTimeout <= 0, Successes: 1, Interval: cfg.ReadyInterval, Timeout: cfg.ReadyTimeout,
+			Optional: true}, // lab status checks later
+		Written: func(ctx context.Context, out *journey.Outcome) error {
+			if err := cfg.finishBundle(tenant, a, bundle, out, r); err != nil {
+				return err
+			}
+			emit(a, PhaseBundled, r.Zip)
+			return nil
+		},
+		Events: func(ev journey.Event) {
+			switch {
+			case ev.Step == journey.StepApply && ev.Status == journey.Done:
+				res := ev.Result
+				r.Status = "created"
+				if ev.Plan.App != nil {
+					r.Status = "completed"
+				}
+				r.ClientID, r.ObjectID, r.ServicePrincipalID, r.UserFlowID = res.AppID, res.ObjectID, res.ServicePrincipalID, res.UserFlowID
+				emit(a, PhaseApplied, "client id "+res.AppID)
+			case ev.Step == journey.StepRetire && ev.Err != nil:
+				emit(a, PhaseStarted, "could not remove an older secret: "+ev.Err.Error())
+			}
+		},
+	})
 	if err != nil {
-		release(false)
-		return err
-	}
-	res, err := eng.Apply(ctx, plan)
-	if err == nil && plan.App != nil && res.Secret != "" {
-		// A secret made by an interrupted run never reached a bundle: remove it now rather
-		// than leave a credential nobody holds (one older secret stays, as Retire always keeps).
-		if rerr := eng.Retire(ctx, res); rerr != nil {
-			emit(a, PhaseStarted, "could not remove an older secret: "+rerr.Error())
+		if out != nil && out.Result != nil {
+			r.Status = "" // the app is there, the bundle is not
 		}
-	}
-	release(err == nil)
-	if err != nil {
-		return err
-	}
-	r.Status = "created"
-	if plan.App != nil {
-		r.Status = "completed"
-	}
-	r.ClientID, r.ObjectID, r.ServicePrincipalID, r.UserFlowID = res.AppID, res.ObjectID, res.ServicePrincipalID, res.UserFlowID
-	emit(a, PhaseApplied, "client id "+res.AppID)
-
-	// The bundle: config, handouts, marker, zip. No Graph call, no slot.
-	if err := cfg.writeBundle(ctx, tenant, a, bundle, res, r); err != nil {
-		r.Status = ""
-		return err
-	}
-	emit(a, PhaseBundled, r.Zip)
-
-	if cfg.ReadyTimeout > 0 {
-		err := provision.WaitReady(ctx, provision.ReadyConfig{
-			TokenURL: cfg.Cloud.TokenURL(tenant.ID), HTTPClient: cfg.Cloud.HTTPClient(),
-			Successes: 1, Interval: cfg.ReadyInterval, Timeout: cfg.ReadyTimeout,
-		}, res)
-		switch {
-		case err == nil:
-			r.Ready = "yes"
-			emit(a, PhaseReady, "")
-		case ctx.Err() != nil:
-		default:
-			r.Ready = "not yet"
-			emit(a, PhaseNotReady, err.Error())
+		var se *journey.StepError
+		if errors.As(err, &se) && se.Step == journey.StepWrite {
+			return fmt.Errorf("writing %s's configuration: %w", a.ID, se.Err)
 		}
+		return err
+	}
+	switch {
+	case cfg.ReadyTimeout <= 0:
+	case out.Ready:
+		r.Ready = "yes"
+		emit(a, PhaseReady, "")
+	case ctx.Err() != nil:
+	default:
+		r.Ready = "not yet"
+		emit(a, PhaseNotReady, out.ReadyErr.Error())
 	}
 	return nil
 }
 
-// writeBundle writes the attendee's config folder, handouts, marker and zip.
-func (cfg *Config) writeBundle(ctx context.Context, tenant provision.Tenant, a Attendee, bundle string, res *provision.Result, r *AttendeeResult) error {
-	if err := os.MkdirAll(filepath.Join(bundle, configDir), 0o700); err != nil {
-		return fmt.Errorf("the bundle folder %s: %w", bundle, err)
-	}
-	v := templates.Values{
-		TenantID: tenant.ID, TenantDomain: tenant.Domain, TenantSubdomain: tenant.Subdomain, ClientID: res.AppID,
-		LoginBase: cfg.Cloud.LoginBase, GraphBase: cfg.Cloud.GraphBase,
-	}
-	if cfg.Cloud.CIAMBaseTemplate != "" {
-		v.CIAMBase = cfg.Cloud.CIAMBase(tenant.Subdomain)
-	}
+// finishBundle writes what the journey does not: the marker, handouts and zip around the
+// configuration it wrote.
+func (cfg *Config) finishBundle(tenant provision.Tenant, a Attendee, bundle string, out *journey.Outcome, r *AttendeeResult) error {
+	res := out.Result
 	m := &marker{Lab: cfg.Name, Sample: cfg.Sample.ID, Attendee: a, UniqueName: res.UniqueName, DisplayName: res.DisplayName,
 		ClientID: res.AppID, ObjectID: res.ObjectID, ServicePrincipalID: res.ServicePrincipalID, UserFlowID: res.UserFlowID,
 		TenantID: tenant.ID, TenantDomain: tenant.Domain, Credential: string(res.Credential)}
 	switch {
 	case res.Secret != "":
-		v.ClientSecret = res.Secret.Reveal()
 		m.SecretKeyID, m.Expires = res.SecretKeyID, res.SecretExpires
 	case res.Certificate != nil:
-		v.Certificate = &templates.Certificate{Cert: res.Certificate.Cert, Key: res.Certificate.Key}
 		m.Thumbprint, m.Expires = res.Certificate.Thumbprint, res.Certificate.Cert.NotAfter
-	default:
-		return errors.New("the app has no new credential to hand out; run again (a new secret is made for an app without a bundle)")
 	}
-	w, err := templates.Write(ctx, cfg.Sample, filepath.Join(bundle, configDir), v,
-		templates.Options{Credential: samples.CredentialKind(res.Credential), Git: "none"})
-	if err != nil {
-		return fmt.Errorf("writing %s's configuration: %w", a.ID, err)
-	}
-	for _, f := range w.Files {
+	for _, f := range out.Written.Files {
 		if filepath.Base(f.Rel) == ".gitignore" {
 			continue
 		}

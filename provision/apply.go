@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"slices"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ type Result struct {
 	Created bool
 	// Credential is the kind; Secret is set when a new secret was made (empty when the existing
 	// one stays), with its keyId and expiry; Certificate is set for certificates.
-	Credential    CredentialKind
+	Credential    samples.CredentialKind
 	Secret        graph.Secret
 	SecretKeyID   string
 	SecretExpires time.Time
@@ -82,7 +83,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	if flow != nil {
 		r.UserFlowID = flow.ID
 	}
-	if s.Credential.Kind == Certificate && !p.Has(AddCertificate) {
+	if s.Credential.Kind == samples.Certificate && !p.Has(AddCertificate) {
 		c, err := loadCert(s.Credential.KeyFile)
 		if err != nil {
 			return r, fmt.Errorf("provision: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"os"
 	"strings"
@@ -14,13 +15,13 @@ import (
 )
 
 func combos() []struct {
-	kind TenantType
-	cred CredentialKind
+	kind samples.TenantType
+	cred samples.CredentialKind
 } {
 	return []struct {
-		kind TenantType
-		cred CredentialKind
-	}{{Workforce, Secret}, {Workforce, Certificate}, {External, Secret}, {External, Certificate}}
+		kind samples.TenantType
+		cred samples.CredentialKind
+	}{{Workforce, samples.Secret}, {Workforce, samples.Certificate}, {External, samples.Secret}, {External, samples.Certificate}}
 }
 
 // A fresh apply makes exactly one of each; the credential works; a second apply plans and
@@ -49,7 +50,7 @@ func TestApplyFreshThenIdempotentThenUpdate(t *testing.T) {
 				t.Fatalf("Apply: %v", err)
 			}
 			want := counts{apps: 1, sps: 1, grants: 1}
-			if c.cred == Secret {
+			if c.cred == samples.Secret {
 				want.secrets, want.ownSecrets = 1, 1
 			} else {
 				want.keys = 1
@@ -63,10 +64,10 @@ func TestApplyFreshThenIdempotentThenUpdate(t *testing.T) {
 			if !res.Created || res.AppID == "" || res.ServicePrincipalID == "" {
 				t.Errorf("result = %s", res)
 			}
-			if c.cred == Secret && res.Secret == "" {
+			if c.cred == samples.Secret && res.Secret == "" {
 				t.Error("no secret in the result")
 			}
-			if c.cred == Certificate {
+			if c.cred == samples.Certificate {
 				if res.Certificate == nil {
 					t.Fatal("no certificate in the result")
 				}
@@ -129,7 +130,7 @@ func TestResultNeverShowsTheSecret(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
 	eng := v.engine(Workforce)
-	res := mustApply(t, ctx, eng, v.spec(Workforce, Secret, "redact"))
+	res := mustApply(t, ctx, eng, v.spec(Workforce, samples.Secret, "redact"))
 	secret := res.Secret.Reveal()
 	if len(secret) < 16 {
 		t.Fatalf("secret %d chars", len(secret))
@@ -153,11 +154,11 @@ func TestResultNeverShowsTheSecret(t *testing.T) {
 // app with its user-flow link too; counted from the emulator's request log.
 func TestRoundTrips(t *testing.T) {
 	v := newEnv(t)
-	for _, kind := range []TenantType{Workforce, External} {
+	for _, kind := range []samples.TenantType{Workforce, External} {
 		t.Run(string(kind), func(t *testing.T) {
 			ctx := context.Background()
 			eng := v.engine(kind)
-			spec := v.spec(kind, Secret, "roundtrips")
+			spec := v.spec(kind, samples.Secret, "roundtrips")
 			plan, err := eng.Plan(ctx, spec)
 			if err != nil {
 				t.Fatal(err)
@@ -215,7 +216,7 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
 	eng := v.engine(Workforce)
-	spec := v.spec(Workforce, Secret, "lag")
+	spec := v.spec(Workforce, samples.Secret, "lag")
 	mustApply(t, ctx, eng, spec)
 	// renew makes a new secret on the existing app under a replication lag: the secret is
 	// refused (AADSTS7000215) until the lag has passed.

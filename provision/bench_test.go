@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"testing"
 	"time"
 
@@ -14,14 +15,14 @@ import (
 // Microsoft's Configure.ps1 scripts make 6 to 9 sequential calls for less (facts/samples.md §3);
 // "sequential-ms" is what this tool's calls would cost made one after another.
 func BenchmarkApply(b *testing.B) {
-	for _, kind := range []TenantType{Workforce, External} {
+	for _, kind := range []samples.TenantType{Workforce, External} {
 		for _, lat := range []time.Duration{20 * time.Millisecond, 50 * time.Millisecond} {
 			b.Run(fmt.Sprintf("%s/latency=%s", kind, lat), func(b *testing.B) {
 				v := newEnv(b)
 				eng := v.engine(kind)
 				ctx := context.Background()
 				// Warm the token cache and connections outside the timing.
-				if _, err := eng.Plan(ctx, v.spec(kind, Secret, "warm")); err != nil {
+				if _, err := eng.Plan(ctx, v.spec(kind, samples.Secret, "warm")); err != nil {
 					b.Fatal(err)
 				}
 				v.e.AddFault(emulator.Fault{Route: "graph.*", Kind: emulator.FaultLatency, Delay: emulator.Duration(lat)})
@@ -30,7 +31,7 @@ func BenchmarkApply(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					plan, err := eng.Plan(ctx, v.spec(kind, Secret, fmt.Sprint("bench", i)))
+					plan, err := eng.Plan(ctx, v.spec(kind, samples.Secret, fmt.Sprint("bench", i)))
 					if err != nil {
 						b.Fatal(err)
 					}

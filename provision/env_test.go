@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	return v
 }
 
-func (v *env) tenant(kind TenantType) emulator.TenantInfo {
+func (v *env) tenant(kind samples.TenantType) emulator.TenantInfo {
 	v.t.Helper()
 	tt := emulator.Workforce
 	if kind == External {
@@ -70,7 +71,7 @@ func fastRetry() graph.RetryPolicy {
 	return graph.RetryPolicy{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond, Deadline: 5 * time.Second, MaxRetryAfter: 2 * time.Second}
 }
 
-func (v *env) credential(kind TenantType) azcore.TokenCredential {
+func (v *env) credential(kind samples.TenantType) azcore.TokenCredential {
 	v.t.Helper()
 	ti := v.tenant(kind)
 	cred, err := azidentity.NewClientSecretCredential(ti.ID, ti.AutomationClient.AppID, ti.AutomationClient.Secret, &azidentity.ClientSecretCredentialOptions{
@@ -86,7 +87,7 @@ func (v *env) credential(kind TenantType) azcore.TokenCredential {
 	return cred
 }
 
-func (v *env) graphClient(kind TenantType, retry graph.RetryPolicy) *graph.Client {
+func (v *env) graphClient(kind samples.TenantType, retry graph.RetryPolicy) *graph.Client {
 	v.t.Helper()
 	g, err := graph.New(graph.Config{
 		Credential: v.credential(kind),
@@ -101,7 +102,7 @@ func (v *env) graphClient(kind TenantType, retry graph.RetryPolicy) *graph.Clien
 	return g
 }
 
-func (v *env) engine(kind TenantType) *Engine {
+func (v *env) engine(kind samples.TenantType) *Engine {
 	return New(v.graphClient(kind, fastRetry()), Options{Progress: v.events.add})
 }
 
@@ -120,11 +121,11 @@ func mustApply(t testing.TB, ctx context.Context, eng *Engine, s Spec) *Result {
 }
 
 // spec is a test spec for a tenant kind and credential, with the key file in a temp folder.
-func (v *env) spec(kind TenantType, cred CredentialKind, name string) Spec {
+func (v *env) spec(kind samples.TenantType, cred samples.CredentialKind, name string) Spec {
 	sample := "node-workforce"
 	redirects := []string{"http://localhost:3000/auth/redirect", "http://localhost:3000"}
 	logout := ""
-	if cred == Certificate {
+	if cred == samples.Certificate {
 		sample = "aspnet-workforce"
 		redirects = []string{"https://localhost:5001/signin-oidc", "https://localhost:5001/signout-callback-oidc"}
 		logout = "https://localhost:5001/signout-oidc"
@@ -143,7 +144,7 @@ func (v *env) spec(kind TenantType, cred CredentialKind, name string) Spec {
 	return s
 }
 
-func (v *env) tokenURL(kind TenantType) string {
+func (v *env) tokenURL(kind samples.TenantType) string {
 	ti := v.tenant(kind)
 	if kind == External {
 		return TokenURL("https://"+ti.Subdomain+".ciamlogin.com", ti.ID)
@@ -151,7 +152,7 @@ func (v *env) tokenURL(kind TenantType) string {
 	return TokenURL("https://login.microsoftonline.com", ti.ID)
 }
 
-func (v *env) ready(ctx context.Context, kind TenantType, r *Result) error {
+func (v *env) ready(ctx context.Context, kind samples.TenantType, r *Result) error {
 	return WaitReady(ctx, ReadyConfig{
 		TokenURL:   v.tokenURL(kind),
 		HTTPClient: &http.Client{Transport: v.tr},
@@ -164,7 +165,7 @@ type counts struct {
 	apps, deletedApps, sps, grants, secrets, ownSecrets, keys, flowLinks int
 }
 
-func (v *env) count(kind TenantType, uniqueName string) counts {
+func (v *env) count(kind samples.TenantType, uniqueName string) counts {
 	var c counts
 	tid := v.tenant(kind).ID
 	v.e.Store().View(func(d *emulator.Directory) {

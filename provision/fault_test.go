@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"strings"
 	"sync"
 	"testing"
@@ -53,31 +54,31 @@ func faultCases(route string) []faultCase {
 // emulator (faults and lag are emulator-wide), run in parallel.
 func TestFaultMatrix(t *testing.T) {
 	type tc struct {
-		kind TenantType
-		cred CredentialKind
+		kind samples.TenantType
+		cred samples.CredentialKind
 		step string
 		fc   faultCase
 	}
 	var cases []tc
-	for _, kind := range []TenantType{Workforce, External} {
+	for _, kind := range []samples.TenantType{Workforce, External} {
 		for _, st := range applySteps() {
 			if st.external && kind != External {
 				continue
 			}
 			for _, fc := range faultCases(st.route) {
-				cases = append(cases, tc{kind, Secret, st.name, fc})
+				cases = append(cases, tc{kind, samples.Secret, st.name, fc})
 			}
 		}
 		// A certificate rides in the app's first request: the app step's faults cover it.
 		for _, fc := range faultCases("graph.applications.upsert") {
-			cases = append(cases, tc{kind, Certificate, "app", fc})
+			cases = append(cases, tc{kind, samples.Certificate, "app", fc})
 		}
-		for _, cred := range []CredentialKind{Secret, Certificate} {
+		for _, cred := range []samples.CredentialKind{samples.Secret, samples.Certificate} {
 			// Longer than anything the SDK would retry (it retries no 404/400 at all).
 			cases = append(cases, tc{kind, cred, "all", faultCase{name: "replication-lag", lag: 250 * time.Millisecond}})
 		}
 	}
-	cases = append(cases, tc{Workforce, Secret, "app", faultCase{name: "429-four-times", faults: []emulator.Fault{{Route: "graph.applications.upsert", Kind: emulator.FaultStatus, Status: 429, RetryAfter: "1", Times: 4}}}})
+	cases = append(cases, tc{Workforce, samples.Secret, "app", faultCase{name: "429-four-times", faults: []emulator.Fault{{Route: "graph.applications.upsert", Kind: emulator.FaultStatus, Status: 429, RetryAfter: "1", Times: 4}}}})
 
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s/%s/%s", c.kind, c.cred, c.step, c.fc.name), func(t *testing.T) {
@@ -137,7 +138,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				v.events.mu.Unlock()
 				steps := []string{"create the service principal", "grant admin consent"}
-				if c.cred == Secret {
+				if c.cred == samples.Secret {
 					steps = append(steps, "add a client secret")
 				}
 				if c.kind == External {
@@ -154,7 +155,7 @@ func TestFaultMatrix(t *testing.T) {
 			// delivered one (whose keyId the local record then holds).
 			v.e.SetFaults(emulator.FaultConfig{})
 			spec2 := spec
-			if c.cred == Secret {
+			if c.cred == samples.Secret {
 				if err1 == nil && res1.Secret != "" {
 					spec2.Credential.CurrentKeyID = res1.SecretKeyID
 				} else {
@@ -189,10 +190,10 @@ func TestFaultMatrix(t *testing.T) {
 			if c.kind == External && got.flowLinks != 1 {
 				t.Errorf("after the re-run: %d user-flow links, want 1", got.flowLinks)
 			}
-			if c.cred == Secret && (got.ownSecrets < 1 || got.ownSecrets > 2) {
+			if c.cred == samples.Secret && (got.ownSecrets < 1 || got.ownSecrets > 2) {
 				t.Errorf("after the re-run and retire: %d secrets of ours, want the new one and at most one older", got.ownSecrets)
 			}
-			if c.cred == Certificate && (got.keys < 1 || got.keys > 2) {
+			if c.cred == samples.Certificate && (got.keys < 1 || got.keys > 2) {
 				t.Errorf("after the re-run: %d keys, want the current one and at most one older", got.keys)
 			}
 			if err := v.ready(context.Background(), c.kind, working); err != nil {
@@ -223,7 +224,7 @@ func progressFor(stepName string) string {
 
 // assertNothingTagged checks the directory directly: no app with our tag, live or deleted, and
 // no service principal of a deleted app left behind.
-func assertNothingTagged(t *testing.T, v *env, kind TenantType) {
+func assertNothingTagged(t *testing.T, v *env, kind samples.TenantType) {
 	t.Helper()
 	tid := v.tenant(kind).ID
 	v.e.Store().View(func(d *emulator.Directory) {

@@ -92,7 +92,7 @@ func TestProbe(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
 	eng := v.engine(Workforce)
-	r := mustApply(t, ctx, eng, v.spec(Workforce, Secret, "probe"))
+	r := mustApply(t, ctx, eng, v.spec(Workforce, samples.Secret, "probe"))
 	cfg := ReadyConfig{TokenURL: v.tokenURL(Workforce), HTTPClient: &http.Client{Transport: v.tr}}
 	if ok, reason, err := Probe(ctx, cfg, r); !ok || err != nil {
 		t.Fatalf("Probe with the new secret = %v, %q, %v", ok, reason, err)

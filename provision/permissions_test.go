@@ -18,6 +18,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite docs/permissions.md")
@@ -94,7 +95,7 @@ func TestToolScopesCoverEveryListedCall(t *testing.T) {
 // delegatedEngine signs the tenant's admin in by device code (the emulator's driver playing the
 // person) with exactly the scopes the tool asks for, consenting for the organisation, and builds
 // an engine over that token, as a person's `init` does.
-func delegatedEngine(t *testing.T, e *emulator.Emulator, kind TenantType) (*Engine, auth.Cloud) {
+func delegatedEngine(t *testing.T, e *emulator.Emulator, kind samples.TenantType) (*Engine, auth.Cloud) {
 	t.Helper()
 	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
@@ -145,10 +146,10 @@ func TestDelegatedScopesCoverEveryCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	listed := toolCallRoutes()
-	for _, kind := range []TenantType{Workforce, External} {
+	for _, kind := range []samples.TenantType{Workforce, External} {
 		eng, _ := delegatedEngine(t, e, kind)
 		v := &env{t: t, e: e, info: e.Info()}
-		spec := v.spec(kind, Secret, "scopes")
+		spec := v.spec(kind, samples.Secret, "scopes")
 		spec.TenantID = v.tenant(kind).ID
 		from := len(e.Requests())
 		p, err := eng.Plan(ctx, spec)

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"slices"
 	"sort"
 	"strings"
@@ -79,7 +80,7 @@ func (e *Engine) report(step string, st Status, detail string) {
 type Tenant struct {
 	ID          string
 	DisplayName string
-	Type        TenantType
+	Type        samples.TenantType
 	Domain      string // the initial <name>.onmicrosoft.com domain
 	Subdomain   string // its first label: External ID's <subdomain>.ciamlogin.com
 	// KindFrom says how Type was decided (Graph's tenantType, the sign-in service's External ID
@@ -394,7 +395,7 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 	return p, nil
 }
 
-func kindName(t TenantType) string {
+func kindName(t samples.TenantType) string {
 	if t == External {
 		return "External ID"
 	}
@@ -411,11 +412,11 @@ func (e *Engine) planActions(p *Plan, flows []graph.UserFlow, linked map[string]
 		p.Actions = append(p.Actions, Action{Kind: UpdateApp, Summary: "update the app registration " + s.DisplayName, Changes: ch})
 	}
 	switch s.Credential.Kind {
-	case Secret:
+	case samples.Secret:
 		if a, ok := planSecret(p, now); ok {
 			p.Actions = append(p.Actions, a)
 		}
-	case Certificate:
+	case samples.Certificate:
 		a, ok, err := planCertificate(p, now)
 		if err != nil {
 			return err

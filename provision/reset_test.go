@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"slices"
 	"strings"
 	"testing"
@@ -20,9 +21,9 @@ func TestListAndReset(t *testing.T) {
 	ctx := context.Background()
 	g := v.graphClient(External, fastRetry())
 	eng := New(g, Options{})
-	a := mustApply(t, ctx, eng, v.spec(External, Secret, "alice"))
-	b := mustApply(t, ctx, eng, v.spec(External, Certificate, "bob"))
-	old := mustApply(t, ctx, eng, v.spec(External, Secret, "old"))
+	a := mustApply(t, ctx, eng, v.spec(External, samples.Secret, "alice"))
+	b := mustApply(t, ctx, eng, v.spec(External, samples.Certificate, "bob"))
+	old := mustApply(t, ctx, eng, v.spec(External, samples.Secret, "old"))
 	if err := g.DeleteApplication(ctx, old.ObjectID); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestSecretRotationKeepsOneGrace(t *testing.T) {
 	ctx := context.Background()
 	g := v.graphClient(Workforce, fastRetry())
 	eng := New(g, Options{})
-	spec := v.spec(Workforce, Secret, "rotate")
+	spec := v.spec(Workforce, samples.Secret, "rotate")
 	res := mustApply(t, ctx, eng, spec)
 	if _, _, err := g.AddPassword(ctx, res.ObjectID, "added by hand", time.Now().Add(24*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -178,7 +179,7 @@ func TestActionableErrors(t *testing.T) {
 		spec   func(s Spec) Spec
 		want   []string
 		status int
-		kind   TenantType // "": workforce
+		kind   samples.TenantType // "": workforce
 	}{
 		{
 			name: "quota",
@@ -233,7 +234,7 @@ func TestActionableErrors(t *testing.T) {
 			}
 			eng := v.engine(kind)
 			ctx := context.Background()
-			p, err := eng.Plan(ctx, v.spec(kind, Secret, "errors"))
+			p, err := eng.Plan(ctx, v.spec(kind, samples.Secret, "errors"))
 			if err == nil {
 				_, err = eng.Apply(ctx, p)
 			}
@@ -258,7 +259,7 @@ func TestActionableErrors(t *testing.T) {
 func TestTenantMismatch(t *testing.T) {
 	v := newEnv(t)
 	eng := v.engine(Workforce)
-	_, err := eng.Plan(context.Background(), v.spec(External, Secret, "x"))
+	_, err := eng.Plan(context.Background(), v.spec(External, samples.Secret, "x"))
 	if err == nil || !strings.Contains(err.Error(), "is a workforce tenant") || !strings.Contains(err.Error(), "External ID") {
 		t.Fatalf("Plan of an External ID sample in a workforce tenant = %v", err)
 	}
@@ -280,7 +281,7 @@ func TestUserFlowCreatedWhenNone(t *testing.T) {
 	_ = v.e.Store().Do(func(d *emulator.Directory) error { d.Tenant(tid).UserFlows = nil; return nil })
 	eng := v.engine(External)
 	ctx := context.Background()
-	spec := v.spec(External, Secret, "flowless")
+	spec := v.spec(External, samples.Secret, "flowless")
 	if _, err := eng.Plan(ctx, spec); err == nil || !strings.Contains(err.Error(), "no sign-up and sign-in user flow") {
 		t.Fatalf("Plan without a flow = %v; want an error saying how to get one", err)
 	}
@@ -309,7 +310,7 @@ func TestUserFlowCreatedWhenNone(t *testing.T) {
 }
 
 // withoutRole takes an application permission away from the tenant's automation client.
-func (v *env) withoutRole(kind TenantType, role string) {
+func (v *env) withoutRole(kind samples.TenantType, role string) {
 	tid := v.tenant(kind).ID
 	_ = v.e.Store().Do(func(d *emulator.Directory) error {
 		ten := d.Tenant(tid)

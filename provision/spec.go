@@ -46,20 +46,11 @@ const DefaultCertificateLifetime = 90 * 24 * time.Hour
 // default; tenant policies are usually shorter).
 const MaxSecretLifetime = 2 * 365 * 24 * time.Hour
 
-// TenantType is the kind of tenant.
-type TenantType string
-
+// Workforce and External are the catalog's tenant kinds (samples owns the type), named here for
+// the engine's own tenant detection.
 const (
-	Workforce TenantType = "workforce"
-	External  TenantType = "external"
-)
-
-// CredentialKind is how the app proves itself at the token endpoint.
-type CredentialKind string
-
-const (
-	Secret      CredentialKind = "secret"
-	Certificate CredentialKind = "certificate"
+	Workforce = samples.Workforce
+	External  = samples.External
 )
 
 // graphScopeIDs are Microsoft Graph's delegated permission ids, the same in every tenant, so
@@ -86,9 +77,9 @@ func BaseScopes() []string { return []string{"openid", "profile", "offline_acces
 
 // Spec is the desired app registration, as data.
 type Spec struct {
-	Sample     string     // sample id, e.g. node-workforce
-	Name       string     // the user's name for this copy, e.g. "alice"
-	TenantType TenantType // what the user said the tenant is; Plan checks it
+	Sample     string             // sample id, e.g. node-workforce
+	Name       string             // the user's name for this copy, e.g. "alice"
+	TenantType samples.TenantType // what the user said the tenant is; Plan checks it
 	// TenantID, when set, must be the signed-in tenant (a guard against the wrong sign-in).
 	TenantID string
 	// Lab, when set, is the workshop lab the app belongs to: it gets the lab's tag.
@@ -114,7 +105,7 @@ type Spec struct {
 
 // CredentialSpec is the app's credential.
 type CredentialSpec struct {
-	Kind CredentialKind
+	Kind samples.CredentialKind
 	// Lifetime of a new secret or certificate; 0 means DefaultSecretLifetime or
 	// DefaultCertificateLifetime.
 	Lifetime time.Duration
@@ -146,7 +137,7 @@ type Answers struct {
 	Name       string
 	Lab        string // the workshop lab (entra-quickstart lab), empty outside one
 	TenantID   string
-	Credential CredentialKind // empty: the sample's default
+	Credential samples.CredentialKind // empty: the sample's default
 	// Lifetime of the new credential; 0: the default (DefaultSecretLifetime for secrets).
 	Lifetime     time.Duration
 	Renew        bool
@@ -235,11 +226,11 @@ func NewSpec(s Spec) Spec {
 		s.Notes = "Made by entra-quickstart for the sample " + s.Sample + ". Remove it with: entra-quickstart reset --sample " + s.Sample + " --name " + s.Name
 	}
 	if s.Credential.Kind == "" {
-		s.Credential.Kind = Secret
+		s.Credential.Kind = samples.Secret
 	}
 	if s.Credential.Lifetime == 0 {
 		s.Credential.Lifetime = DefaultSecretLifetime
-		if s.Credential.Kind == Certificate {
+		if s.Credential.Kind == samples.Certificate {
 			s.Credential.Lifetime = DefaultCertificateLifetime
 		}
 	}
@@ -258,17 +249,17 @@ func SpecFor(m *samples.Manifest, a Answers) (Spec, error) {
 	if m == nil {
 		return Spec{}, errors.New("provision: no sample manifest")
 	}
-	kind := CredentialKind(a.Credential)
+	kind := a.Credential
 	if kind == "" {
-		kind = CredentialKind(m.DefaultCredential())
+		kind = m.DefaultCredential()
 	}
-	if !m.Supports(samples.CredentialKind(kind)) {
+	if !m.Supports(kind) {
 		return Spec{}, fmt.Errorf("provision: the sample %s does not support a %s credential; use one of %v", m.ID, kind, m.Credentials)
 	}
 	s := NewSpec(Spec{
 		Sample:              m.ID,
 		Name:                a.Name,
-		TenantType:          TenantType(m.TenantType),
+		TenantType:          m.TenantType,
 		TenantID:            a.TenantID,
 		Lab:                 a.Lab,
 		RedirectURIs:        append([]string(nil), m.RedirectURIs...),
@@ -317,13 +308,13 @@ func (s Spec) Validate() error {
 		}
 	}
 	switch s.Credential.Kind {
-	case Secret:
-	case Certificate:
+	case samples.Secret:
+	case samples.Certificate:
 		if s.Credential.KeyFile == "" {
 			bad("a certificate needs a file for its private key (CredentialSpec.KeyFile)")
 		}
 	default:
-		bad("credential %q must be %q or %q", s.Credential.Kind, Secret, Certificate)
+		bad("credential %q must be %q or %q", s.Credential.Kind, samples.Secret, samples.Certificate)
 	}
 	if s.Credential.Lifetime < time.Hour || s.Credential.Lifetime > MaxSecretLifetime {
 		bad("credential lifetime %s must be between 1h and 2 years", s.Credential.Lifetime)

@@ -51,7 +51,7 @@ func TestSpecForEverySample(t *testing.T) {
 		})
 	}
 	m, _ := samples.Lookup("node-workforce")
-	if _, err := SpecFor(m, Answers{Credential: Certificate}); err == nil {
+	if _, err := SpecFor(m, Answers{Credential: samples.Certificate}); err == nil {
 		t.Error("a certificate for a secret-only sample was accepted")
 	}
 }
@@ -70,7 +70,7 @@ func TestSpecValidation(t *testing.T) {
 		{"http logout", func(s *Spec) { s.LogoutURL = "http://localhost/logout" }, "logout URL"},
 		{"tag with space", func(s *Spec) { s.Tags = append(s.Tags, "a b") }, "without spaces"},
 		{"unknown scope", func(s *Spec) { s.GraphScopes = append(s.GraphScopes, "Mail.Read") }, "Mail.Read"},
-		{"cert without key file", func(s *Spec) { s.Credential.Kind = Certificate }, "KeyFile"},
+		{"cert without key file", func(s *Spec) { s.Credential.Kind = samples.Certificate }, "KeyFile"},
 		{"lifetime", func(s *Spec) { s.Credential.Lifetime = 3 * 365 * 24 * time.Hour }, "lifetime"},
 		{"tenant type", func(s *Spec) { s.TenantType = "b2c" }, "tenant type"},
 	} {
@@ -95,7 +95,7 @@ func TestCertificateRenewal(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
 	eng := v.engine(Workforce)
-	spec := v.spec(Workforce, Certificate, "certs")
+	spec := v.spec(Workforce, samples.Certificate, "certs")
 	var thumbs []string
 	for i := range 3 {
 		s := spec

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
 // TestTenantKind: Graph's tenantType decides where the token may read it; otherwise the sign-in
@@ -18,7 +19,7 @@ func TestTenantKind(t *testing.T) {
 		name       string
 		tenantType string
 		probe      func(context.Context, string) (bool, error)
-		want       TenantType
+		want       samples.TenantType
 		from, err  string
 	}{
 		{"graph says CIAM", "CIAM", nil, External, "tenantType CIAM", ""},

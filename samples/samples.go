@@ -342,6 +342,15 @@ func (m *Manifest) DefaultCredential() CredentialKind { return m.Credentials[0] 
 // Supports reports whether the sample can use the credential kind.
 func (m *Manifest) Supports(k CredentialKind) bool { return slices.Contains(m.Credentials, k) }
 
+// DownloadDir is where --download puts the sample by default: the repository's name.
+func (m *Manifest) DownloadDir() string {
+	_, name, _ := strings.Cut(m.Repository, "/")
+	return name
+}
+
+// ConfigDir is where config-only output goes by default.
+func (m *Manifest) ConfigDir() string { return "entra-quickstart-" + m.ID }
+
 // RepositoryURL is the repository's web address on GitHub.
 func (m *Manifest) RepositoryURL() string { return "https://github.com/" + m.Repository }
 

@@ -58,11 +58,7 @@ func (v *Env) Close() {
 }
 
 func (v *Env) tenant(kind samples.TenantType) (emulator.TenantInfo, error) {
-	tt := emulator.Workforce
-	if kind == samples.External {
-		tt = emulator.ExternalID
-	}
-	ti, ok := v.Info.Tenant(tt)
+	ti, ok := v.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
 	if !ok {
 		return ti, fmt.Errorf("the emulator has no %s tenant", kind)
 	}
@@ -157,7 +153,7 @@ func RunSingleApp(ctx context.Context, sample string, latency time.Duration, run
 	}
 	defer os.RemoveAll(tmp)
 	spec := func(name string) (provision.Spec, error) {
-		return provision.SpecFor(m, provision.Answers{Name: name, Credential: provision.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
+		return provision.SpecFor(m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
 	}
 	// Warm the token cache, the connections and the user flow outside the timing: the script's
 	// own sign-in is interactive and not counted either.
@@ -256,7 +252,7 @@ func RunApplyUnderLag(ctx context.Context, sample string, lag time.Duration, run
 	}
 	defer os.RemoveAll(tmp)
 	apply := func(name string) (time.Duration, int, error) {
-		s, err := provision.SpecFor(m, provision.Answers{Name: name, Credential: provision.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
+		s, err := provision.SpecFor(m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
 		if err != nil {
 			return 0, 0, err
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net"
 	"net/http"
 	"os"
@@ -34,19 +36,6 @@ func (t *target) Close() {
 		}
 		t.Emu.Close()
 	}
-}
-
-// configDir is where entra-quickstart keeps its state: $XDG_CONFIG_HOME/entra-quickstart or the
-// OS's equivalent. ENTRA_QUICKSTART_HOME overrides it (tests, and people who want it elsewhere).
-func configDir() (string, error) {
-	if d := os.Getenv("ENTRA_QUICKSTART_HOME"); d != "" {
-		return d, nil
-	}
-	base, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("no config folder for entra-quickstart (%w): set ENTRA_QUICKSTART_HOME to a folder", err)
-	}
-	return filepath.Join(base, "entra-quickstart"), nil
 }
 
 // openTarget resolves the global cloud flags.
@@ -85,7 +74,7 @@ func openTarget(ctx context.Context, g *GlobalOptions) (*target, error) {
 // folder, so list, reset and verify in later runs see what init made. It listens on the same
 // port as last time when it can: the sample's files name the emulator's URL.
 func startLocalEmulator() (*target, error) {
-	dir, err := configDir()
+	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +130,14 @@ func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emulator.Info, error
 }
 
 // emulatorTenant returns the emulator's tenant of a kind, for defaults.
-func (t *target) emulatorTenant(kind emulator.TenantType) (emulator.TenantInfo, bool) {
+func (t *target) emulatorTenant(kind samples.TenantType) (emulator.TenantInfo, bool) {
 	if t.Info == nil {
 		return emulator.TenantInfo{}, false
 	}
-	return t.Info.Tenant(kind)
+	if kind == "" {
+		kind = samples.Workforce
+	}
+	return t.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
 }
 
 func newGet(ctx context.Context, url string) (*http.Request, error) {

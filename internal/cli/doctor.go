@@ -18,6 +18,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/journey"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
@@ -67,6 +68,7 @@ type Finding struct {
 
 // DoctorResult is doctor's JSON.
 type DoctorResult struct {
+	ui.Verdict
 	Sample   string    `json:"sample"`
 	Folder   string    `json:"folder"`
 	ClientID string    `json:"client_id"`
@@ -103,7 +105,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	prog := ui.NewProgress(o.IO, true)
 	// check signs in and runs the checks on the folder's configuration cfg.
 	check := func(cfg *templates.Config) (*DoctorResult, string, error) {
-		s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: provision.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
+		s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: samples.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
 		if err != nil {
 			return nil, "", err
 		}
@@ -117,15 +119,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	problems := res.problems()
 	if problems > 0 && o.Fix {
 		fmt.Fprintf(o.IO.Err, "Fixing %d problem(s) by running init for %s again…\n", problems, dir)
-		quiet := *o.IO
-		quiet.Out = io.Discard // init's own summary would mix with doctor's
-		g := *o.GlobalOptions
-		g.IO = &quiet
-		g.JSON = false
-		g.Tenant = tenant
-		in := &InitOptions{GlobalOptions: &g, Sample: m.ID, Name: name, Dir: dir, NoVerify: true, Yes: true, Auth: o.Auth, Timeout: 5 * time.Minute,
-			renew: !credentialWorks(res)}
-		if err := runInit(ctx, in); err != nil {
+		if err := fixFolder(ctx, o, m, dir, tenant, name, !credentialWorks(res)); err != nil {
 			return fmt.Errorf("doctor --fix: %w", err)
 		}
 		res.Fixed = true
@@ -142,17 +136,37 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 		res = again
 		problems = res.problems()
 	}
-	if o.JSON {
-		if err := writeJSON(o.IO.Out, res); err != nil {
-			return err
-		}
-	} else {
-		printFindings(o.IO.Out, ui.NewStyles(false), res)
-	}
+	var result error
 	if problems > 0 {
-		return errFindings
+		result = errFindings
 	}
-	return nil
+	if err := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, exitCodeOf(ctx, result)); err != nil {
+		return err
+	}
+	return result
+}
+
+// fixFolder runs the setup journey for the folder again, as init would with --yes and
+// --no-verify: it converges on the same app, and renew makes a new credential.
+func fixFolder(ctx context.Context, o *DoctorOptions, m *samples.Manifest, dir, tenant, name string, renew bool) error {
+	if name == "" {
+		name = wizard.DefaultName
+	}
+	if err := wizard.ValidateName(name); err != nil {
+		return usagef("--name: %w", err)
+	}
+	prog := ui.NewProgress(o.IO, false)
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: m.TenantType, AuthMethod: o.Auth, Progress: prog})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	req := journeyRequest(s, o.IO.Err, prog, m, name, dir)
+	if renew {
+		req.Renew = journey.RenewAlways
+	}
+	_, err = journey.Run(ctx, s.journey(), req)
+	return journeyErr(err)
 }
 
 // problems counts the findings that are not OK.
@@ -439,7 +453,8 @@ func initCommand(m *samples.Manifest, dir, name string, target []string) string 
 	return strings.Join(args, " ")
 }
 
-func printFindings(w io.Writer, st ui.Styles, r *DoctorResult) {
+// Print lists the findings, each problem with its fix.
+func (r *DoctorResult) Print(w io.Writer, st ui.Styles) {
 	fmt.Fprintf(w, "%s in %s (client id %s)\n", r.Sample, r.Folder, r.ClientID)
 	for _, f := range r.Findings {
 		if f.OK {

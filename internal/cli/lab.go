@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -121,7 +124,7 @@ func newLabResetCmd(lo *LabOptions) *cobra.Command {
 }
 
 func labsDir() (string, error) {
-	d, err := configDir()
+	d, err := appdir.Dir()
 	if err != nil {
 		return "", err
 	}
@@ -152,7 +155,7 @@ func (o *LabOptions) record() (*lab.Record, error) {
 }
 
 // recordKind is the tenant type of the sample in the lab's record, empty when it is not known.
-func recordKind(rec *lab.Record) provision.TenantType {
+func recordKind(rec *lab.Record) samples.TenantType {
 	if rec == nil {
 		return ""
 	}
@@ -160,12 +163,12 @@ func recordKind(rec *lab.Record) provision.TenantType {
 	if err != nil {
 		return ""
 	}
-	return provision.TenantType(m.TenantType)
+	return samples.TenantType(m.TenantType)
 }
 
 // openLabSession signs in to the lab's tenant: --tenant, else the lab's record, else (emulator)
 // the emulator's tenant of kind.
-func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
+func (o *LabOptions) openLabSession(ctx context.Context, kind samples.TenantType, rec *lab.Record, gov *lab.Governor) (*session, error) {
 	tenant := o.Tenant
 	if tenant == "" && rec != nil {
 		tenant = rec.TenantID
@@ -173,9 +176,9 @@ func (o *LabOptions) openLabSession(ctx context.Context, kind provision.TenantTy
 	if kind == "" {
 		switch strings.ToLower(o.TenantType) {
 		case "", "workforce":
-			kind = provision.Workforce
+			kind = samples.Workforce
 		case "external":
-			kind = provision.External
+			kind = samples.External
 		default:
 			return nil, usagef("--tenant-type %q: use workforce or external", o.TenantType)
 		}
@@ -198,8 +201,8 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	kind := provision.CredentialKind(strings.ToLower(o.Credential))
-	if kind != "" && !m.Supports(samples.CredentialKind(kind)) {
+	kind := samples.CredentialKind(strings.ToLower(o.Credential))
+	if kind != "" && !m.Supports(kind) {
 		return usagef("--credential %s: the sample %s supports %v", kind, m.ID, m.Credentials)
 	}
 	if o.SecretLifetime < time.Hour || o.SecretLifetime > provision.MaxSecretLifetime {
@@ -246,7 +249,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 		return err
 	}
 	gov := lab.NewGovernor(lab.GovernorOptions{Max: o.MaxConcurrency})
-	s, err := o.openLabSession(ctx, provision.TenantType(m.TenantType), rec, gov)
+	s, err := o.openLabSession(ctx, samples.TenantType(m.TenantType), rec, gov)
 	if err != nil {
 		return err
 	}
@@ -275,18 +278,21 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 				fmt.Fprintf(o.IO.Err, "could not remember the lab's folder (%v): pass --dir %s to lab status\n", err, dir)
 			}
 		}
-		if err := o.printProvision(rep); err != nil {
+		if err := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &labProvisionResult{Report: rep}, exitCodeOf(ctx, runErr)); err != nil {
 			return err
 		}
 	}
 	return runErr
 }
 
-func (o *LabProvisionOptions) printProvision(r *lab.Report) error {
-	if o.JSON {
-		return writeJSON(o.IO.Out, r)
-	}
-	w := o.IO.Out
+// labProvisionResult is lab provision's result: the index's content with the verdict.
+type labProvisionResult struct {
+	ui.Verdict
+	*lab.Report
+}
+
+func (res *labProvisionResult) Print(w io.Writer, _ ui.Styles) {
+	r := res.Report
 	fmt.Fprintf(w, "\nLab %s: %d attendees: %d created, %d finished, %d done before, %d failed; %d credentials checked working (%s)\n",
 		r.Lab, len(r.Attendees), r.Created, r.Completed, r.Skipped, r.Failed, r.Ready, time.Duration(r.Elapsed).Round(100*time.Millisecond))
 	if r.Governor.Throttled > 0 {
@@ -301,7 +307,6 @@ func (o *LabProvisionOptions) printProvision(r *lab.Report) error {
 			fmt.Fprintf(w, "  failed: %s: %s\n", a.ID, a.Error)
 		}
 	}
-	return nil
 }
 
 func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
@@ -325,16 +330,31 @@ func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON {
-		return writeJSON(o.IO.Out, rep)
+	var notWorking error
+	if rep.Working < len(rep.Attendees) {
+		notWorking = fmt.Errorf("%d of %d attendees' credentials do not work yet; new ones can take a few minutes, or run lab provision --name %s again to repair the others", len(rep.Attendees)-rep.Working, len(rep.Attendees), o.Name)
 	}
-	w := o.IO.Out
+	if err := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &labStatusResult{StatusReport: rep, noDir: dir == ""}, exitCodeOf(ctx, notWorking)); err != nil {
+		return err
+	}
+	return notWorking
+}
+
+// labStatusResult is lab status's result: every attendee's app and credential, with the verdict.
+type labStatusResult struct {
+	ui.Verdict
+	*lab.StatusReport
+	noDir bool // no bundles to check the credentials in
+}
+
+func (res *labStatusResult) Print(w io.Writer, _ ui.Styles) {
+	rep := res.StatusReport
 	fmt.Fprintf(w, "Lab %s in %s: %d apps, %d credentials working", rep.Lab, rep.Tenant, rep.Apps, rep.Working)
 	if rep.Deleted > 0 {
 		fmt.Fprintf(w, ", %d deleted (not purged)", rep.Deleted)
 	}
 	fmt.Fprintln(w)
-	if dir == "" {
+	if res.noDir {
 		fmt.Fprintln(w, "No lab folder known on this machine: pass --dir to check the credentials in the bundles.")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -350,13 +370,7 @@ func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, name, a.App, consent, a.Credential, a.ClientID)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if rep.Working < len(rep.Attendees) {
-		return fmt.Errorf("%d of %d attendees' credentials do not work yet; new ones can take a few minutes, or run lab provision --name %s again to repair the others", len(rep.Attendees)-rep.Working, len(rep.Attendees), o.Name)
-	}
-	return nil
+	_ = tw.Flush()
 }
 
 // errNotConfirmed is a lab command's answer to a no.
@@ -364,9 +378,11 @@ var errNotConfirmed = errors.New("nothing was changed: you did not confirm")
 
 // labResetResult is what lab reset prints with --json: ids and names, no credential.
 type labResetResult struct {
+	ui.Verdict
 	Lab     string         `json:"lab"`
 	Deleted []labResetItem `json:"deleted"`
 	Purged  []labResetItem `json:"purged"`
+	bundles string         // the lab's folder, whose bundles hold secrets of deleted apps
 }
 
 type labResetItem struct {
@@ -430,8 +446,9 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 		out.Deleted, out.Purged = labResetItems(res.Deleted), labResetItems(res.Purged)
 	}
 	if err != nil {
-		_ = o.printReset(out, nil)
-		return fmt.Errorf("%w\nRun lab reset again: it removes what is left", err)
+		err = fmt.Errorf("%w\nRun lab reset again: it removes what is left", err)
+		_ = ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &out, exitCodeOf(ctx, err))
+		return err
 	}
 	if dirs, err := labsDir(); err == nil {
 		_ = lab.RemoveRecord(dirs, o.Name)
@@ -440,12 +457,15 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 }
 
 func (o *LabOptions) printReset(r labResetResult, rec *lab.Record) error {
-	if o.JSON {
-		return writeJSON(o.IO.Out, r)
+	if rec != nil {
+		r.bundles = rec.Dir
 	}
-	fmt.Fprintf(o.IO.Out, "Lab %s: %d apps deleted, %d purged from deleted items.\n", r.Lab, len(r.Deleted), len(r.Purged))
-	if rec != nil && rec.Dir != "" {
-		fmt.Fprintf(o.IO.Out, "The bundles in %s hold secrets of deleted apps: delete the folder when you no longer need it.\n", rec.Dir)
+	return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &r, ExitOK)
+}
+
+func (r *labResetResult) Print(w io.Writer, _ ui.Styles) {
+	fmt.Fprintf(w, "Lab %s: %d apps deleted, %d purged from deleted items.\n", r.Lab, len(r.Deleted), len(r.Purged))
+	if r.bundles != "" {
+		fmt.Fprintf(w, "The bundles in %s hold secrets of deleted apps: delete the folder when you no longer need it.\n", r.bundles)
 	}
-	return nil
 }

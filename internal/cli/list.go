@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -81,7 +80,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	defer ts.Close()
 	out := []ListedApp{}
 	var tenants []tenantRef
-	err = ts.each(ctx, kinds, func(_ provision.TenantType, s *session) error {
+	err = ts.each(ctx, kinds, func(_ samples.TenantType, s *session) error {
 		apps, err := s.Engine.List(ctx, provision.Filter{Sample: o.Sample, Name: o.Name})
 		if err != nil {
 			return err
@@ -102,18 +101,23 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.JSON {
-		return writeJSON(o.IO.Out, out)
-	}
-	printList(o.IO.Out, out, tenants)
-	return nil
+	return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &listResult{Apps: out, tenants: tenants}, ExitOK)
 }
+
+// listResult is list's result: {"ok", "exit_code", "apps": [...]} as JSON, a table for a person.
+type listResult struct {
+	ui.Verdict
+	Apps    []ListedApp `json:"apps"`
+	tenants []tenantRef // covered: the table names them when it is empty
+}
+
+func (r *listResult) Print(w io.Writer, _ ui.Styles) { printList(w, r.Apps, r.tenants) }
 
 // tenantRef names the tenant an app is in.
 type tenantRef struct {
 	ID     string
 	Domain string // where the emulator says it; a real tenant's is not looked up
-	Type   provision.TenantType
+	Type   samples.TenantType
 }
 
 func (t tenantRef) String() string {
@@ -130,10 +134,7 @@ func tenantOf(s *session) tenantRef {
 		for _, ti := range s.Info.Tenants {
 			if strings.EqualFold(ti.ID, s.TenantID) {
 				t.Domain = ti.Domain
-				t.Type = provision.Workforce
-				if ti.Type == emulator.ExternalID {
-					t.Type = provision.External
-				}
+				t.Type = samples.TenantType(ti.Type) // the emulator spells the kinds as the catalog does
 			}
 		}
 	}
@@ -145,15 +146,15 @@ func tenantOf(s *session) tenantRef {
 // both of its tenants: init put each sample in the tenant of its kind, and a list or reset that
 // saw only the workforce one would hide the External ID apps. Against a real tenant it is the
 // one signed in to, whatever its kind.
-func coveredKinds(g *GlobalOptions, tt, sample string) ([]provision.TenantType, error) {
+func coveredKinds(g *GlobalOptions, tt, sample string) ([]samples.TenantType, error) {
 	kind, err := tenantKindFlag(tt, sample)
 	if err != nil {
 		return nil, err
 	}
 	if (g.Emulator || g.EmulatorURL != "") && g.Tenant == "" && tt == "" && sample == "" {
-		return []provision.TenantType{provision.Workforce, provision.External}, nil
+		return []samples.TenantType{samples.Workforce, samples.External}, nil
 	}
-	return []provision.TenantType{kind}, nil
+	return []samples.TenantType{kind}, nil
 }
 
 // tenantSessions opens the sessions of the covered tenants one at a time: the in-process
@@ -164,11 +165,11 @@ type tenantSessions struct {
 	g        *GlobalOptions
 	opts     sessionOptions // Kind is set per tenant
 	kept     *session
-	keptKind provision.TenantType
+	keptKind samples.TenantType
 }
 
 // each runs fn with the session of each kind's tenant, in order.
-func (ts *tenantSessions) each(ctx context.Context, kinds []provision.TenantType, fn func(provision.TenantType, *session) error) error {
+func (ts *tenantSessions) each(ctx context.Context, kinds []samples.TenantType, fn func(samples.TenantType, *session) error) error {
 	for _, k := range kinds {
 		s := ts.kept
 		if s == nil || ts.keptKind != k {
@@ -264,12 +265,12 @@ func printList(w io.Writer, apps []ListedApp, tenants []tenantRef) {
 }
 
 // tenantKindFlag reads --tenant-type, or takes it from --sample.
-func tenantKindFlag(tt, sample string) (provision.TenantType, error) {
+func tenantKindFlag(tt, sample string) (samples.TenantType, error) {
 	switch strings.ToLower(tt) {
 	case "workforce":
-		return provision.Workforce, nil
+		return samples.Workforce, nil
 	case "external":
-		return provision.External, nil
+		return samples.External, nil
 	case "":
 	default:
 		return "", usagef("--tenant-type %q: use workforce or external", tt)
@@ -279,7 +280,7 @@ func tenantKindFlag(tt, sample string) (provision.TenantType, error) {
 		if err != nil {
 			return "", usageError{err}
 		}
-		return provision.TenantType(m.TenantType), nil
+		return samples.TenantType(m.TenantType), nil
 	}
-	return provision.Workforce, nil
+	return samples.Workforce, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ type lockKey struct{ key, what string }
 // tool's config folder (never in the sample's folder), held by the operating system for the life
 // of the process: a run that is killed leaves none behind.
 func acquire(keys ...lockKey) (release func(), err error) {
-	home, err := configDir()
+	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func acquire(keys ...lockKey) (release func(), err error) {
 	}
 	for _, l := range keys {
 		sum := sha256.Sum256([]byte(l.key))
-		path := filepath.Join(home, "locks", hex.EncodeToString(sum[:8])+".lock")
+		path := filepath.Join(dir, "locks", hex.EncodeToString(sum[:8])+".lock")
 		r, err := state.TryLockFile(path, note)
 		if err != nil {
 			release()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ from their .bak copies, and the files init created removed.`,
 
 // ResetResult is reset's JSON.
 type ResetResult struct {
+	ui.Verdict
 	DryRun   bool        `json:"dry_run,omitempty"`
 	Deleted  []ListedApp `json:"deleted"`
 	Purged   []ListedApp `json:"purged"`
@@ -77,7 +79,7 @@ type ResetResult struct {
 
 // resetGroup is one covered tenant's apps that match, and what this machine's record knows there.
 type resetGroup struct {
-	kind   provision.TenantType
+	kind   samples.TenantType
 	tenant tenantRef
 	apps   []provision.Listed
 	known  map[string]state.App // by lower-case app id
@@ -99,7 +101,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	}
 	f := provision.Filter{Sample: o.Sample, Name: o.Name, Keep: old}
 	var groups []*resetGroup
-	err = ts.each(ctx, kinds, func(k provision.TenantType, s *session) error {
+	err = ts.each(ctx, kinds, func(k samples.TenantType, s *session) error {
 		g := &resetGroup{kind: k, tenant: tenantOf(s), known: map[string]state.App{}}
 		rec, err := s.State.Load(ctx)
 		if err != nil {
@@ -203,8 +205,8 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 		ids[p.g][strings.ToLower(p.l.ObjectID)] = true
 	}
-	todo := map[provision.TenantType]*resetGroup{}
-	var todoKinds []provision.TenantType
+	todo := map[samples.TenantType]*resetGroup{}
+	var todoKinds []samples.TenantType
 	for _, g := range groups {
 		if ids[g] != nil {
 			todo[g.kind] = g
@@ -212,7 +214,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 	}
 	var removed []state.App
-	err = ts.each(ctx, todoKinds, func(k provision.TenantType, s *session) error {
+	err = ts.each(ctx, todoKinds, func(k samples.TenantType, s *session) error {
 		g := todo[k]
 		chosen := ids[g]
 		gf := f
@@ -278,14 +280,15 @@ func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
 }
 
 func (o *ResetOptions) print(r *ResetResult) error {
-	if o.JSON {
-		return writeJSON(o.IO.Out, r)
-	}
+	return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, r, ExitOK)
+}
+
+// Print lists the files put back; the deletions were reported as they happened.
+func (r *ResetResult) Print(w io.Writer, _ ui.Styles) {
 	for _, p := range r.Restored {
-		fmt.Fprintf(o.IO.Out, "restored %s\n", p)
+		fmt.Fprintf(w, "restored %s\n", p)
 	}
 	for _, p := range r.Removed {
-		fmt.Fprintf(o.IO.Out, "removed  %s\n", p)
+		fmt.Fprintf(w, "removed  %s\n", p)
 	}
-	return nil
 }

@@ -5,10 +5,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
@@ -73,13 +71,6 @@ func (g *GlobalOptions) confirm(ctx context.Context, question, detail string, re
 		return declined
 	}
 	return nil
-}
-
-// writeJSON writes v as --json prints results: indented JSON and a newline.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // Main runs the command line and returns the process exit code.

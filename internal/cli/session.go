@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
+	"github.com/entra-quickstart/entra-quickstart/journey"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 )
 
@@ -31,7 +34,7 @@ type session struct {
 // sessionOptions say which tenant and how to sign in.
 type sessionOptions struct {
 	Tenant     string // GUID or domain; empty: the emulator's tenant of Kind, else an error
-	Kind       provision.TenantType
+	Kind       samples.TenantType
 	AuthMethod string
 	Progress   *ui.Progress
 	// Events hears the engine's progress (provision.Event); nil prints it through Progress.
@@ -59,11 +62,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	}()
 	tenant := o.Tenant
 	if tenant == "" && t.Info != nil {
-		kind := emulator.Workforce
-		if o.Kind == provision.External {
-			kind = emulator.ExternalID
-		}
-		if ti, found := t.emulatorTenant(kind); found {
+		if ti, found := t.emulatorTenant(o.Kind); found {
 			tenant = ti.ID
 		}
 	}
@@ -76,7 +75,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if s.TenantID, err = auth.ResolveTenant(ctx, t.Cloud, tenant); err != nil {
 		return nil, err
 	}
-	if o.Kind == provision.External && !t.Cloud.SupportsExternalID() {
+	if o.Kind == samples.External && !t.Cloud.SupportsExternalID() {
 		return nil, usagef("External ID tenants exist only in the public cloud, not in --cloud %s", t.Cloud.Name)
 	}
 	if s.Cred, err = credentialFor(ctx, g, t, s.TenantID, o); err != nil {
@@ -101,7 +100,7 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 		return nil, err
 	}
 	s.Engine = provision.New(s.Graph, provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant})
-	dir, err := configDir()
+	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +121,7 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 		Cloud:          t.Cloud,
 		TenantID:       tenantID,
 		Method:         method,
-		ExternalID:     o.Kind == provision.External,
+		ExternalID:     o.Kind == samples.External,
 		CanOpenBrowser: g.IO.Interactive(),
 		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			fmt.Fprintln(g.IO.Err, m.Message)
@@ -195,3 +194,8 @@ func engineProgress(p *ui.Progress) func(provision.Event) {
 
 // cloudKey names the cloud in the local record: the Graph endpoint.
 func (s *session) cloudKey() string { return s.Cloud.GraphBase }
+
+// journey is the session as the setup journey works with it.
+func (s *session) journey() journey.Session {
+	return journey.Session{Engine: s.Engine, Cloud: s.Cloud, TenantID: s.TenantID, Record: s.State, CloudKey: s.cloudKey()}
+}

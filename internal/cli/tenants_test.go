@@ -24,11 +24,11 @@ func TestListAndResetCoverBothEmulatorTenants(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("list %v: exit %d\n%s", args, code, errOut)
 		}
-		var apps []ListedApp
-		if err := json.Unmarshal([]byte(out), &apps); err != nil {
+		var r listResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil || !r.OK || r.ExitCode != ExitOK {
 			t.Fatalf("list %v --json: %v\n%s", args, err, out)
 		}
-		return apps
+		return r.Apps
 	}
 
 	apps := listJSON()

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"html"
 	"io"
 	"net"
@@ -85,12 +86,9 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	rep, err := runSignInCheck(ctx, signInCheck{
 		g: o.GlobalOptions, t: t, m: m, dir: dir, noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog,
 	})
-	if o.JSON {
-		if werr := ui.WriteJSON(o.IO.Out, rep); werr != nil {
-			return werr
-		}
-	} else if len(rep.Steps) > 0 {
-		ui.Summary(o.IO.Out, ui.NewStyles(false), rep)
+	res := newCheckResult(rep)
+	if werr := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, rep.ExitCode()); werr != nil {
+		return werr
 	}
 	return err
 }
@@ -105,8 +103,8 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 		}
 		return m, nil
 	}
-	if home, err := configDir(); err == nil {
-		if st, err := state.Open(filepath.Join(home, state.FileName)); err == nil {
+	if h, err := appdir.Dir(); err == nil {
+		if st, err := state.Open(filepath.Join(h, state.FileName)); err == nil {
 			if rec, err := st.Load(context.Background()); err == nil {
 				for _, a := range rec.Apps {
 					if a.Folder == dir {
@@ -168,7 +166,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	vc := verify.Config{
 		Authority:             cfg.Authority,
 		TenantID:              cfg.TenantID,
-		TenantKind:            verify.TenantKind(c.m.TenantType),
+		TenantKind:            c.m.TenantType,
 		ClientID:              cfg.ClientID,
 		ClientSecret:          cfg.ClientSecret,
 		RedirectURI:           cfg.RedirectURI,
@@ -201,7 +199,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	} else {
 		checklist = ui.NewChecklist(io.Discard, ui.NewStyles(false))
 	}
-	certDir, err := configDir()
+	certDir, err := appdir.Dir()
 	if err != nil {
 		return verify.Report{}, err
 	}
@@ -209,7 +207,7 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 		CertDir:    certDir, // the localhost certificate for https redirect URIs, kept between runs
 		HTTPClient: &http.Client{Transport: withGetRetries(c.t.Cloud.Transport), Timeout: 60 * time.Second},
 		NoBrowser:  c.noBrowser,
-		Progress:   checklist.Event,
+		Progress:   checklistProgress(checklist),
 		Timeout:    c.timeout,
 	}
 	if c.g.JSON {

@@ -1,12 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 )
 
 // version is set at build time with -ldflags "-X .../internal/cli.version=v1.2.3".
@@ -18,13 +20,7 @@ func newVersionCmd(g *GlobalOptions) *cobra.Command {
 		Short: "Print the version of entra-quickstart",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := struct {
-				Version string `json:"version"`
-				Go      string `json:"go"`
-				OS      string `json:"os"`
-				Arch    string `json:"arch"`
-				Commit  string `json:"commit,omitempty"`
-			}{Version: version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+			v := &versionResult{Version: version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" {
@@ -32,11 +28,21 @@ func newVersionCmd(g *GlobalOptions) *cobra.Command {
 					}
 				}
 			}
-			if g.JSON {
-				return json.NewEncoder(g.IO.Out).Encode(v)
-			}
-			_, err := fmt.Fprintf(g.IO.Out, "entra-quickstart %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
-			return err
+			return ui.Render(g.IO.Out, ui.NewStyles(false), g.JSON, v, ExitOK)
 		},
 	}
+}
+
+// versionResult is what version prints.
+type versionResult struct {
+	ui.Verdict
+	Version string `json:"version"`
+	Go      string `json:"go"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+	Commit  string `json:"commit,omitempty"`
+}
+
+func (v *versionResult) Print(w io.Writer, _ ui.Styles) {
+	fmt.Fprintf(w, "entra-quickstart %s (%s %s/%s)\n", v.Version, v.Go, v.OS, v.Arch)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,14 +123,14 @@ type Store struct {
 	poll time.Duration
 }
 
-// DefaultPath is <user config dir>/entra-quickstart/state.json (e.g. ~/.config on Linux,
-// ~/Library/Application Support on macOS, %AppData% on Windows).
+// DefaultPath is state.json in the tool's folder (appdir.Dir: ENTRA_QUICKSTART_HOME, else
+// <user config dir>/entra-quickstart).
 func DefaultPath() (string, error) {
-	dir, err := os.UserConfigDir()
+	dir, err := appdir.Dir()
 	if err != nil {
-		return "", fmt.Errorf("state: no configuration folder for this user (%w); set HOME or XDG_CONFIG_HOME", err)
+		return "", fmt.Errorf("state: %w", err)
 	}
-	return filepath.Join(dir, "entra-quickstart", FileName), nil
+	return filepath.Join(dir, FileName), nil
 }
 
 // Open returns the store at path; an empty path means DefaultPath.

@@ -159,15 +159,25 @@ func TestUnreadableRecords(t *testing.T) {
 	}
 }
 
-func TestDefaultPathIsInUserConfigDir(t *testing.T) {
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+// TestDefaultPath: the record is in the user's config folder, or in ENTRA_QUICKSTART_HOME when
+// it is set, like everything else of the tool's.
+func TestDefaultPath(t *testing.T) {
+	xdg, eqHome := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
 	t.Setenv("HOME", t.TempDir())
-	p, err := DefaultPath()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg, _ := os.UserConfigDir()
-	if p != filepath.Join(cfg, "entra-quickstart", FileName) {
-		t.Fatalf("DefaultPath = %s", p)
+	for _, tc := range []struct {
+		name, env, want string
+	}{
+		{"user config dir", "", filepath.Join(cfg, "entra-quickstart", FileName)},
+		{"ENTRA_QUICKSTART_HOME", eqHome, filepath.Join(eqHome, FileName)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("ENTRA_QUICKSTART_HOME", tc.env)
+			p, err := DefaultPath()
+			if err != nil || p != tc.want {
+				t.Fatalf("DefaultPath = %s, %v; want %s", p, err, tc.want)
+			}
+		})
 	}
 }

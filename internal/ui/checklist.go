@@ -1,17 +1,53 @@
 package ui
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-
-	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 )
 
-// Checklist writes verify's progress as it happens: a line when a step starts, a line when it
-// ends (with its diagnosis when it failed), and notices. Give Event to verify.Options.Progress.
+// StepStatus is where a checklist step is.
+type StepStatus string
+
+const (
+	StepPending    StepStatus = "pending"
+	StepRunning    StepStatus = "running"
+	StepPassed     StepStatus = "passed"
+	StepFailed     StepStatus = "failed"
+	StepSkipped    StepStatus = "skipped"     // does not apply
+	StepNotChecked StepStatus = "not_checked" // applies, and this run could not see it
+)
+
+// Step is one line of a checklist, as plain data.
+type Step struct {
+	Title     string
+	Status    StepStatus
+	Detail    string
+	Diagnosis *Diagnosis
+}
+
+// Diagnosis says why a step failed and what to do.
+type Diagnosis struct {
+	Code, Title, Explanation, Message, Fix string
+}
+
+// Check is a finished sign-in check, as plain data for Summary.
+type Check struct {
+	ClientID, RedirectURI, ServedAt string
+	Steps                           []Step
+	// SignedIn names who signed in, e.g. "Megan Bowen (megan@contoso.com) in tenant <id>".
+	SignedIn string
+	Refusals []string // the reasons requests were refused
+	OK       bool
+	// Outcome is passed, failed, timeout or interrupted; Failure is the step that kept the
+	// check from passing (nil when none did).
+	Outcome string
+	Failure *Step
+}
+
+// Checklist writes a check's progress as it happens: a line when a step starts, a line when it
+// ends (with its diagnosis when it failed), and notices.
 // Messages go to stderr in the CLI; the final result goes to stdout (Summary or JSON).
 type Checklist struct {
 	mu sync.Mutex
@@ -22,31 +58,33 @@ type Checklist struct {
 // NewChecklist writes to w with styles s.
 func NewChecklist(w io.Writer, s Styles) *Checklist { return &Checklist{w: w, s: s} }
 
-// Event renders one progress event.
-func (c *Checklist) Event(ev verify.Event) {
+// Notice renders something the person should know (the URL to open, a busy port).
+func (c *Checklist) Notice(message string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch ev.Kind {
-	case verify.EventNotice:
-		fmt.Fprintf(c.w, "%s %s\n", c.s.Running.Render(MarkRunning), ev.Message)
-	case verify.EventStep:
-		if ev.Step.Status == verify.Pending {
-			return
-		}
-		writeStep(c.w, c.s, ev.Step)
-	}
+	fmt.Fprintf(c.w, "%s %s\n", c.s.Running.Render(MarkRunning), message)
 }
 
-func writeStep(w io.Writer, s Styles, r verify.StepResult) {
+// Step renders a step that changed; a pending one is not shown.
+func (c *Checklist) Step(st Step) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st.Status == StepPending {
+		return
+	}
+	writeStep(c.w, c.s, st)
+}
+
+func writeStep(w io.Writer, s Styles, r Step) {
 	var mark string
 	switch r.Status {
-	case verify.Passed:
+	case StepPassed:
 		mark = s.OK.Render(MarkOK)
-	case verify.Failed:
+	case StepFailed:
 		mark = s.Fail.Render(MarkFail)
-	case verify.Skipped:
+	case StepSkipped:
 		mark = s.Skip.Render(MarkSkip)
-	case verify.NotChecked:
+	case StepNotChecked:
 		mark = s.Warn.Render(MarkWarn) // applies to the sample, and this run could not see it
 	default:
 		mark = s.Running.Render(MarkRunning)
@@ -56,12 +94,12 @@ func writeStep(w io.Writer, s Styles, r verify.StepResult) {
 		line += s.Muted.Render(" — " + r.Detail)
 	}
 	fmt.Fprintln(w, line)
-	if (r.Status == verify.Failed || r.Status == verify.NotChecked) && r.Diagnosis != nil {
+	if (r.Status == StepFailed || r.Status == StepNotChecked) && r.Diagnosis != nil {
 		writeDiagnosis(w, s, r.Diagnosis)
 	}
 }
 
-func writeDiagnosis(w io.Writer, s Styles, d *verify.Diagnosis) {
+func writeDiagnosis(w io.Writer, s Styles, d *Diagnosis) {
 	const in = "    "
 	fmt.Fprintf(w, "%s%s %s\n", in, s.Code.Render(d.Code), s.Key.Render(d.Title))
 	if d.Explanation != "" {
@@ -77,7 +115,7 @@ func writeDiagnosis(w io.Writer, s Styles, d *verify.Diagnosis) {
 
 // Summary writes the finished checklist: every step with its mark, then one line that says
 // how it ended.
-func Summary(w io.Writer, s Styles, r verify.Report) {
+func Summary(w io.Writer, s Styles, r Check) {
 	fmt.Fprintln(w, s.Title.Render("Sign-in check for "+r.ClientID))
 	if r.ServedAt != "" && r.ServedAt != r.RedirectURI {
 		fmt.Fprintln(w, s.Muted.Render("served at "+r.ServedAt+" (the sample's port was busy)"))
@@ -85,23 +123,23 @@ func Summary(w io.Writer, s Styles, r verify.Report) {
 	for _, st := range r.Steps {
 		writeStep(w, s, st)
 	}
-	if r.User != nil {
-		fmt.Fprintln(w, s.Muted.Render(fmt.Sprintf("signed in as %s (%s) in tenant %s", r.User.Name, r.User.Username, r.User.TenantID)))
+	if r.SignedIn != "" {
+		fmt.Fprintln(w, s.Muted.Render("signed in as "+r.SignedIn))
 	}
 	if n := len(r.Refusals); n > 0 {
-		fmt.Fprintln(w, s.Muted.Render(fmt.Sprintf("%d request(s) refused: %s", n, refusalReasons(r))))
+		fmt.Fprintln(w, s.Muted.Render(fmt.Sprintf("%d request(s) refused: %s", n, strings.Join(r.Refusals, "; "))))
 	}
 	passed, skipped := 0, 0
 	for _, st := range r.Steps {
 		switch st.Status {
-		case verify.Passed:
+		case StepPassed:
 			passed++
-		case verify.Skipped:
+		case StepSkipped:
 			skipped++
 		}
 	}
 	switch {
-	case r.OK():
+	case r.OK:
 		msg := fmt.Sprintf("%s All %d checks passed", MarkOK, passed)
 		if skipped > 0 {
 			msg += fmt.Sprintf(" (%d not applicable to this sample)", skipped)
@@ -116,37 +154,12 @@ func Summary(w io.Writer, s Styles, r verify.Report) {
 			what = "was interrupted"
 		}
 		at := ""
-		if f := r.FirstFailure(); f != nil {
+		if f := r.Failure; f != nil {
 			at = " at " + f.Title
-			if f.Status == verify.NotChecked && r.Outcome == "failed" {
+			if f.Status == StepNotChecked && r.Outcome == "failed" {
 				what, at = "could not check", " "+f.Title+" (no step failed)"
 			}
 		}
 		fmt.Fprintln(w, s.Fail.Render(fmt.Sprintf("%s The sign-in check %s%s.", MarkFail, what, at)))
 	}
-}
-
-func refusalReasons(r verify.Report) string {
-	var rs []string
-	for _, x := range r.Refusals {
-		rs = append(rs, x.Reason)
-	}
-	return strings.Join(rs, "; ")
-}
-
-// WriteJSON writes the report as indented JSON (--json): the same checklist as data.
-func WriteJSON(w io.Writer, r verify.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	// ok and exit_code spare scripts from re-deriving the verdict from the steps.
-	v := struct {
-		OK       bool `json:"ok"`
-		ExitCode int  `json:"exit_code"`
-		verify.Report
-	}{r.OK(), r.ExitCode(), r}
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write the report as JSON: %w", err)
-	}
-	return nil
 }

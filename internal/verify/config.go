@@ -11,18 +11,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-)
-
-// TenantKind is the kind of tenant the app lives in.
-type TenantKind string
-
-const (
-	Workforce  TenantKind = "workforce"
-	ExternalID TenantKind = "external"
 )
 
 // Config is what a configured sample says, as plain data: the CLI fills it from the files it
@@ -33,9 +26,10 @@ type Config struct {
 	// tenant id appended, as MSAL does with the default domain).
 	Authority string `json:"authority"`
 	// TenantID is the tenant's GUID; the ID token's tid must equal it.
-	TenantID   string     `json:"tenant_id"`
-	TenantKind TenantKind `json:"tenant_kind"`
-	ClientID   string     `json:"client_id"`
+	TenantID string `json:"tenant_id"`
+	// TenantKind is the catalog's tenant type of the app's tenant.
+	TenantKind samples.TenantType `json:"tenant_kind"`
+	ClientID   string             `json:"client_id"`
 
 	// Exactly one credential: a secret, or a certificate (in memory or as PEM paths).
 	ClientSecret string            `json:"-"`

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -88,13 +89,13 @@ func emulatorConfig(e *emulator.Emulator, a *emuApp, realHosts bool, redirect, p
 		PostLogoutRedirectURI: post, FrontChannelLogoutURL: front, CallsGraph: true}
 	switch {
 	case a.tenant.Type == emulator.ExternalID && realHosts:
-		c.TenantKind, c.Authority = ExternalID, "https://"+a.tenant.Subdomain()+".ciamlogin.com/"+a.tenant.ID
+		c.TenantKind, c.Authority = samples.External, "https://"+a.tenant.Subdomain()+".ciamlogin.com/"+a.tenant.ID
 	case a.tenant.Type == emulator.ExternalID:
-		c.TenantKind, c.Authority, c.GraphBaseURL = ExternalID, e.URL()+"/ciam/"+a.tenant.Subdomain()+"/"+a.tenant.ID, e.URL()
+		c.TenantKind, c.Authority, c.GraphBaseURL = samples.External, e.URL()+"/ciam/"+a.tenant.Subdomain()+"/"+a.tenant.ID, e.URL()
 	case realHosts:
-		c.TenantKind, c.Authority = Workforce, "https://login.microsoftonline.com/"+a.tenant.ID
+		c.TenantKind, c.Authority = samples.Workforce, "https://login.microsoftonline.com/"+a.tenant.ID
 	default:
-		c.TenantKind, c.Authority, c.GraphBaseURL = Workforce, e.URL()+"/"+a.tenant.ID, e.URL()
+		c.TenantKind, c.Authority, c.GraphBaseURL = samples.Workforce, e.URL()+"/"+a.tenant.ID, e.URL()
 	}
 	return c
 }

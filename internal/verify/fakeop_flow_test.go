@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/samples"
 	"math/big"
 	"net"
 	"net/http"
@@ -39,7 +40,7 @@ func testCert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
 func fakeConfig(t *testing.T, op *fakeOP) Config {
 	redirect, post, front := localURIs(t, "http")
 	op.frontChannel = front
-	return Config{Authority: op.authority(), TenantID: op.tenant, TenantKind: Workforce, ClientID: op.clientID,
+	return Config{Authority: op.authority(), TenantID: op.tenant, TenantKind: samples.Workforce, ClientID: op.clientID,
 		ClientSecret: op.secret, RedirectURI: redirect, PostLogoutRedirectURI: post, FrontChannelLogoutURL: front,
 		CallsGraph: true, GraphBaseURL: op.srv.URL}
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"math/big"
 	"net"
 	"os"
@@ -23,11 +24,11 @@ const localhostCertFile = "localhost-tls.pem"
 
 // DefaultCertDir is where the localhost certificate is kept when Options.CertDir is empty.
 func DefaultCertDir() (string, error) {
-	d, err := os.UserConfigDir()
+	d, err := appdir.Dir()
 	if err != nil {
-		return "", fmt.Errorf("find the user config directory for the localhost certificate: %w (set a directory with --cert-dir)", err)
+		return "", fmt.Errorf("the folder for the localhost certificate: %w (or set a directory with --cert-dir)", err)
 	}
-	return filepath.Join(d, "entra-quickstart"), nil
+	return d, nil
 }
 
 // localhostCertificate loads the certificate kept in dir, or makes a new self-signed one for

@@ -278,8 +278,8 @@ func questions(st *choiceState) []question {
 					opts = append(opts, huh.NewOption("Configure the sample in "+found, "existing:"+found))
 				}
 				opts = append(opts,
-					huh.NewOption("Download the sample from GitHub into ./"+DefaultDownloadDir(m), string(LocationDownload)),
-					huh.NewOption("Only write the config files, into ./"+DefaultConfigDir(m), string(LocationConfigOnly)))
+					huh.NewOption("Download the sample from GitHub into ./"+m.DownloadDir(), string(LocationDownload)),
+					huh.NewOption("Only write the config files, into ./"+m.ConfigDir(), string(LocationConfigOnly)))
 				st.location = opts[0].Value
 				return huh.NewSelect[string]().Title("Where is the sample?").Options(opts...).Value(&st.location), nil
 			},
@@ -301,15 +301,6 @@ func orDefault(s, dflt string) string {
 	}
 	return s
 }
-
-// DefaultDownloadDir is where --download puts a sample: the repository's name.
-func DefaultDownloadDir(m *samples.Manifest) string {
-	_, name, _ := strings.Cut(m.Repository, "/")
-	return name
-}
-
-// DefaultConfigDir is where config-only output goes.
-func DefaultConfigDir(m *samples.Manifest) string { return "entra-quickstart-" + m.ID }
 
 func find(cat []*samples.Manifest, id string) *samples.Manifest {
 	for _, m := range cat {

@@ -1,21 +1,21 @@
-package ui
+package cli
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
+// The sign-in check's goldens are ui's (internal/ui/testdata): the report goes through this
+// package's conversion to plain step data and through ui's one renderer, as verify prints it.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
+	p := filepath.Join("..", "ui", "testdata", name)
 	if *update {
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -108,9 +108,9 @@ func TestChecklistGolden(t *testing.T) {
 	events = append(events, verify.Event{Kind: verify.EventStep, Step: failed})
 
 	var buf bytes.Buffer
-	c := NewChecklist(&buf, NewStyles(false))
+	progress := checklistProgress(ui.NewChecklist(&buf, ui.NewStyles(false)))
 	for _, e := range events {
-		c.Event(e)
+		progress(e)
 	}
 	golden(t, "checklist.golden", buf.Bytes())
 }
@@ -127,7 +127,9 @@ func TestSummaryGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			Summary(&buf, NewStyles(false), tc.rep)
+			if err := ui.Render(&buf, ui.NewStyles(false), false, newCheckResult(tc.rep), tc.rep.ExitCode()); err != nil {
+				t.Fatal(err)
+			}
 			golden(t, tc.name, buf.Bytes())
 		})
 	}
@@ -145,7 +147,7 @@ func TestJSONGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteJSON(&buf, tc.rep); err != nil {
+			if err := ui.Render(&buf, ui.NewStyles(false), true, newCheckResult(tc.rep), tc.rep.ExitCode()); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.name, buf.Bytes())
@@ -153,13 +155,5 @@ func TestJSONGolden(t *testing.T) {
 				t.Errorf("exit code %d, want %d", tc.rep.ExitCode(), tc.exit)
 			}
 		})
-	}
-}
-
-func TestPlainStyles(t *testing.T) {
-	// Without colour, styles leave text untouched: pipes, files and CI logs get plain marks.
-	s := NewStyles(false)
-	if got := s.Fail.Render(MarkFail + " x"); got != "✗ x" {
-		t.Errorf("plain style rendered %q", got)
 	}
 }
