@@ -67,7 +67,11 @@ type fileResult struct {
 	Path   string `json:"path"`
 	Action string `json:"action"`
 	Backup string `json:"backup,omitempty"`
-	Secret bool   `json:"secret,omitempty"`
+	// BackupMasked: the backup holds the original with its client secret replaced by the
+	// sample's placeholder; NotBackedUp: a certificate's key, never copied.
+	BackupMasked bool `json:"backup_masked,omitempty"`
+	NotBackedUp  bool `json:"not_backed_up,omitempty"`
+	Secret       bool `json:"secret,omitempty"`
 }
 
 // exitCodeOf is the exit code Main gives err.
@@ -207,6 +211,13 @@ func (r *InitResult) Print(w io.Writer, st ui.Styles) {
 		fmt.Fprintln(w, "\n  Files:")
 		for _, f := range r.Files {
 			fmt.Fprintf(w, "    %-9s %s\n", f.Action, f.Path)
+			switch {
+			case f.Action == "unchanged":
+			case f.Backup != "" && f.BackupMasked:
+				fmt.Fprintf(w, "              the original is in %s, its client secret replaced by the placeholder\n", filepath.Base(f.Backup))
+			case f.NotBackedUp:
+				fmt.Fprintln(w, "              the previous certificate's key was not kept (the app still holds its public part until it expires)")
+			}
 		}
 	}
 	if r.ConfigOnly {
@@ -251,7 +262,8 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 	}
 	if out.Written != nil {
 		for _, f := range out.Written.Files {
-			res.Files = append(res.Files, fileResult{Path: f.Path, Action: string(f.Action), Backup: f.Backup, Secret: f.Secret})
+			res.Files = append(res.Files, fileResult{Path: f.Path, Action: string(f.Action), Backup: f.Backup,
+				BackupMasked: f.BackupMasked, NotBackedUp: f.NoBackup, Secret: f.Secret})
 		}
 		res.Warnings = out.Written.Warnings
 	}
