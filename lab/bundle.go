@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -191,51 +192,63 @@ func writePages(dir, what, mdName, htmlName string, data any) error {
 	return nil
 }
 
-// zipBundle writes the bundle folder (without the marker) as dst, every entry under prefix/,
-// atomically and with mode 0600: it holds the secret.
-func zipBundle(dst, bundle, prefix string) error {
+// zipBundle writes the files of a bundle named in files (slash-separated, relative to the
+// bundle) as dst, every entry under prefix/, atomically and with mode 0600: it holds the secret.
+// The list, not a walk of the folder, decides what goes in, so a stray file in the folder (a
+// backup, a staging file a kill left, something an attendee dropped there) never ends up in the
+// zip handed to someone.
+func zipBundle(dst, bundle, prefix string, files []string) error {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	err := filepath.WalkDir(bundle, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	err := func() error {
+		dirs := map[string]bool{}
+		for _, rel := range files {
+			// Folders first, as a walk would have given them, so unzip tools make them.
+			for d := path.Dir(rel); d != "." && !dirs[d]; d = path.Dir(d) {
+				dirs[d] = true
+			}
 		}
-		rel, err := filepath.Rel(bundle, p)
-		if err != nil || rel == "." {
-			return err
+		var dirList []string
+		for d := range dirs {
+			dirList = append(dirList, d)
 		}
-		if d.Name() == markerName || strings.HasSuffix(d.Name(), ".tmp") {
-			return nil
+		slices.Sort(dirList)
+		for _, d := range dirList {
+			h := &zip.FileHeader{Name: path.Join(prefix, d) + "/", Modified: time.Now()}
+			h.SetMode(fs.ModeDir | 0o700)
+			if _, err := zw.CreateHeader(h); err != nil {
+				return err
+			}
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
+		for _, rel := range files {
+			p := filepath.Join(bundle, filepath.FromSlash(rel))
+			info, err := os.Lstat(p)
+			if err != nil {
+				return err
+			}
+			if !info.Mode().IsRegular() {
+				return fmt.Errorf("%s is not a regular file", p)
+			}
+			h, err := zip.FileInfoHeader(info)
+			if err != nil {
+				return err
+			}
+			h.Name = path.Join(prefix, rel)
+			h.Method = zip.Deflate
+			w, err := zw.CreateHeader(h)
+			if err != nil {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
-		h, err := zip.FileInfoHeader(info)
-		if err != nil {
-			return err
-		}
-		h.Name = path.Join(prefix, filepath.ToSlash(rel))
-		if d.IsDir() {
-			h.Name += "/"
-			_, err := zw.CreateHeader(h)
-			return err
-		}
-		h.Method = zip.Deflate
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
-	})
-	if err == nil {
-		err = zw.Close()
-	}
+		return zw.Close()
+	}()
 	if err != nil {
 		return fmt.Errorf("zipping %s: %w", bundle, err)
 	}

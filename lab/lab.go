@@ -469,7 +469,11 @@ func (cfg *Config) finishBundle(tenant provision.Tenant, a Attendee, bundle stri
 	if err := writeHandouts(bundle, cfg.handout(a, m)); err != nil {
 		return err
 	}
-	if err := zipBundle(filepath.Join(cfg.Dir, a.ID+".zip"), bundle, a.ID); err != nil {
+	zipped := []string{"HANDOUT.md", "HANDOUT.html"}
+	for _, f := range out.Written.Files {
+		zipped = append(zipped, configDir+"/"+f.Rel)
+	}
+	if err := zipBundle(filepath.Join(cfg.Dir, a.ID+".zip"), bundle, a.ID, zipped); err != nil {
 		return err
 	}
 	// The marker last: its presence means the bundle is whole.

@@ -1,12 +1,14 @@
 package lab
 
 import (
+	"archive/zip"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,5 +222,48 @@ func TestRecord(t *testing.T) {
 	}
 	if err := RemoveRecord(dir, "ws"); err != nil {
 		t.Errorf("removing a missing record: %v", err)
+	}
+}
+
+// TestZipHoldsExactlyTheBundlesList: strays in a bundle's folder (a backup, a staging file a
+// kill left, an attendee's own file) never reach the zip; the listed files do, under the prefix.
+func TestZipHoldsExactlyTheBundlesList(t *testing.T) {
+	bundle := t.TempDir()
+	files := map[string]string{
+		"HANDOUT.md": "# hi", "HANDOUT.html": "<p>hi</p>", "config/.env": "CLIENT_SECRET=x",
+		"config/.gitignore": "/.env\n",
+		// strays
+		"config/.env.bak": "CLIENT_SECRET=old", "config/..env.tmp-123": "CLIENT_SECRET=half", "notes.txt": "mine",
+		markerName: "{}",
+	}
+	for rel, body := range files {
+		p := filepath.Join(bundle, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "alice.zip")
+	list := []string{"HANDOUT.md", "HANDOUT.html", "config/.env", "config/.gitignore"}
+	if err := zipBundle(dst, bundle, "alice", list); err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.OpenReader(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	var got []string
+	for _, f := range z.File {
+		got = append(got, f.Name)
+	}
+	want := []string{"alice/config/", "alice/HANDOUT.md", "alice/HANDOUT.html", "alice/config/.env", "alice/config/.gitignore"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("zip entries %v; want exactly %v", got, want)
+	}
+	if err := zipBundle(dst, bundle, "alice", []string{"config/missing"}); err == nil {
+		t.Fatal("a listed file that is not there was zipped without an error")
 	}
 }
