@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -95,6 +96,20 @@ func (c Cloud) SupportsExternalID() bool { return c.CIAMBaseTemplate != "" }
 // CIAMBase is the External ID host of a tenant, e.g. https://contoso.ciamlogin.com.
 func (c Cloud) CIAMBase(subdomain string) string {
 	return strings.ReplaceAll(c.CIAMBaseTemplate, "{subdomain}", strings.ToLower(subdomain))
+}
+
+// SignInHosts are the hosts a sample's credential may be sent to in this cloud: the sign-in
+// service's host (with its port for the emulator) and, where External ID exists, its hosts as a
+// pattern ("*.ciamlogin.com"; the emulator serves them under its own base).
+func (c Cloud) SignInHosts() []string {
+	var out []string
+	if u, err := url.Parse(c.LoginBase); err == nil && u.Host != "" {
+		out = append(out, u.Host)
+	}
+	if u, err := url.Parse(strings.ReplaceAll(c.CIAMBaseTemplate, "{subdomain}", "x")); err == nil && u.Host != "" && !slices.Contains(out, u.Host) {
+		out = append(out, "*"+strings.TrimPrefix(u.Host, "x"))
+	}
+	return out
 }
 
 // Authority is the workforce sign-in authority of a tenant, e.g.

@@ -209,6 +209,8 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 		NoBrowser:  c.noBrowser,
 		Progress:   checklistProgress(checklist),
 		Timeout:    c.timeout,
+		// The sample's secret goes only to the chosen cloud's sign-in service.
+		SignInHosts: c.t.Cloud.SignInHosts(),
 	}
 	if c.g.JSON {
 		// Messages to stderr still: the URL to open is needed when no browser opens.

@@ -101,8 +101,15 @@ type Options struct {
 	CertDir string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ClockSkew is the allowance for ID token expiry (default 2 min).
+	// ClockSkew is the allowance, either way, for the ID token's exp, nbf and iat against this
+	// machine's clock (default 5 min, the common default of OpenID libraries).
 	ClockSkew time.Duration
+	// SignInHosts are the hosts the client secret or assertion may be sent to: the chosen
+	// cloud's sign-in host ("login.microsoftonline.com"), its External ID hosts as a pattern
+	// ("*.ciamlogin.com"), or the emulator's "localhost:PORT". The sample's authority must be on
+	// one of them, and the discovery document's token endpoint on the authority's host; any
+	// other value stops the run before a secret leaves. Empty: only the second rule applies.
+	SignInHosts []string
 	// ListenHost is the loopback address to bind (default 127.0.0.1, plus [::1] when the
 	// machine has IPv6).
 	ListenHost string
@@ -131,10 +138,67 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if o.ClockSkew <= 0 {
-		o.ClockSkew = 2 * time.Minute
+		o.ClockSkew = 5 * time.Minute
 	}
 	return o
 }
+
+// hostAllowed reports whether u's host (with its port, when it has one) is one of hosts; an
+// entry "*.example.com" allows any subdomain of example.com.
+func hostAllowed(u *url.URL, hosts []string) bool {
+	h := strings.ToLower(u.Host)
+	name := strings.ToLower(u.Hostname())
+	for _, a := range hosts {
+		a = strings.ToLower(a)
+		if suffix, ok := strings.CutPrefix(a, "*"); ok {
+			if strings.HasSuffix(name, suffix) && len(name) > len(suffix) && u.Port() == "" {
+				return true
+			}
+			continue
+		}
+		if h == a || (u.Port() == "" && name == a) || (u.Port() == "443" && name == a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLoopback reports whether u names this machine.
+func isLoopback(u *url.URL) bool {
+	switch strings.ToLower(u.Hostname()) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+// checkSecretDestination refuses a token endpoint that is not where the sample's secret may go:
+// not https (loopback excepted, for local test providers), not on the authority's host, or an
+// authority outside the chosen cloud. Nothing has been sent when it refuses.
+func checkSecretDestination(authority, tokenURL string, hosts []string) error {
+	a, err := url.Parse(authority)
+	if err != nil || a.Host == "" {
+		return fmt.Errorf("%w: the authority %q is not a URL; fix the sample's configuration (or run the wizard again)", ErrUnsafeDestination, authority)
+	}
+	if a.Scheme != "https" && !isLoopback(a) {
+		return fmt.Errorf("%w: the authority %s is not https, so the client secret would travel in clear; fix the authority in the sample's configuration (https://…)", ErrUnsafeDestination, authority)
+	}
+	if len(hosts) > 0 && !hostAllowed(a, hosts) {
+		return fmt.Errorf("%w: the authority %s is not on this cloud's sign-in service (%s), so the sample's secret will not be sent there; fix the authority in the sample's configuration, or choose the matching --cloud", ErrUnsafeDestination, authority, strings.Join(hosts, ", "))
+	}
+	t, err := url.Parse(tokenURL)
+	if err != nil || t.Host == "" {
+		return fmt.Errorf("%w: the discovery document's token_endpoint %q is not a URL", ErrUnsafeDestination, tokenURL)
+	}
+	if (t.Scheme != "https" && !isLoopback(t)) || !strings.EqualFold(t.Host, a.Host) {
+		return fmt.Errorf("%w: the discovery document names the token endpoint %s, not on the authority's host %s over https, so the sample's secret will not be sent there; check the authority in the sample's configuration", ErrUnsafeDestination, tokenURL, a.Host)
+	}
+	return nil
+}
+
+// ErrUnsafeDestination is wrapped when the sample's authority or its token endpoint is not a
+// place its secret may be sent (checkSecretDestination).
+var ErrUnsafeDestination = errors.New("verify: the secret's destination")
 
 // ErrConfig is wrapped by every configuration problem found before anything runs.
 var ErrConfig = errors.New("verify: configuration")

@@ -51,8 +51,12 @@ func (rp *relyingParty) ctx(ctx context.Context) context.Context {
 // override. External ID documents name the tenant-id host as issuer while their endpoints stay
 // on the subdomain host (facts/identity.md §1.3), so the issuer is taken from the document, not
 // derived from the authority.
-func discover(ctx context.Context, cfg Config, client *http.Client, now func() time.Time, skew time.Duration) (*relyingParty, string, error) {
+func discover(ctx context.Context, cfg Config, client *http.Client, now func() time.Time, skew time.Duration, hosts []string) (*relyingParty, string, error) {
 	rp := &relyingParty{cfg: cfg, client: client, now: now, skew: skew}
+	// The authority first, before anything is fetched from it.
+	if err := checkSecretDestination(cfg.Authority, cfg.Authority, hosts); err != nil {
+		return nil, "", err
+	}
 	durl := cfg.discoveryURL()
 	body, err := getJSON(ctx, client, durl)
 	if err != nil {
@@ -64,6 +68,9 @@ func discover(ctx context.Context, cfg Config, client *http.Client, now func() t
 	d := rp.doc
 	if d.Issuer == "" || d.AuthorizationURL == "" || d.TokenURL == "" || d.JWKSURL == "" {
 		return nil, "", fmt.Errorf("%s lacks issuer, authorization_endpoint, token_endpoint or jwks_uri", durl)
+	}
+	if err := checkSecretDestination(cfg.Authority, d.TokenURL, hosts); err != nil {
+		return nil, "", err
 	}
 	rp.issuer = strings.ReplaceAll(d.Issuer, "{tenantid}", cfg.TenantID)
 	if cfg.ExpectedIssuer != "" {
@@ -184,11 +191,10 @@ func (e *idTokenError) Unwrap() error { return e.err }
 
 // verifyIDToken checks signature, issuer, audience, expiry (with skew), nonce and tenant.
 func (rp *relyingParty) verifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, map[string]any, error) {
-	v := rp.provider.VerifierContext(rp.ctx(ctx), &oidc.Config{
-		ClientID: rp.cfg.ClientID,
-		// A small allowance for clocks: go-oidc compares exp with Now exactly.
-		Now: func() time.Time { return rp.now().Add(-rp.skew) },
-	})
+	// The times are checked below with one allowance both ways: go-oidc compares exp with now
+	// exactly and nbf with a fixed 5 minutes, so a clock a few minutes off one way or the
+	// other would reject a good token or accept a stale one unevenly.
+	v := rp.provider.VerifierContext(rp.ctx(ctx), &oidc.Config{ClientID: rp.cfg.ClientID, SkipExpiryCheck: true})
 	tok, err := v.Verify(rp.ctx(ctx), raw)
 	if err != nil {
 		return nil, nil, &idTokenError{key: classifyVerify(err), err: err}
@@ -196,6 +202,9 @@ func (rp *relyingParty) verifyIDToken(ctx context.Context, raw, nonce string) (*
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return nil, nil, &idTokenError{key: "local:signature", err: err}
+	}
+	if err := checkTimes(claims, rp.now(), rp.skew); err != nil {
+		return tok, claims, &idTokenError{key: "local:expired", err: err}
 	}
 	if tok.Nonce != nonce {
 		return tok, claims, &idTokenError{key: "local:nonce", err: fmt.Errorf("the ID token's nonce %q is not this attempt's", tok.Nonce)}
@@ -211,6 +220,36 @@ func (rp *relyingParty) verifyIDToken(ctx context.Context, raw, nonce string) (*
 		}
 	}
 	return tok, claims, nil
+}
+
+// checkTimes checks an ID token's exp, nbf and iat against now with the same allowance either
+// way: exp must be after now-skew, nbf and iat before now+skew. exp is required (Entra always
+// sets it); nbf and iat are checked when present.
+func checkTimes(claims map[string]any, now time.Time, skew time.Duration) error {
+	at := func(name string) (time.Time, bool) {
+		switch v := claims[name].(type) {
+		case float64:
+			return time.Unix(int64(v), 0), true
+		case json.Number:
+			if n, err := v.Int64(); err == nil {
+				return time.Unix(n, 0), true
+			}
+		}
+		return time.Time{}, false
+	}
+	exp, ok := at("exp")
+	if !ok {
+		return errors.New("the ID token has no exp claim")
+	}
+	if !exp.After(now.Add(-skew)) {
+		return fmt.Errorf("the ID token expired at %s; this machine's clock says %s (allowance %s): check the clock", exp.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		if t, ok := at(name); ok && t.After(now.Add(skew)) {
+			return fmt.Errorf("the ID token's %s is %s, after this machine's clock (%s) by more than %s: check the clock", name, t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
+		}
+	}
+	return nil
 }
 
 func classifyVerify(err error) string {

@@ -93,11 +93,15 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 	j.mu.Lock()
 	j.set(StepDiscovery, Running, "fetching "+cfg.discoveryURL(), nil)
 	j.mu.Unlock()
-	rp, detail, err := discover(ctx, cfg, opts.HTTPClient, opts.Now, opts.ClockSkew)
+	rp, detail, err := discover(ctx, cfg, opts.HTTPClient, opts.Now, opts.ClockSkew, opts.SignInHosts)
 	j.mu.Lock()
 	if err != nil {
 		d := j.diag.Lookup("local:discovery")
-		if errors.Is(err, ErrConfig) {
+		switch {
+		case errors.Is(err, ErrUnsafeDestination):
+			d = &Diagnosis{Code: "config:destination", Title: "Secret not sent: authority outside the cloud", Explanation: err.Error(),
+				Fix: "Fix the authority in the sample's configuration (or run the wizard again), or choose the matching --cloud."}
+		case errors.Is(err, ErrConfig):
 			d = &Diagnosis{Code: "config", Title: "Certificate unusable", Explanation: err.Error(), Fix: "Give the sample's certificate and RSA key in PEM."}
 		}
 		d.Message = err.Error()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func tlsConfigWithRoots(p *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: p} }
@@ -108,6 +109,68 @@ func TestDiscoveryURL(t *testing.T) {
 	for _, c := range cases {
 		if got := c.cfg.discoveryURL(); got != c.want {
 			t.Errorf("%s: %s", c.cfg.Authority, got)
+		}
+	}
+}
+
+// TestIDTokenTimesOneAllowanceBothWays: a clock some minutes slow or fast within the allowance
+// accepts a good token; beyond it, either way, the token is refused with a word about the clock.
+func TestIDTokenTimesOneAllowanceBothWays(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	skew := 5 * time.Minute
+	token := func(issued time.Time) map[string]any {
+		return map[string]any{"iat": float64(issued.Unix()), "nbf": float64(issued.Unix()), "exp": float64(issued.Add(time.Hour).Unix())}
+	}
+	for _, tc := range []struct {
+		name   string
+		claims map[string]any
+		ok     bool
+	}{
+		{"in step", token(now), true},
+		{"our clock 3 min slow (token from the future)", token(now.Add(3 * time.Minute)), true},
+		{"our clock 6 min slow", token(now.Add(6 * time.Minute)), false},
+		{"expired 3 min ago (our clock fast)", token(now.Add(-time.Hour - 3*time.Minute)), true},
+		{"expired 6 min ago", token(now.Add(-time.Hour - 6*time.Minute)), false},
+		{"no exp", map[string]any{"iat": float64(now.Unix())}, false},
+	} {
+		err := checkTimes(tc.claims, now, skew)
+		if (err == nil) != tc.ok || (err != nil && tc.claims["exp"] != nil && !strings.Contains(err.Error(), "clock")) {
+			t.Errorf("%s: %v; want ok=%v and a word about the clock", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestSecretGoesOnlyToTheCloudsSignInService: the authority must be https on the chosen cloud's
+// sign-in hosts, and the token endpoint on the authority's host; anything else is refused before a
+// secret is sent, naming the wrong value.
+func TestSecretGoesOnlyToTheCloudsSignInService(t *testing.T) {
+	public := []string{"login.microsoftonline.com", "*.ciamlogin.com"}
+	emu := []string{"localhost:8443"}
+	for _, tc := range []struct {
+		name, authority, token string
+		hosts                  []string
+		ok                     bool
+	}{
+		{"workforce", "https://login.microsoftonline.com/tid", "https://login.microsoftonline.com/tid/oauth2/v2.0/token", public, true},
+		{"external", "https://contoso.ciamlogin.com/", "https://contoso.ciamlogin.com/tid/oauth2/v2.0/token", public, true},
+		{"emulator", "https://localhost:8443/tid", "https://localhost:8443/tid/oauth2/v2.0/token", emu, true},
+		{"no cloud given", "https://login.microsoftonline.com/tid", "https://login.microsoftonline.com/tid/oauth2/v2.0/token", nil, true},
+		{"http authority", "http://login.microsoftonline.com/tid", "https://login.microsoftonline.com/tid/oauth2/v2.0/token", public, false},
+		{"another host", "https://login.evil.example/tid", "https://login.evil.example/tid/oauth2/v2.0/token", public, false},
+		{"look-alike suffix", "https://ciamlogin.com.evil.example/tid", "https://ciamlogin.com.evil.example/t", public, false},
+		{"bare ciamlogin.com", "https://ciamlogin.com/tid", "https://ciamlogin.com/tid/oauth2/v2.0/token", public, false},
+		{"token endpoint elsewhere", "https://login.microsoftonline.com/tid", "https://collector.example/token", public, false},
+		{"token endpoint over http", "https://login.microsoftonline.com/tid", "http://login.microsoftonline.com/tid/oauth2/v2.0/token", public, false},
+		{"emulator, other port", "https://localhost:9999/tid", "https://localhost:9999/tid/oauth2/v2.0/token", emu, false},
+		{"loopback test provider over http", "http://127.0.0.1:3000/op", "http://127.0.0.1:3000/op/token", nil, true},
+	} {
+		err := checkSecretDestination(tc.authority, tc.token, tc.hosts)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v; want ok=%v", tc.name, err, tc.ok)
+			continue
+		}
+		if err != nil && (!errors.Is(err, ErrUnsafeDestination) || !strings.Contains(err.Error(), "will not be sent") && !strings.Contains(err.Error(), "not https")) {
+			t.Errorf("%s: %v; want ErrUnsafeDestination saying the secret stays", tc.name, err)
 		}
 	}
 }
