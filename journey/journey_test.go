@@ -119,7 +119,7 @@ func TestRunAgainstTheEmulator(t *testing.T) {
 			if !confirmed {
 				t.Fatal("the confirmation was not asked for a plan that creates an app")
 			}
-			apps, lerr := g.ListApplications(ctx, "tags/any(t:t eq '"+provision.Tag+"')")
+			apps, lerr := g.ListApplications(ctx, graph.AppFilter{Tag: provision.Tag})
 			if lerr != nil {
 				t.Fatal(lerr)
 			}

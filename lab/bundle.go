@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
@@ -149,7 +150,9 @@ func (cfg *Config) handout(a Attendee, m *marker) handoutData {
 func inc(i int) int { return i + 1 }
 
 func parseText(name string) (*texttemplate.Template, error) {
-	return texttemplate.New(name).Funcs(texttemplate.FuncMap{"inc": inc}).ParseFS(pages, "pages/"+name)
+	// md escapes what came from the roster or from Graph: a name cannot add markup, a link or
+	// a table column to a handout, nor an escape sequence to a terminal that shows it.
+	return texttemplate.New(name).Funcs(texttemplate.FuncMap{"inc": inc, "md": safetext.Markdown}).ParseFS(pages, "pages/"+name)
 }
 
 func parseHTML(name string) (*htmltemplate.Template, error) {

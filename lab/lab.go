@@ -325,7 +325,7 @@ func fatal(err error) bool {
 
 // labApps lists the lab's live apps by uniqueName.
 func labApps(ctx context.Context, g *graph.Client, lab string) (map[string]*graph.Application, error) {
-	apps, err := g.ListApplications(ctx, "tags/any(t:t eq '"+provision.TagLabPrefix+lab+"')")
+	apps, err := g.ListApplications(ctx, graph.AppFilter{Tag: provision.TagLabPrefix + lab})
 	if err != nil {
 		return nil, fmt.Errorf("listing the lab's app registrations: %w", err)
 	}

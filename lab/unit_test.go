@@ -267,3 +267,34 @@ func TestZipHoldsExactlyTheBundlesList(t *testing.T) {
 		t.Fatal("a listed file that is not there was zipped without an error")
 	}
 }
+
+// TestRosterNamesEscapedInPages: a roster name with markup and escape sequences reaches
+// HANDOUT.md and INDEX.md escaped: no link, no extra column, no raw control character.
+func TestRosterNamesEscapedInPages(t *testing.T) {
+	evil := "Eve\x1b[2J | [click](https://evil.example) <b>"
+	tm, err := parseText("handout.md.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand, err := render(tm, handoutData{Attendee: evil, DisplayName: evil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := parseText("index.md.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := render(im, &Report{Lab: "w", Attendees: []AttendeeResult{{Attendee: Attendee{Name: evil, Email: evil}, DisplayName: evil, Error: evil}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"HANDOUT.md": hand, "INDEX.md": idx} {
+		s := string(b)
+		if strings.Contains(s, "\x1b") || strings.Contains(s, " | [click]") || strings.Contains(s, "<b>") {
+			t.Errorf("%s carries the roster name raw:\n%s", name, s)
+		}
+		if !strings.Contains(s, `Eve\\x1b\[2J \| \[click\]`) {
+			t.Errorf("%s does not show the escaped name:\n%s", name, s)
+		}
+	}
+}

@@ -87,7 +87,7 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Listed, error) {
 	var tenant Tenant
 	err := parallel(
 		func() (err error) {
-			live, err = e.g.ListApplications(ctx, "tags/any(t:t eq '"+Tag+"')")
+			live, err = e.g.ListApplications(ctx, graph.AppFilter{Tag: Tag})
 			return wrapStep("list the app registrations", err)
 		},
 		func() (err error) {

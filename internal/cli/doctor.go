@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/journey"
@@ -201,7 +204,11 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 		res.Findings = append(res.Findings, f)
 	}
 	fixInit := "entra-quickstart doctor --fix (runs init for this folder again)"
-	apps, err := s.Graph.ListApplications(ctx, "appId eq '"+cfg.ClientID+"'")
+	if !auth.IsGUID(cfg.ClientID) || len(strings.TrimSpace(cfg.ClientID)) != 36 {
+		add("the client id is a GUID", false, fmt.Sprintf("the sample's configuration holds the client id %s, which is not a GUID", safetext.Line(strconv.Quote(cfg.ClientID))), fixInit)
+		return res, "", nil
+	}
+	apps, err := s.Graph.ListApplications(ctx, graph.AppFilter{AppID: cfg.ClientID})
 	if err != nil {
 		return nil, "", err
 	}
@@ -461,6 +468,6 @@ func (r *DoctorResult) Print(w io.Writer, st ui.Styles) {
 			fmt.Fprintf(w, "  %s %s\n", st.OK.Render(ui.MarkOK), f.Check)
 			continue
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n      fix: %s\n", st.Fail.Render(ui.MarkFail), f.Check, f.Problem, f.Fix)
+		fmt.Fprintf(w, "  %s %s: %s\n      fix: %s\n", st.Fail.Render(ui.MarkFail), f.Check, safetext.Text(f.Problem), safetext.Text(f.Fix))
 	}
 }

@@ -201,3 +201,15 @@ func doctorFindings(t *testing.T, dir string) (int, []Finding) {
 	}
 	return code, bad
 }
+
+// TestDoctorRefusesAClientIDThatIsNotAGUID: a client id edited into an OData clause must not
+// make doctor report on another app; it is a finding, and no filter is ever built from it.
+func TestDoctorRefusesAClientIDThatIsNotAGUID(t *testing.T) {
+	_, _, dir := configured(t, "node-workforce")
+	env := filepath.Join(dir, ".env")
+	setEnvLine(t, env, "CLIENT_ID", "00000000-0000-0000-0000-000000000000' or displayName eq 'HR-prod")
+	code, bad := doctorFindings(t, dir)
+	if code != ExitError || len(bad) != 1 || bad[0].Check != "the client id is a GUID" || !strings.Contains(bad[0].Problem, "HR-prod") {
+		t.Fatalf("doctor on an injected client id: exit %d, findings %+v", code, bad)
+	}
+}

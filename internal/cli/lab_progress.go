@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/muesli/termenv"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/provision"
@@ -75,7 +76,7 @@ func (p *labProgress) resetEvent(ev provision.Event) {
 	case provision.Done:
 		fmt.Fprintf(p.io.Err, "%s %s\n", p.st.OK.Render(ui.MarkOK), ev.Step)
 	case provision.Failed:
-		fmt.Fprintf(p.io.Err, "%s %s: %s\n", p.st.Fail.Render(ui.MarkFail), ev.Step, ev.Detail)
+		fmt.Fprintf(p.io.Err, "%s %s: %s\n", p.st.Fail.Render(ui.MarkFail), safetext.Line(ev.Step), safetext.Text(ev.Detail))
 	}
 }
 

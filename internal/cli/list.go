@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -259,7 +260,8 @@ func printList(w io.Writer, apps []ListedApp, tenants []tenantRef) {
 		if many {
 			fmt.Fprintf(tw, "%s\t", tenantRef{ID: a.TenantID, Domain: a.TenantDomain})
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Sample, a.Name, a.ClientID, cred, consent, st)
+		// Sample and name come from the app's tags in Graph: anyone who can edit the app sets them.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", safetext.Line(a.Sample), safetext.Line(a.Name), safetext.Line(a.ClientID), cred, consent, st)
 	}
 	tw.Flush()
 }

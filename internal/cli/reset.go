@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
@@ -153,12 +154,12 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	w := o.IO.Err
 	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s):\n", total)
 	for _, p := range mine {
-		fmt.Fprintf(w, "  - %s\n", name(p.g, p.l))
+		fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 	}
 	if len(foreign) > 0 {
 		fmt.Fprintf(w, "  made by entra-quickstart elsewhere (unknown to this machine's record):\n")
 		for _, p := range foreign {
-			fmt.Fprintf(w, "  - %s\n", name(p.g, p.l))
+			fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 		}
 	}
 	if o.DryRun {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -82,10 +83,11 @@ func Main(ctx context.Context, args []string, io *ui.Streams) int {
 		return ExitOK
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(io.Err, "Interrupted:", err)
+		fmt.Fprintln(io.Err, "Interrupted:", safetext.Text(err.Error()))
 		return ExitInterrupted
 	}
-	fmt.Fprintln(io.Err, "Error:", err)
+	// The error may quote Graph, a file or a request: its words reach the terminal escaped.
+	fmt.Fprintln(io.Err, "Error:", safetext.Text(err.Error()))
 	var u usageError
 	if errors.As(err, &u) {
 		return ExitUsage

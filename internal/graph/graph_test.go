@@ -201,7 +201,7 @@ func TestListsFollowNextLink(t *testing.T) {
 	var apps []Application
 	h.pagedGets(t, "ListApplications", n, 3, func() (int, error) {
 		var err error
-		apps, err = c.ListApplications(ctx, "tags/any(t:t eq 'paging-test')")
+		apps, err = c.ListApplications(ctx, AppFilter{Tag: "paging-test"})
 		return len(apps), err
 	})
 	for _, a := range apps {
@@ -295,5 +295,18 @@ func TestReplicationLagRetriedSteadily(t *testing.T) {
 		if ev.Reason != "replication lag" || ev.Wait > 100*time.Millisecond {
 			t.Fatalf("retry %+v; want replication-lag waits on the lag schedule (at most 4 x 20 ms + jitter), not the 1 s backoff", ev)
 		}
+	}
+}
+
+// TestAppFilterQuotesAndValidates: values go into $filter quoted, an appId must be a GUID.
+func TestAppFilterQuotesAndValidates(t *testing.T) {
+	if f, err := (AppFilter{Tag: "entra-quickstart:lab:o'brien"}).odata(); err != nil || f != "tags/any(t:t eq 'entra-quickstart:lab:o''brien')" {
+		t.Errorf("tag filter = %q, %v", f, err)
+	}
+	if _, err := (AppFilter{AppID: "00000000-0000-0000-0000-000000000000' or displayName eq 'x"}).odata(); err == nil || !strings.Contains(err.Error(), "not a GUID") {
+		t.Errorf("an injected appId was accepted: %v", err)
+	}
+	if f, err := (AppFilter{AppID: "3f1b0c2e-0000-4000-8000-000000000001"}).odata(); err != nil || f != "appId eq '3f1b0c2e-0000-4000-8000-000000000001'" {
+		t.Errorf("appId filter = %q, %v", f, err)
 	}
 }

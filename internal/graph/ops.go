@@ -140,7 +140,11 @@ func (c *Client) RemovePassword(ctx context.Context, appObjectID, keyID string) 
 }
 
 // ListApplications lists applications matching an OData filter (e.g. a tag), every page.
-func (c *Client) ListApplications(ctx context.Context, filter string) ([]Application, error) {
+func (c *Client) ListApplications(ctx context.Context, f AppFilter) ([]Application, error) {
+	filter, err := f.odata()
+	if err != nil {
+		return nil, err
+	}
 	top := int32(999)
 	return allPages(ctx, c, "list app registrations",
 		func(ctx context.Context) (models.ApplicationCollectionResponseable, error) {
@@ -442,6 +446,29 @@ func (c *Client) CreateUserFlow(ctx context.Context, displayName string) (UserFl
 
 // odataQuote doubles single quotes for an OData string literal.
 func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// AppFilter selects app registrations by a tag or by appId. Its values are written into the
+// OData $filter here and only here, quoted, so that a value read from a file or a roster can
+// never add a clause (CLIENT_ID=x' or displayName eq 'y).
+type AppFilter struct {
+	Tag   string // tags/any(t:t eq '<Tag>')
+	AppID string // appId eq '<AppID>'; must be a GUID
+}
+
+func (f AppFilter) odata() (string, error) {
+	switch {
+	case f.Tag != "" && f.AppID != "":
+		return "", fmt.Errorf("graph: filter by a tag or by an appId, not both")
+	case f.AppID != "":
+		if _, err := uuid.Parse(f.AppID); err != nil || len(f.AppID) != 36 {
+			return "", fmt.Errorf("graph: the client id %q is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx): check the sample's configuration", f.AppID)
+		}
+		return "appId eq '" + odataQuote(f.AppID) + "'", nil
+	case f.Tag != "":
+		return "tags/any(t:t eq '" + odataQuote(f.Tag) + "')", nil
+	}
+	return "", nil
+}
 
 // UnlinkUserFlow removes the app from a user flow (an app can be in only one). Already gone
 // counts as removed.

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
+
 	"fmt"
 	"io"
 	"strings"
@@ -31,7 +33,7 @@ func (p *Progress) Start(step string) {
 	defer p.mu.Unlock()
 	p.starts[step] = p.now()
 	if !p.quiet {
-		fmt.Fprintf(p.w, "%s %s…\n", p.st.Running.Render(MarkRunning), step)
+		fmt.Fprintf(p.w, "%s %s…\n", p.st.Running.Render(MarkRunning), safetext.Line(step))
 	}
 }
 
@@ -51,9 +53,9 @@ func (p *Progress) Done(step, detail string) {
 		delete(p.starts, step)
 	}
 	if extra != "" {
-		extra = " " + p.st.Muted.Render("("+extra+")")
+		extra = " " + p.st.Muted.Render("("+safetext.Line(extra)+")")
 	}
-	fmt.Fprintf(p.w, "%s %s%s\n", p.st.OK.Render(MarkOK), step, extra)
+	fmt.Fprintf(p.w, "%s %s%s\n", p.st.OK.Render(MarkOK), safetext.Line(step), extra)
 }
 
 // Fail reports a step failed.
@@ -61,7 +63,7 @@ func (p *Progress) Fail(step string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.starts, step)
-	fmt.Fprintf(p.w, "%s %s: %v\n", p.st.Fail.Render(MarkFail), step, err)
+	fmt.Fprintf(p.w, "%s %s: %s\n", p.st.Fail.Render(MarkFail), safetext.Line(step), safetext.Text(fmt.Sprint(err)))
 }
 
 // Note prints a line of information (a retry, a choice made for the person).
@@ -69,7 +71,7 @@ func (p *Progress) Note(format string, a ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.quiet {
-		fmt.Fprintf(p.w, "  %s\n", p.st.Muted.Render(fmt.Sprintf(format, a...)))
+		fmt.Fprintf(p.w, "  %s\n", p.st.Muted.Render(safetext.Text(fmt.Sprintf(format, a...))))
 	}
 }
 
@@ -77,7 +79,7 @@ func (p *Progress) Note(format string, a ...any) {
 func (p *Progress) Warn(format string, a ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "%s %s\n", p.st.Warn.Render(MarkWarn), fmt.Sprintf(format, a...))
+	fmt.Fprintf(p.w, "%s %s\n", p.st.Warn.Render(MarkWarn), safetext.Text(fmt.Sprintf(format, a...)))
 }
 
 // Writer is where Progress prints, for renderers that print blocks (a plan, a summary).

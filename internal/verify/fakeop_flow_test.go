@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -496,4 +497,54 @@ func (b *httpBrowser) callbackURL(base string) (string, error) {
 	}
 	resp.Body.Close()
 	return resp.Header.Get("Location"), nil
+}
+
+// TestOutsideTextReachesNoTerminalRaw: a request path full of escape sequences (a web page can
+// send one to the sample's fixed port) and an error_description carrying them come out escaped
+// in every notice and step detail, never raw.
+func TestOutsideTextReachesNoTerminalRaw(t *testing.T) {
+	op := newFakeOP(t)
+	cfg := fakeConfig(t, op)
+	cfg.PostLogoutRedirectURI, cfg.FrontChannelLogoutURL = "", ""
+	rep, _, ev, derr := runWith(t, cfg, Options{}, func(ctx context.Context, start string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseOf(start)+"/%1b%5b2J%1b%5d0;PWNED%07", nil)
+		req.Host = "evil.example:" + req.URL.Port()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		// A real attempt's callback, its code swapped for an error whose description carries
+		// escape sequences.
+		b := newHTTPBrowser(t, nil)
+		cb, err := b.callbackURL(baseOf(start))
+		if err != nil {
+			return err
+		}
+		u, _ := url.Parse(cb)
+		q := u.Query()
+		q.Del("code")
+		q.Set("error", "access_denied")
+		q.Set("error_description", "AADSTS65004: \x1b[2Jdeclined\x1b]0;x\x07")
+		u.RawQuery = q.Encode()
+		_, _, _, err = b.get(ctx, u.String())
+		return err
+	})
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	var all strings.Builder
+	all.WriteString(ev.notices())
+	for _, s := range rep.Steps {
+		all.WriteString(s.Detail)
+		if s.Diagnosis != nil {
+			all.WriteString(s.Diagnosis.Message)
+		}
+	}
+	if strings.ContainsAny(all.String(), "\x1b\x07") {
+		t.Fatalf("raw escape sequences reached the notices or steps: %q", all.String())
+	}
+	if !strings.Contains(all.String(), `\x1b[2J`) {
+		t.Errorf("the escaped path or description is not shown: %q", all.String())
+	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/cli/browser"
 	"golang.org/x/oauth2"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 )
 
 // SystemBrowser opens a URL in the person's browser (github.com/cli/browser).
@@ -339,6 +341,12 @@ func (j *journey) startURL() string {
 // ---- step bookkeeping (j.mu held) ----
 
 func (j *journey) set(s Step, st Status, detail string, d *Diagnosis) {
+	// Details quote what came from outside (Entra's words, request paths, Graph's answers):
+	// escaped here, once, before any renderer sees them.
+	detail = safetext.Line(detail)
+	if d != nil {
+		d.Message = safetext.Line(d.Message)
+	}
 	for i := range j.report.Steps {
 		r := &j.report.Steps[i]
 		if r.Step != s {
@@ -374,6 +382,7 @@ func (j *journey) notice(msg, u string) {
 }
 
 func (j *journey) noticeLocked(msg, u string) {
+	msg = safetext.Line(msg)
 	j.report.Notices = append(j.report.Notices, msg)
 	j.opts.Progress(Event{Kind: EventNotice, Message: msg, URL: u})
 }
