@@ -5,12 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 )
 
@@ -19,7 +20,7 @@ import (
 // would each add a client secret, write the folder in turns, and retire each other's secret.
 func lockRun(dir, appKey string) (release func(), err error) {
 	return acquire(
-		lockKey{"folder:" + filepath.Clean(dir), "configuring " + dir},
+		lockKey{folderKey(dir), "configuring " + dir},
 		lockKey{"app:" + strings.ToLower(appKey), "working on the same app registration"},
 	)
 }
@@ -30,9 +31,55 @@ func lockRun(dir, appKey string) (release func(), err error) {
 func lockLab(name, dir string) (release func(), err error) {
 	keys := []lockKey{{"lab:" + strings.ToLower(name), "working on the lab " + name}}
 	if dir != "" {
-		keys = append(keys, lockKey{"folder:" + filepath.Clean(dir), "writing in " + dir})
+		keys = append(keys, lockKey{folderKey(dir), "writing in " + dir})
 	}
 	return acquire(keys...)
+}
+
+// folderKey names a folder for its lock, so that every spelling of one folder is one lock:
+// absolute, with symlinks resolved (--dir link/App and --dir App), and in lower case where the
+// file system ignores case (app and App on macOS and Windows). A folder not made yet is named by
+// its nearest existing parent, resolved, and the rest of the path.
+func folderKey(dir string) string {
+	p, err := filepath.Abs(dir)
+	if err != nil {
+		p = filepath.Clean(dir)
+	}
+	rest := ""
+	for cur := p; ; cur = filepath.Dir(cur) {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			p = filepath.Join(r, rest)
+			if caseInsensitive(r) {
+				p = strings.ToLower(p)
+			}
+			break
+		}
+		if filepath.Dir(cur) == cur {
+			break
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
+	return "folder:" + p
+}
+
+// caseInsensitive reports whether the file system holding the existing path p ignores case:
+// p with its letters' case swapped is the same file.
+func caseInsensitive(p string) bool {
+	alt := strings.Map(func(r rune) rune {
+		if u := unicode.ToUpper(r); u != r {
+			return u
+		}
+		return unicode.ToLower(r)
+	}, p)
+	if alt == p {
+		return false
+	}
+	a, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(alt)
+	return err == nil && os.SameFile(a, b)
 }
 
 // lockKey is one lock: what it guards, and what a run holding it is doing, for the error.

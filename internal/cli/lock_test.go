@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +70,33 @@ func TestLockLab(t *testing.T) {
 	}
 	if _, err := lockRun(dir, "x"); !errors.Is(err, state.ErrLocked) {
 		t.Errorf("init into a lab's folder during its provision: %v", err)
+	}
+}
+
+// TestLockFolderThroughALink: a folder reached through a symbolic link, a relative path or a
+// trailing ".." is the same lock; a folder not made yet is named by its resolved parent.
+func TestLockFolderThroughALink(t *testing.T) {
+	home(t)
+	base := t.TempDir()
+	app := filepath.Join(base, "sample", "App")
+	if err := os.MkdirAll(app, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(filepath.Join(base, "sample"), link); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	release, err := lockRun(app, "app-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for _, other := range []string{filepath.Join(link, "App"), filepath.Join(app, "..", "App"), app + string(filepath.Separator)} {
+		if _, err := lockRun(other, "app-b"); !errors.Is(err, state.ErrLocked) {
+			t.Errorf("--dir %s took the lock that --dir %s holds: %v", other, app, err)
+		}
+	}
+	if folderKey(filepath.Join(link, "App", "new")) != folderKey(filepath.Join(app, "new")) {
+		t.Errorf("a folder not made yet: %s vs %s", folderKey(filepath.Join(link, "App", "new")), folderKey(filepath.Join(app, "new")))
 	}
 }
