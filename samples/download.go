@@ -3,15 +3,19 @@ package samples
 import (
 	"archive/zip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Limits of a download. The largest of the five repositories' archives is a few megabytes; the
@@ -29,7 +33,9 @@ var ErrUnsafeArchive = errors.New("unsafe archive")
 // DownloadOptions tune Download. The zero value downloads from GitHub with the default limits.
 type DownloadOptions struct {
 	BaseURL     string       // where archives are served; DefaultArchiveBase if empty (tests use a local server)
-	Client      *http.Client // nil: a plain client; the context bounds the time
+	Client      *http.Client // nil: a client with connect, TLS and first-byte timeouts
+	// StallTimeout ends a download that receives nothing for this long; default 30 s.
+	StallTimeout time.Duration
 	MaxDownload int64
 	MaxExtract  int64
 	MaxFiles    int
@@ -59,7 +65,15 @@ func Download(ctx context.Context, m *Manifest, target string, opts DownloadOpti
 		opts.MaxFiles = DefaultMaxFiles
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{}
+		opts.Client = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 15 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   15 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+		}}
+	}
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = 30 * time.Second
 	}
 	if opts.Progress == nil {
 		opts.Progress = func(Progress) {}
@@ -117,9 +131,15 @@ func downloadAndExtract(ctx context.Context, m *Manifest, url, target string, op
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 
-	size, err := fetch(ctx, url, tmp, opts)
+	sum := sha256.New()
+	size, err := fetch(ctx, url, io.MultiWriter(tmp, sum), opts)
 	if err != nil {
 		return err
+	}
+	if want := strings.ToLower(m.ArchiveSHA256); want != "" {
+		if got := hex.EncodeToString(sum.Sum(nil)); got != want {
+			return fmt.Errorf("%w: the archive's SHA-256 is %s, not the %s the catalog pins for commit %s; nothing was extracted: clone %s at that commit and pass --dir", ErrUnsafeArchive, got, want, m.Commit, m.RepositoryURL())
+		}
 	}
 	zr, err := zip.NewReader(tmp, size)
 	if err != nil {
@@ -129,12 +149,22 @@ func downloadAndExtract(ctx context.Context, m *Manifest, url, target string, op
 }
 
 func fetch(ctx context.Context, url string, w io.Writer, opts DownloadOptions) (int64, error) {
+	// A stalled transfer (connected, but no bytes for StallTimeout) is ended by cancelling the
+	// request; each arriving chunk resets the timer.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errStalled := fmt.Errorf("no data for %s: the download stalled", opts.StallTimeout)
+	stall := time.AfterFunc(opts.StallTimeout, func() { cancel(errStalled) })
+	defer stall.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
 	resp, err := opts.Client.Do(req)
 	if err != nil {
+		if context.Cause(ctx) == errStalled {
+			err = errStalled
+		}
 		return 0, fmt.Errorf("%w; check the network, or clone the repository and pass --dir", err)
 	}
 	defer resp.Body.Close()
@@ -144,10 +174,16 @@ func fetch(ctx context.Context, url string, w io.Writer, opts DownloadOptions) (
 	if resp.ContentLength > opts.MaxDownload {
 		return 0, fmt.Errorf("%w: the archive is %d bytes, over the limit of %d", ErrUnsafeArchive, resp.ContentLength, opts.MaxDownload)
 	}
-	pw := &progressWriter{w: w, total: resp.ContentLength, report: opts.Progress}
+	pw := &progressWriter{w: w, total: resp.ContentLength, report: func(p Progress) {
+		stall.Reset(opts.StallTimeout)
+		opts.Progress(p)
+	}}
 	n, err := io.Copy(pw, io.LimitReader(resp.Body, opts.MaxDownload+1))
 	if err != nil {
-		return 0, fmt.Errorf("reading the archive: %w", err)
+		if context.Cause(ctx) == errStalled {
+			err = errStalled
+		}
+		return 0, fmt.Errorf("reading the archive: %w; check the network, or clone the repository and pass --dir", err)
 	}
 	if n > opts.MaxDownload {
 		return 0, fmt.Errorf("%w: the archive is over the limit of %d bytes", ErrUnsafeArchive, opts.MaxDownload)

@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 type zipEntry struct {
@@ -167,5 +170,42 @@ func TestDownloadErrors(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(full, "mine.txt")); string(b) != "keep" {
 		t.Error("a file in a non-empty target was touched")
+	}
+}
+
+// TestDownloadPinnedAndStalled: a pinned commit is fetched by its own archive path and must
+// have the catalog's SHA-256, or nothing is extracted; a server that stops sending ends the
+// download after StallTimeout with an error that says so.
+func TestDownloadPinnedAndStalled(t *testing.T) {
+	base, _ := Lookup("flask-workforce")
+	body := makeZip(t, []zipEntry{{name: "repo-abc/" + base.Folder + "/app.py", body: "print(1)"}})
+	sum := sha256.Sum256(body)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/"+base.Repository+"/archive/abc123.zip", func(w http.ResponseWriter, r *http.Request) { w.Write(body) })
+	mux.HandleFunc("/"+base.Repository+"/archive/refs/heads/"+base.Branch+".zip", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100000")
+		w.Write(body[:10])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // then nothing more: a stalled transfer
+	})
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	opts := DownloadOptions{BaseURL: srv.URL, Client: srv.Client(), StallTimeout: 300 * time.Millisecond}
+
+	pinned := *base
+	pinned.Commit, pinned.ArchiveSHA256 = "abc123", hex.EncodeToString(sum[:])
+	if _, err := Download(context.Background(), &pinned, filepath.Join(t.TempDir(), "ok"), opts); err != nil {
+		t.Fatalf("pinned download with the right hash: %v", err)
+	}
+	pinned.ArchiveSHA256 = strings.Repeat("0", 64)
+	dir := filepath.Join(t.TempDir(), "bad")
+	if _, err := Download(context.Background(), &pinned, dir, opts); !errors.Is(err, ErrUnsafeArchive) || !strings.Contains(err.Error(), "SHA-256") {
+		t.Fatalf("a wrong hash: %v; want a refusal naming the SHA-256", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused archive left %s behind", dir)
+	}
+	if _, err := Download(context.Background(), base, filepath.Join(t.TempDir(), "stall"), opts); err == nil || !strings.Contains(err.Error(), "stalled") {
+		t.Fatalf("a stalled transfer: %v; want an error saying it stalled", err)
 	}
 }
