@@ -10,6 +10,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -21,7 +22,7 @@ type harness struct {
 	t     testing.TB
 	e     *emulator.Emulator
 	cloud auth.Cloud
-	info  emulator.Info
+	info  emuclient.Info
 }
 
 func newHarness(t testing.TB) *harness {
@@ -41,7 +42,7 @@ func newHarness(t testing.TB) *harness {
 	return &harness{t: t, e: e, cloud: c, info: e.Info()}
 }
 
-func (h *harness) tenant(kind samples.TenantType) emulator.TenantInfo {
+func (h *harness) tenant(kind samples.TenantType) emuclient.TenantInfo {
 	h.t.Helper()
 	tt := emulator.Workforce
 	if kind == samples.External {

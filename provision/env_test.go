@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 )
 
@@ -23,7 +24,7 @@ type env struct {
 	t      testing.TB
 	e      *emulator.Emulator
 	tr     *http.Transport // shared, so its connections can be closed before the emulator
-	info   emulator.Info
+	info   emuclient.Info
 	events eventLog
 }
 
@@ -52,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	return v
 }
 
-func (v *env) tenant(kind TenantType) emulator.TenantInfo {
+func (v *env) tenant(kind TenantType) emuclient.TenantInfo {
 	v.t.Helper()
 	tt := emulator.Workforce
 	if kind == External {

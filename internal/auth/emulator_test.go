@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // The wizard's own sign-in paths run against the emulator exactly as against Entra: azidentity
@@ -58,7 +59,7 @@ func callGraph(t *testing.T, c Cloud, cred *Credential) {
 	}
 }
 
-func admin(t *testing.T, e *emulator.Emulator, kind emulator.TenantType) (emulator.TenantInfo, emulator.UserInfo) {
+func admin(t *testing.T, e *emulator.Emulator, kind emulator.TenantType) (emuclient.TenantInfo, emuclient.UserInfo) {
 	t.Helper()
 	ti, _ := e.Info().Tenant(kind)
 	for _, u := range ti.Users {
@@ -67,7 +68,7 @@ func admin(t *testing.T, e *emulator.Emulator, kind emulator.TenantType) (emulat
 		}
 	}
 	t.Fatal("no admin user")
-	return ti, emulator.UserInfo{}
+	return ti, emuclient.UserInfo{}
 }
 
 func TestEnvironmentCredentialAgainstEmulator(t *testing.T) {
@@ -101,8 +102,8 @@ func TestDeviceCodeAgainstEmulator(t *testing.T) {
 				if !strings.Contains(m.Message, m.UserCode) {
 					return fmt.Errorf("the message does not show the code: %q", m.Message)
 				}
-				return emulator.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
-					emulator.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
+				return emuclient.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
+					emuclient.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
 			},
 		})
 		if err != nil {
@@ -176,7 +177,7 @@ func fakeBrowser() int {
 	defer cancel()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Transport: c.Transport, Jar: jar}
-	a, err := emulator.SignIn(ctx, hc, target, emulator.SignInOptions{Username: os.Getenv("EQ_USER"), Password: os.Getenv("EQ_PASSWORD"), ConsentForOrganization: true})
+	a, err := emuclient.SignIn(ctx, hc, target, emuclient.SignInOptions{Username: os.Getenv("EQ_USER"), Password: os.Getenv("EQ_PASSWORD"), ConsentForOrganization: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake browser:", err)
 		return 1

@@ -22,6 +22,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/provision"
@@ -32,7 +33,7 @@ import (
 type Env struct {
 	E     *emulator.Emulator
 	Cloud auth.Cloud
-	Info  emulator.Info
+	Info  emuclient.Info
 }
 
 // Start starts an emulator.
@@ -57,7 +58,7 @@ func (v *Env) Close() {
 	v.E.Close()
 }
 
-func (v *Env) tenant(kind samples.TenantType) (emulator.TenantInfo, error) {
+func (v *Env) tenant(kind samples.TenantType) (emuclient.TenantInfo, error) {
 	tt := emulator.Workforce
 	if kind == samples.External {
 		tt = emulator.ExternalID

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -131,7 +131,7 @@ func tenantOf(s *session) tenantRef {
 			if strings.EqualFold(ti.ID, s.TenantID) {
 				t.Domain = ti.Domain
 				t.Type = provision.Workforce
-				if ti.Type == emulator.ExternalID {
+				if ti.Type == emuclient.ExternalID {
 					t.Type = provision.External
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
@@ -127,7 +128,7 @@ func newBrowser(t testing.TB, e *emulator.Emulator) context.Context {
 }
 
 // discovery fetches a tenant's OpenID configuration under the real host name.
-func discovery(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) map[string]any {
+func discovery(t testing.TB, e *emulator.Emulator, ti emuclient.TenantInfo) map[string]any {
 	t.Helper()
 	u := "https://login.microsoftonline.com/" + ti.ID + "/v2.0/.well-known/openid-configuration"
 	if ti.Type == emulator.ExternalID {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
@@ -52,7 +53,7 @@ var tenantCases = []tenantCase{
 }
 
 // tenantOf returns the seeded tenant of a kind.
-func tenantOf(t testing.TB, e *emulator.Emulator, typ emulator.TenantType) emulator.TenantInfo {
+func tenantOf(t testing.TB, e *emulator.Emulator, typ emulator.TenantType) emuclient.TenantInfo {
 	t.Helper()
 	ti, ok := e.Info().Tenant(typ)
 	if !ok {
@@ -63,7 +64,7 @@ func tenantOf(t testing.TB, e *emulator.Emulator, typ emulator.TenantType) emula
 
 // issuerOf is the ID token issuer a tenant's tokens must carry under the real host names
 // (facts/identity.md §0: External ID's issuer host is the tenant id, not the subdomain).
-func issuerOf(ti emulator.TenantInfo) string {
+func issuerOf(ti emuclient.TenantInfo) string {
 	if ti.Type == emulator.ExternalID {
 		return "https://" + ti.ID + ".ciamlogin.com/" + ti.ID + "/v2.0"
 	}
@@ -79,7 +80,7 @@ type registeredApp struct {
 // registerApp creates a web app registration with a secret, its service principal and, for
 // External ID, admin consent and its link to the seeded sign-up/sign-in user flow, directly in
 // the store (the Graph routes are tested elsewhere; here the app is only the peers' fixture).
-func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
+func registerApp(t testing.TB, e *emulator.Emulator, ti emuclient.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
 	t.Helper()
 	app := registeredApp{AppID: emulator.NewGUID(), Secret: emulator.NewSecretText(), RedirectURIs: redirectURIs}
 	now := time.Now()
@@ -158,7 +159,7 @@ func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, red
 
 // signer is a seeded user who signs in, with what the ID token must say about them.
 type signer struct {
-	emulator.UserInfo
+	emuclient.UserInfo
 	OID string
 	// PreferredUsername is the sign-in name: the UPN in a workforce tenant, the email address an
 	// External ID customer signs in with.
@@ -166,7 +167,7 @@ type signer struct {
 }
 
 // userOf returns a seeded non-admin user of a tenant.
-func userOf(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) signer {
+func userOf(t testing.TB, e *emulator.Emulator, ti emuclient.TenantInfo) signer {
 	t.Helper()
 	for _, u := range ti.Users {
 		if u.Admin {
@@ -368,7 +369,7 @@ func routeCount(e *emulator.Emulator, since time.Time, route string) int {
 }
 
 // checkAppToken checks a Graph app-only access token's claims against the automation client.
-func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) {
+func checkAppToken(t testing.TB, ti emuclient.TenantInfo, claims map[string]any) {
 	t.Helper()
 	if aud, _ := claims["aud"].(string); aud != "https://graph.microsoft.com" && aud != emulator.GraphAppID {
 		t.Errorf("aud = %q, want Microsoft Graph", aud)
@@ -397,7 +398,7 @@ func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) 
 }
 
 // checkIDToken checks the ID token claims a peer decoded after an authorization-code sign-in.
-func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user signer, claims map[string]any) {
+func checkIDToken(t testing.TB, ti emuclient.TenantInfo, app registeredApp, user signer, claims map[string]any) {
 	t.Helper()
 	want := map[string]any{
 		"aud":                app.AppID,
@@ -427,7 +428,7 @@ func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user 
 // HTTP driver (a browser without JavaScript) and returns the fields the emulator sends to the
 // redirect URI: from the redirect's query, or from the auto-posting form for form_post.
 func signInOverHTTP(ctx context.Context, e *emulator.Emulator, authURL, redirectURI, username, password string) (url.Values, error) {
-	a, err := emulator.SignIn(ctx, e.Client(), authURL, emulator.SignInOptions{Username: username, Password: password})
+	a, err := emuclient.SignIn(ctx, e.Client(), authURL, emuclient.SignInOptions{Username: username, Password: password})
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +453,7 @@ func answerFields(v url.Values) map[string]string {
 // workforce samples use login.microsoftonline.com/<tenant id>; the External ID Node sample
 // https://<sub>.ciamlogin.com/ (msal-node adds <sub>.onmicrosoft.com), the Python ones
 // https://<sub>.ciamlogin.com/<sub>.onmicrosoft.com.
-func authorityFor(ti emulator.TenantInfo, lib string) string {
+func authorityFor(ti emuclient.TenantInfo, lib string) string {
 	if ti.Type != emulator.ExternalID {
 		return "https://login.microsoftonline.com/" + ti.ID
 	}
@@ -652,7 +653,7 @@ func checkMe(t testing.TB, user signer, me map[string]any) {
 
 // checkAuthURL checks that a library built its authorize URL on the real host of the tenant
 // kind, from the emulator's discovery document, with PKCE.
-func checkAuthURL(t testing.TB, ti emulator.TenantInfo, authURL, responseMode string) {
+func checkAuthURL(t testing.TB, ti emuclient.TenantInfo, authURL, responseMode string) {
 	t.Helper()
 	u, err := url.Parse(authURL)
 	if err != nil {

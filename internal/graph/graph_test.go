@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -74,7 +75,7 @@ func TestErrorClassification(t *testing.T) {
 type harness struct {
 	e  *emulator.Emulator
 	tr *http.Transport
-	ti emulator.TenantInfo
+	ti emuclient.TenantInfo
 }
 
 func start(t *testing.T) *harness {

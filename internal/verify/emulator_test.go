@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // emuApp is an app registration put straight into the emulator's store (the provisioning
@@ -128,7 +129,7 @@ func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx con
 		if err != nil {
 			return err
 		}
-		back, err := emulator.SignInWithForm(ctx, c, authz, user, emulator.DemoPassword)
+		back, err := emuclient.SignInWithForm(ctx, c, authz, user, emulator.DemoPassword)
 		if err != nil {
 			return fmt.Errorf("sign in at the emulator: %w", err)
 		}
@@ -140,7 +141,7 @@ func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx con
 		if err != nil {
 			return err
 		}
-		after, err := emulator.SignOut(ctx, c, endSession)
+		after, err := emuclient.SignOut(ctx, c, endSession)
 		if err != nil || after == nil {
 			return fmt.Errorf("sign out at the emulator: %v (post-logout %v)", err, after)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // TestFrontChannelNotCheckedOnBusyPort: the sample itself (a web server saying it is Express)
@@ -165,7 +166,7 @@ func TestAutoSignInFailureEndsRun(t *testing.T) {
 		}
 		resp.Body.Close()
 		c.CheckRedirect = nil
-		_, err = emulator.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, "not-the-password")
+		_, err = emuclient.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, "not-the-password")
 		if err == nil {
 			return errors.New("the emulator took a wrong password")
 		}
@@ -229,7 +230,7 @@ func TestCallbackAfterTheEnd(t *testing.T) {
 				return err
 			}
 			resp.Body.Close()
-			back, err := emulator.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, emulator.DemoPassword)
+			back, err := emuclient.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, emulator.DemoPassword)
 			if err != nil {
 				return err
 			}
