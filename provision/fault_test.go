@@ -91,7 +91,7 @@ func TestFaultMatrix(t *testing.T) {
 			if c.fc.cancel {
 				prog := progressFor(c.step)
 				eng.progress = func(ev Event) {
-					v.events.add(ev)
+					v.events.Add(ev)
 					if ev.Step == prog && ev.Status == Started {
 						once.Do(func() { time.AfterFunc(100*time.Millisecond, cancel) })
 					}

@@ -17,19 +17,17 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 // The wizard's own sign-in paths run against the emulator exactly as against Entra: azidentity
 // and MSAL Go talk to its token, device-code and authorize endpoints, and the token they get
 // works on Graph.
 
-func startEmulator(t *testing.T) (*emulator.Emulator, Cloud) {
+// startEmulator is an emulator for the test and the cloud that reaches it at its local base.
+func startEmulator(t *testing.T) (*emulatortest.Emulator, Cloud) {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := emulatortest.New(t)
 	c, err := EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
 		t.Fatal(err)
@@ -59,18 +57,6 @@ func callGraph(t *testing.T, c Cloud, cred *Credential) {
 	}
 }
 
-func admin(t *testing.T, e *emulator.Emulator, kind emulator.TenantType) (emuclient.TenantInfo, emuclient.UserInfo) {
-	t.Helper()
-	ti, _ := e.Info().Tenant(kind)
-	for _, u := range ti.Users {
-		if u.Admin {
-			return ti, u
-		}
-	}
-	t.Fatal("no admin user")
-	return ti, emuclient.UserInfo{}
-}
-
 func TestEnvironmentCredentialAgainstEmulator(t *testing.T) {
 	e, c := startEmulator(t)
 	ti, _ := e.Info().Tenant(emulator.Workforce)
@@ -91,7 +77,7 @@ func TestEnvironmentCredentialAgainstEmulator(t *testing.T) {
 func TestDeviceCodeAgainstEmulator(t *testing.T) {
 	e, c := startEmulator(t)
 	for _, kind := range []emulator.TenantType{emulator.Workforce, emulator.ExternalID} {
-		ti, u := admin(t, e, kind)
+		ti, u := e.Admin(t, kind)
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Transport: c.Transport, Jar: jar}
 		prompted := false
@@ -124,7 +110,7 @@ func TestBrowserAgainstEmulator(t *testing.T) {
 		return // the helper process's own run of the test binary: see TestMain
 	}
 	e, c := startEmulator(t)
-	ti, u := admin(t, e, emulator.Workforce)
+	ti, u := e.Admin(t, emulator.Workforce)
 	bin := t.TempDir()
 	exe, err := os.Executable()
 	if err != nil {

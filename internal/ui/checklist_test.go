@@ -2,33 +2,13 @@ package ui
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func step(s verify.Step, st verify.Status, detail string, d *verify.Diagnosis, ms int64) verify.StepResult {
 	return verify.StepResult{Step: s, Title: s.Title(), Status: st, Detail: detail, Diagnosis: d, DurationMS: ms}
@@ -112,7 +92,7 @@ func TestChecklistGolden(t *testing.T) {
 	for _, e := range events {
 		c.Event(e)
 	}
-	golden(t, "checklist.golden", buf.Bytes())
+	testkit.Golden(t, filepath.Join("testdata", "checklist.golden"), buf.Bytes())
 }
 
 func TestSummaryGolden(t *testing.T) {
@@ -128,7 +108,7 @@ func TestSummaryGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			Summary(&buf, NewStyles(false), tc.rep)
-			golden(t, tc.name, buf.Bytes())
+			testkit.Golden(t, filepath.Join("testdata", tc.name), buf.Bytes())
 		})
 	}
 }
@@ -148,7 +128,7 @@ func TestJSONGolden(t *testing.T) {
 			if err := WriteJSON(&buf, tc.rep); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, buf.Bytes())
+			testkit.Golden(t, filepath.Join("testdata", tc.name), buf.Bytes())
 			if tc.rep.ExitCode() != tc.exit {
 				t.Errorf("exit code %d, want %d", tc.rep.ExitCode(), tc.exit)
 			}
