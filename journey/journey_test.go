@@ -12,6 +12,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
@@ -37,7 +38,7 @@ func session(t *testing.T, kind samples.TenantType) (Session, *graph.Client) {
 	if tr, ok := c.Transport.(*http.Transport); ok {
 		t.Cleanup(tr.CloseIdleConnections)
 	}
-	var ti emulator.TenantInfo
+	var ti emuclient.TenantInfo
 	for _, x := range e.Info().Tenants {
 		if string(x.Type) == string(kind) {
 			ti = x

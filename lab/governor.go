@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/window"
 )
 
 // Budget is Graph's identity-and-access throttling budget for one (client app, tenant) pair:
@@ -110,8 +112,8 @@ type Governor struct {
 	budget Budget
 	margin time.Duration
 	now    func() time.Time
-	ru     []spend
-	writes []spend
+	ru     window.Log
+	writes window.Log
 	pause  time.Time // no request leaves before this (Retry-After)
 	limit  float64   // concurrency limit (AIMD)
 	max    float64
@@ -132,11 +134,6 @@ type GovernorStats struct {
 	// BudgetWait is the time requests spent waiting for the budget or a Retry-After pause
 	// (summed over requests).
 	BudgetWait time.Duration
-}
-
-type spend struct {
-	at   time.Time
-	cost int
 }
 
 // NewGovernor makes a Governor.
@@ -251,19 +248,16 @@ func (g *Governor) admit(ctx context.Context, units int, write bool) (refund fun
 		if now.Before(g.pause) {
 			wait = g.pause.Sub(now)
 		} else {
-			g.ru = prune(g.ru, now.Add(-g.budget.Window-g.margin))
-			g.writes = prune(g.writes, now.Add(-g.budget.WriteWindow-g.margin))
-			if g.budget.ResourceUnits > 0 && total(g.ru)+units > g.budget.ResourceUnits {
-				wait = until(g.ru, total(g.ru)+units-g.budget.ResourceUnits, g.budget.Window+g.margin, now)
-			} else if write && g.budget.Writes > 0 && total(g.writes)+1 > g.budget.Writes {
-				wait = until(g.writes, total(g.writes)+1-g.budget.Writes, g.budget.WriteWindow+g.margin, now)
+			wait = g.ru.Wait(units, g.budget.ResourceUnits, g.budget.Window+g.margin, now)
+			if wait <= 0 && write {
+				wait = g.writes.Wait(1, g.budget.Writes, g.budget.WriteWindow+g.margin, now)
 			}
 		}
 		if wait <= 0 {
-			r := spend{now, units}
-			g.ru = append(g.ru, r)
+			r := window.Spend{At: now, Cost: units}
+			g.ru.Add(now, units)
 			if write {
-				g.writes = append(g.writes, spend{now, 1})
+				g.writes.Add(now, 1)
 				g.stats.Writes++
 			}
 			g.stats.Requests++
@@ -287,7 +281,7 @@ func (g *Governor) admit(ctx context.Context, units int, write bool) (refund fun
 }
 
 // refund takes back a booking Graph did not count.
-func (g *Governor) refund(r spend, write bool) {
+func (g *Governor) refund(r window.Spend, write bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i, x := range g.ru {
@@ -298,42 +292,14 @@ func (g *Governor) refund(r spend, write bool) {
 	}
 	if write {
 		for i, x := range g.writes {
-			if x.at.Equal(r.at) {
+			if x.At.Equal(r.At) {
 				g.writes = append(g.writes[:i:i], g.writes[i+1:]...)
 				g.stats.Writes--
 				break
 			}
 		}
 	}
-	g.stats.Units -= r.cost
-}
-
-func prune(s []spend, after time.Time) []spend {
-	i := 0
-	for i < len(s) && !s[i].at.After(after) {
-		i++
-	}
-	return s[i:]
-}
-
-func total(s []spend) int {
-	n := 0
-	for _, x := range s {
-		n += x.cost
-	}
-	return n
-}
-
-// until is how long until need units have left the window.
-func until(s []spend, need int, window time.Duration, now time.Time) time.Duration {
-	freed := 0
-	for _, x := range s {
-		freed += x.cost
-		if freed >= need {
-			return max(x.at.Add(window).Sub(now), time.Millisecond)
-		}
-	}
-	return window
+	g.stats.Units -= r.Cost
 }
 
 // Wrap returns a transport that meters every request through the governor before next sends it.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
@@ -19,18 +21,13 @@ import (
 // tenant's automation client signing in, Graph through a Governor.
 type harness struct {
 	t     testing.TB
-	e     *emulator.Emulator
+	e     *emulatortest.Emulator
 	cloud auth.Cloud
-	info  emulator.Info
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := emulatortest.New(t)
 	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
 		t.Fatal(err)
@@ -38,20 +35,16 @@ func newHarness(t testing.TB) *harness {
 	if tr, ok := c.Transport.(*http.Transport); ok {
 		t.Cleanup(tr.CloseIdleConnections)
 	}
-	return &harness{t: t, e: e, cloud: c, info: e.Info()}
+	return &harness{t: t, e: e, cloud: c}
 }
 
-func (h *harness) tenant(kind samples.TenantType) emulator.TenantInfo {
+func (h *harness) tenant(kind samples.TenantType) emuclient.TenantInfo {
 	h.t.Helper()
 	tt := emulator.Workforce
 	if kind == samples.External {
 		tt = emulator.ExternalID
 	}
-	ti, ok := h.info.Tenant(tt)
-	if !ok {
-		h.t.Fatalf("no %s tenant", kind)
-	}
-	return ti
+	return h.e.Tenant(h.t, tt)
 }
 
 // graph is a Graph client for the tenant of kind, metered by gov (nil: unmetered).

@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
@@ -26,18 +26,6 @@ func testThrottle() *emulator.Throttle {
 
 func budgetOf(t *emulator.Throttle) Budget {
 	return Budget{ResourceUnits: t.ResourceUnits, Window: time.Duration(t.Window), Writes: t.Writes, WriteWindow: time.Duration(t.WriteWindow)}
-}
-
-// eventLog keeps every event, to check that none carries a secret.
-type eventLog struct {
-	mu  sync.Mutex
-	evs []Event
-}
-
-func (l *eventLog) add(ev Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.evs = append(l.evs, ev)
 }
 
 // 25 attendees against an emulator enforcing a write and resource-unit budget: 25 apps, 25
@@ -62,8 +50,8 @@ func TestProvisionThrottled(t *testing.T) {
 			gov := NewGovernor(GovernorOptions{Budget: tc.budget(th)})
 			dir := t.TempDir()
 			cfg := h.config("ws1", "node-workforce", 25, dir, gov)
-			var log eventLog
-			cfg.Progress = log.add
+			var log testkit.Log[Event] // every event, to check that none carries a secret
+			cfg.Progress = log.Add
 			rep, err := Provision(background(t), cfg)
 			if err != nil {
 				t.Fatalf("Provision: %v", err)
@@ -90,7 +78,7 @@ func TestProvisionThrottled(t *testing.T) {
 }
 
 // checkBundles reads every bundle back and checks that no secret left the bundles.
-func checkBundles(t *testing.T, cfg Config, rep *Report, log *eventLog) {
+func checkBundles(t *testing.T, cfg Config, rep *Report, log *testkit.Log[Event]) {
 	t.Helper()
 	var secrets []string
 	for _, a := range rep.Attendees {
@@ -158,9 +146,7 @@ func checkBundles(t *testing.T, cfg Config, rep *Report, log *eventLog) {
 			}
 		}
 	}
-	log.mu.Lock()
-	defer log.mu.Unlock()
-	for _, ev := range log.evs {
+	for _, ev := range log.All() {
 		for _, s := range secrets {
 			if strings.Contains(ev.Detail, s) {
 				t.Fatalf("an event carries a secret: %+v", ev.Phase)
@@ -239,7 +225,7 @@ func TestProvisionInterruptedThenResumed(t *testing.T) {
 	if n := h.graphWrites() - writesBefore; n > 5*(25-len(done)) {
 		t.Errorf("the re-run made %d Graph writes for %d unfinished attendees", n, 25-len(done))
 	}
-	checkBundles(t, cfg2, rep2, &eventLog{})
+	checkBundles(t, cfg2, rep2, &testkit.Log[Event]{})
 }
 
 // lab reset removes every app of the lab, soft-deleted ones included, with their service

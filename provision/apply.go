@@ -93,6 +93,14 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	if p.Empty() {
 		return r, nil
 	}
+	// The calls of a round run in parallel: every write they make to r, app, flow and sp goes
+	// through commit, under one lock.
+	var mu sync.Mutex
+	commit := func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		f()
+	}
 	done := func(k ActionKind) { r.Actions = append(r.Actions, k) }
 
 	// Round 1: the app (with a certificate) and, independently, a new user flow.
@@ -127,14 +135,16 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			app = a
-			r.Created = created || p.App == nil
-			r.AppID, r.ObjectID = a.AppID, a.ID
-			for _, k := range []ActionKind{CreateApp, UpdateApp, AddCertificate} {
-				if p.Has(k) {
-					done(k)
+			commit(func() {
+				app = a
+				r.Created = created || p.App == nil
+				r.AppID, r.ObjectID = a.AppID, a.ID
+				for _, k := range []ActionKind{CreateApp, UpdateApp, AddCertificate} {
+					if p.Has(k) {
+						done(k)
+					}
 				}
-			}
+			})
 			e.report(step, Done, "client id "+a.AppID)
 			return nil
 		})
@@ -148,14 +158,15 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			flow = &f
-			r.UserFlowID = f.ID
-			done(CreateUserFlow)
+			commit(func() {
+				flow = &f
+				r.UserFlowID = f.ID
+				done(CreateUserFlow)
+			})
 			e.report(step, Done, f.ID)
 			return nil
 		})
 	}
-	var mu sync.Mutex
 	if err := e.round(r, round...); err != nil {
 		return r, err
 	}
@@ -173,10 +184,10 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			mu.Lock()
-			r.Secret, r.SecretKeyID, r.SecretExpires = secret, pc.KeyID, pc.End
-			done(AddSecret)
-			mu.Unlock()
+			commit(func() {
+				r.Secret, r.SecretKeyID, r.SecretExpires = secret, pc.KeyID, pc.End
+				done(AddSecret)
+			})
 			e.report(step, Done, "valid until "+pc.End.UTC().Format(time.DateOnly))
 			return nil
 		})
@@ -190,11 +201,11 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			mu.Lock()
-			sp = x
-			r.ServicePrincipalID = x.ID
-			done(CreateServicePrincipal)
-			mu.Unlock()
+			commit(func() {
+				sp = x
+				r.ServicePrincipalID = x.ID
+				done(CreateServicePrincipal)
+			})
 			e.report(step, Done, x.ID)
 			return nil
 		})
@@ -219,9 +230,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			mu.Lock()
-			done(map[bool]ActionKind{true: UpdateConsent, false: GrantConsent}[p.Has(UpdateConsent)])
-			mu.Unlock()
+			commit(func() { done(map[bool]ActionKind{true: UpdateConsent, false: GrantConsent}[p.Has(UpdateConsent)]) })
 			e.report(step, Done, "")
 			return nil
 		})
@@ -239,9 +248,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}
-			mu.Lock()
-			done(LinkUserFlow)
-			mu.Unlock()
+			commit(func() { done(LinkUserFlow) })
 			e.report(step, Done, "")
 			return nil
 		})

@@ -141,9 +141,7 @@ func TestResultNeverShowsTheSecret(t *testing.T) {
 			t.Fatalf("the secret shows in %q", s)
 		}
 	}
-	v.events.mu.Lock()
-	defer v.events.mu.Unlock()
-	for _, ev := range v.events.evs {
+	for _, ev := range v.events.All() {
 		if strings.Contains(ev.Detail, secret) || strings.Contains(ev.Step, secret) {
 			t.Fatalf("the secret shows in a progress event %+v", ev)
 		}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +13,10 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 )
 
 // env is one emulator and, per tenant kind, an engine signed in as the tenant's automation
@@ -22,48 +24,24 @@ import (
 // real HTTPS under its real host name.
 type env struct {
 	t      testing.TB
-	e      *emulator.Emulator
-	tr     *http.Transport // shared, so its connections can be closed before the emulator
-	info   emulator.Info
-	events eventLog
-}
-
-type eventLog struct {
-	mu  sync.Mutex
-	evs []Event
-}
-
-func (l *eventLog) add(ev Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.evs = append(l.evs, ev)
+	e      *emulatortest.Emulator
+	tr     *http.Transport
+	events testkit.Log[Event]
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	v := &env{t: t, e: e, info: e.Info(), tr: e.Transport()}
-	// Registered after Close, so run before it: the server's graceful shutdown otherwise waits
-	// for these kept-alive connections.
-	t.Cleanup(v.tr.CloseIdleConnections)
-	return v
+	e := emulatortest.New(t)
+	return &env{t: t, e: e, tr: e.Transport()}
 }
 
-func (v *env) tenant(kind samples.TenantType) emulator.TenantInfo {
+func (v *env) tenant(kind samples.TenantType) emuclient.TenantInfo {
 	v.t.Helper()
 	tt := emulator.Workforce
 	if kind == External {
 		tt = emulator.ExternalID
 	}
-	ti, ok := v.info.Tenant(tt)
-	if !ok {
-		v.t.Fatalf("the emulator has no %s tenant", kind)
-	}
-	return ti
+	return v.e.Tenant(v.t, tt)
 }
 
 // fastRetry keeps fault tests short: tens of milliseconds between tries.
@@ -94,7 +72,7 @@ func (v *env) graphClient(kind samples.TenantType, retry graph.RetryPolicy) *gra
 		Endpoint:   "https://graph.microsoft.com",
 		Transport:  v.tr,
 		Retry:      retry,
-		OnRetry:    OnRetry(v.events.add),
+		OnRetry:    OnRetry(v.events.Add),
 	})
 	if err != nil {
 		v.t.Fatal(err)
@@ -103,7 +81,7 @@ func (v *env) graphClient(kind samples.TenantType, retry graph.RetryPolicy) *gra
 }
 
 func (v *env) engine(kind samples.TenantType) *Engine {
-	return New(v.graphClient(kind, fastRetry()), Options{Progress: v.events.add})
+	return New(v.graphClient(kind, fastRetry()), Options{Progress: v.events.Add})
 }
 
 // mustApply plans s and applies the plan, failing t on either error.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
@@ -95,30 +97,20 @@ func TestToolScopesCoverEveryListedCall(t *testing.T) {
 // delegatedEngine signs the tenant's admin in by device code (the emulator's driver playing the
 // person) with exactly the scopes the tool asks for, consenting for the organisation, and builds
 // an engine over that token, as a person's `init` does.
-func delegatedEngine(t *testing.T, e *emulator.Emulator, kind samples.TenantType) (*Engine, auth.Cloud) {
+func delegatedEngine(t *testing.T, e *emulatortest.Emulator, kind samples.TenantType) (*Engine, auth.Cloud) {
 	t.Helper()
 	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ek := emulator.Workforce
-	if kind == External {
-		ek = emulator.ExternalID
-	}
-	ti, _ := e.Info().Tenant(ek)
-	var admin emulator.UserInfo
-	for _, u := range ti.Users {
-		if u.Admin {
-			admin = u
-		}
-	}
+	ti, admin := e.Admin(t, emuclient.TenantType(kind))
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Transport: c.Transport, Jar: jar}
 	cred, err := auth.NewCredential(auth.CredentialOptions{
 		Cloud: c, TenantID: ti.ID, Method: auth.MethodDeviceCode, ExternalID: kind == External,
 		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
-			return emulator.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
-				emulator.SignInOptions{Username: admin.UserPrincipalName, Password: admin.Password, ConsentForOrganization: true})
+			return emuclient.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
+				emuclient.SignInOptions{Username: admin.UserPrincipalName, Password: admin.Password, ConsentForOrganization: true})
 		},
 	})
 	if err != nil {
@@ -138,17 +130,13 @@ func delegatedEngine(t *testing.T, e *emulator.Emulator, kind samples.TenantType
 // call must be one listed in toolCalls, and the tenant's kind must come out right although Graph
 // hides tenantType from this token.
 func TestDelegatedScopesCoverEveryCall(t *testing.T) {
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := emulatortest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	listed := toolCallRoutes()
 	for _, kind := range []samples.TenantType{Workforce, External} {
 		eng, _ := delegatedEngine(t, e, kind)
-		v := &env{t: t, e: e, info: e.Info()}
+		v := &env{t: t, e: e}
 		spec := v.spec(kind, samples.Secret, "scopes")
 		spec.TenantID = v.tenant(kind).ID
 		from := len(e.Requests())

@@ -32,13 +32,13 @@ var ErrUnsafeArchive = errors.New("unsafe archive")
 
 // DownloadOptions tune Download. The zero value downloads from GitHub with the default limits.
 type DownloadOptions struct {
-	BaseURL     string       // where archives are served; DefaultArchiveBase if empty (tests use a local server)
-	Client      *http.Client // nil: a client with connect, TLS and first-byte timeouts
+	BaseURL string       // where archives are served; DefaultArchiveBase if empty (tests use a local server)
+	Client  *http.Client // nil: a client with connect, TLS and first-byte timeouts
 	// StallTimeout ends a download that receives nothing for this long; default 30 s.
 	StallTimeout time.Duration
-	MaxDownload int64
-	MaxExtract  int64
-	MaxFiles    int
+	MaxDownload  int64
+	MaxExtract   int64
+	MaxFiles     int
 	// Progress, if set, is called as bytes arrive and as files are written.
 	Progress func(Progress)
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"flag"
 	"io"
 	"math/big"
 	mrand "math/rand/v2"
@@ -20,12 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/joho/godotenv"
 	"github.com/tailscale/hujson"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const (
 	tenantID     = "11111111-2222-3333-4444-555555555555"
@@ -106,28 +104,15 @@ func fixtureDir(t testing.TB, m *samples.Manifest) string {
 	return dst
 }
 
-// golden compares got with testdata/golden/<name>. A .gitignore is kept as "gitignore.golden":
-// under its own name it would be a real .gitignore and hide the goldens beside it from git.
+// golden compares got with testdata/golden/<name> (testkit.Golden). A .gitignore is kept as
+// "gitignore.golden": under its own name it would be a real .gitignore and hide the goldens
+// beside it from git.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	if path.Base(name) == ".gitignore" {
 		name = path.Join(path.Dir(name), "gitignore.golden")
 	}
-	p := filepath.Join("testdata", "golden", filepath.FromSlash(name))
-	if *update {
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from its golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", "golden", filepath.FromSlash(name)), got)
 }
 
 var wantAuthority = map[samples.TenantType]string{

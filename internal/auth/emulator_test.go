@@ -18,19 +18,18 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 // The wizard's own sign-in paths run against the emulator exactly as against Entra: azidentity
 // and MSAL Go talk to its token, device-code and authorize endpoints, and the token they get
 // works on Graph.
 
-func startEmulator(t *testing.T) (*emulator.Emulator, Cloud) {
+// startEmulator is an emulator for the test and the cloud that reaches it at its local base.
+func startEmulator(t *testing.T) (*emulatortest.Emulator, Cloud) {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := emulatortest.New(t)
 	c, err := EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
 		t.Fatal(err)
@@ -60,18 +59,6 @@ func callGraph(t *testing.T, c Cloud, cred *Credential) {
 	}
 }
 
-func admin(t *testing.T, e *emulator.Emulator, kind emulator.TenantType) (emulator.TenantInfo, emulator.UserInfo) {
-	t.Helper()
-	ti, _ := e.Info().Tenant(kind)
-	for _, u := range ti.Users {
-		if u.Admin {
-			return ti, u
-		}
-	}
-	t.Fatal("no admin user")
-	return ti, emulator.UserInfo{}
-}
-
 func TestEnvironmentCredentialAgainstEmulator(t *testing.T) {
 	e, c := startEmulator(t)
 	ti, _ := e.Info().Tenant(emulator.Workforce)
@@ -92,7 +79,7 @@ func TestEnvironmentCredentialAgainstEmulator(t *testing.T) {
 func TestDeviceCodeAgainstEmulator(t *testing.T) {
 	e, c := startEmulator(t)
 	for _, kind := range []emulator.TenantType{emulator.Workforce, emulator.ExternalID} {
-		ti, u := admin(t, e, kind)
+		ti, u := e.Admin(t, kind)
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Transport: c.Transport, Jar: jar}
 		prompted := false
@@ -103,8 +90,8 @@ func TestDeviceCodeAgainstEmulator(t *testing.T) {
 				if !strings.Contains(m.Message, m.UserCode) {
 					return fmt.Errorf("the message does not show the code: %q", m.Message)
 				}
-				return emulator.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
-					emulator.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
+				return emuclient.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
+					emuclient.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
 			},
 		})
 		if err != nil {
@@ -125,7 +112,7 @@ func TestBrowserAgainstEmulator(t *testing.T) {
 		return // the helper process's own run of the test binary: see TestMain
 	}
 	e, c := startEmulator(t)
-	ti, u := admin(t, e, emulator.Workforce)
+	ti, u := e.Admin(t, emulator.Workforce)
 	bin := t.TempDir()
 	exe, err := os.Executable()
 	if err != nil {
@@ -178,7 +165,7 @@ func fakeBrowser() int {
 	defer cancel()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Transport: c.Transport, Jar: jar}
-	a, err := emulator.SignIn(ctx, hc, target, emulator.SignInOptions{Username: os.Getenv("EQ_USER"), Password: os.Getenv("EQ_PASSWORD"), ConsentForOrganization: true})
+	a, err := emuclient.SignIn(ctx, hc, target, emuclient.SignInOptions{Username: os.Getenv("EQ_USER"), Password: os.Getenv("EQ_PASSWORD"), ConsentForOrganization: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake browser:", err)
 		return 1

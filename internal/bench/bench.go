@@ -22,6 +22,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/lab"
 	"github.com/entra-quickstart/entra-quickstart/provision"
@@ -32,7 +33,7 @@ import (
 type Env struct {
 	E     *emulator.Emulator
 	Cloud auth.Cloud
-	Info  emulator.Info
+	Info  emuclient.Info
 }
 
 // Start starts an emulator.
@@ -57,8 +58,8 @@ func (v *Env) Close() {
 	v.E.Close()
 }
 
-func (v *Env) tenant(kind samples.TenantType) (emulator.TenantInfo, error) {
-	ti, ok := v.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
+func (v *Env) tenant(kind samples.TenantType) (emuclient.TenantInfo, error) {
+	ti, ok := v.Info.Tenant(emuclient.TenantType(kind)) // the emulator spells the kinds as the catalog does
 	if !ok {
 		return ti, fmt.Errorf("the emulator has no %s tenant", kind)
 	}

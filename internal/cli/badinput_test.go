@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/reliability"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
@@ -228,7 +230,7 @@ type badOutcome struct {
 // (CRLF, comments, a JSON BOM, trailing commas) keep what they held. With -update the outcomes
 // go into RELIABILITY.md.
 func TestBadInput(t *testing.T) {
-	seed := emulatorSeed(t)
+	seed := emulatortest.Seed(t)
 	var rows []badOutcome
 	for _, bc := range badInputs() {
 		t.Run(bc.name, func(t *testing.T) {
@@ -349,7 +351,7 @@ func TestBadInput(t *testing.T) {
 		row.Recovery = "files kept; doctor --fix made a new secret, one app"
 	})
 	t.Run("full disk", func(t *testing.T) { rows = append(rows, fullDisk(t, seed)...) })
-	if *update && !t.Failed() {
+	if testkit.Updating() && !t.Failed() {
 		if err := reliability.UpdateBlock(filepath.Join(testenv.RepoRoot(), "RELIABILITY.md"), "bad-input", badTable(rows)); err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +359,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // assertNoSecret fails the test when an output shows a client secret the emulator holds.
-func assertNoSecret(t *testing.T, e *emulator.Emulator, outputs ...string) {
+func assertNoSecret(t *testing.T, e *emulatortest.Emulator, outputs ...string) {
 	t.Helper()
 	if s := leaked(secretsOf(e), outputs...); s != "" {
 		t.Errorf("a secret (%s) reached the terminal", s)

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
 )
@@ -15,19 +15,7 @@ import (
 // package's conversion to plain step data and through ui's one renderer, as verify prints it.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("..", "ui", "testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testkit.Golden(t, filepath.Join("..", "ui", "testdata", name), got)
 }
 
 func step(s verify.Step, st verify.Status, detail string, d *verify.Diagnosis, ms int64) verify.StepResult {
@@ -112,7 +100,7 @@ func TestChecklistGolden(t *testing.T) {
 	for _, e := range events {
 		progress(e)
 	}
-	golden(t, "checklist.golden", buf.Bytes())
+	testkit.Golden(t, filepath.Join("testdata", "checklist.golden"), buf.Bytes())
 }
 
 func TestSummaryGolden(t *testing.T) {
@@ -150,7 +138,7 @@ func TestJSONGolden(t *testing.T) {
 			if err := ui.Render(&buf, ui.NewStyles(false), true, newCheckResult(tc.rep), tc.rep.ExitCode()); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, buf.Bytes())
+			testkit.Golden(t, filepath.Join("testdata", tc.name), buf.Bytes())
 			if tc.rep.ExitCode() != tc.exit {
 				t.Errorf("exit code %d, want %d", tc.rep.ExitCode(), tc.exit)
 			}

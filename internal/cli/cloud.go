@@ -2,19 +2,18 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // target is the cloud a command works against, and the in-process emulator when --emulator
@@ -24,7 +23,7 @@ type target struct {
 	// Emu is the in-process emulator (--emulator), nil otherwise.
 	Emu *emulator.Emulator
 	// Info describes the emulator (--emulator or --emulator-url), nil for a real cloud.
-	Info *emulator.Info
+	Info *emuclient.Info
 }
 
 func (t *target) Close() {
@@ -112,34 +111,24 @@ func startLocalEmulator() (*target, error) {
 }
 
 // fetchEmulatorInfo asks a standalone emulator for its tenants.
-func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emulator.Info, error) {
-	req, err := newGet(ctx, c.LoginBase+"/_emulator/info")
-	if err != nil {
-		return nil, err
+func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emuclient.Info, error) {
+	info, err := emuclient.FetchInfo(ctx, c.HTTPClient(), c.LoginBase)
+	if errors.Is(err, emuclient.ErrNotEmulator) {
+		return nil, errors.New("the server at --emulator-url is not an entra-quickstart emulator: check the URL")
 	}
-	resp, err := c.HTTPClient().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("the emulator at %s does not answer (%w): start it with 'entra-quickstart emulator' and pass the url and ca_file it prints", c.LoginBase, err)
 	}
-	defer resp.Body.Close()
-	var info emulator.Info
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || len(info.Tenants) == 0 {
-		return nil, errors.New("the server at --emulator-url is not an entra-quickstart emulator: check the URL")
-	}
-	return &info, nil
+	return info, nil
 }
 
 // emulatorTenant returns the emulator's tenant of a kind, for defaults.
-func (t *target) emulatorTenant(kind samples.TenantType) (emulator.TenantInfo, bool) {
+func (t *target) emulatorTenant(kind samples.TenantType) (emuclient.TenantInfo, bool) {
 	if t.Info == nil {
-		return emulator.TenantInfo{}, false
+		return emuclient.TenantInfo{}, false
 	}
 	if kind == "" {
 		kind = samples.Workforce
 	}
-	return t.Info.Tenant(emulator.TenantType(kind)) // the emulator spells the kinds as the catalog does
-}
-
-func newGet(ctx context.Context, url string) (*http.Request, error) {
-	return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return t.Info.Tenant(emuclient.TenantType(kind)) // the emulator spells the kinds as the catalog does
 }

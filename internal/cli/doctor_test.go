@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
@@ -35,12 +36,9 @@ func setEnvLine(t *testing.T, path, key, value string) {
 // data (the emulator of the config folder h, not running between commands).
 func removeRedirectURI(t *testing.T, h, uri string) {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{DataFile: filepath.Join(h, "emulator", "state.json"), Dir: filepath.Join(h, "emulator")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	err = e.Store().Do(func(d *emulator.Directory) error {
+	e := emulatortest.New(t, emulatortest.WithDataFile(filepath.Join(h, "emulator", "state.json")), emulatortest.WithDir(filepath.Join(h, "emulator")))
+	defer e.Close() // now: the next command's emulator runs on the same data file
+	err := e.Store().Do(func(d *emulator.Directory) error {
 		for _, tn := range d.Tenants {
 			for _, a := range tn.Applications {
 				if hasTag(a.Tags, "entra-quickstart") {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // EmulatorOptions are the flags of `entra-quickstart emulator`.
@@ -102,7 +103,7 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	return nil
 }
 
-func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emulator.Info) {
+func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emuclient.Info) {
 	fmt.Fprintf(w, "\nEntra ID + Microsoft Graph emulator listening on %s (%s)\n", info.URL, info.Addr)
 	fmt.Fprintf(w, "CA certificate: %s\n\n", info.CAFile)
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)

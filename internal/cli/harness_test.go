@@ -22,54 +22,17 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
 
-// emulatorSeed starts an emulator once with a data file and returns that file: copies of it
-// start later emulators without generating a CA and keys again.
-func emulatorSeed(t *testing.T) string {
-	t.Helper()
-	data := filepath.Join(t.TempDir(), "seed.json")
-	e, err := emulator.Start(emulator.Options{DataFile: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Store().Do(func(*emulator.Directory) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	e.Close()
-	return data
-}
-
-// startEmulatorFrom runs an emulator on a copy of a seed data file, closed at the test's end.
-// It is safe to call from any goroutine.
-func startEmulatorFrom(tb testing.TB, seed string) (*emulator.Emulator, error) {
-	b, err := os.ReadFile(seed)
-	if err != nil {
-		return nil, err
-	}
-	data := filepath.Join(tb.TempDir(), "emulator.json")
-	if err := os.WriteFile(data, b, 0o600); err != nil {
-		return nil, err
-	}
-	e, err := emulator.Start(emulator.Options{DataFile: data})
-	if err != nil {
-		return nil, err
-	}
-	tb.Cleanup(func() { e.Close() })
-	return e, nil
-}
-
-// seededCheckout starts an emulator from seed (startEmulatorFrom) and checks the sample out
+// seededCheckout starts an emulator from seed (emulatortest.Seed) and checks the sample out
 // (checkout), failing the test on an error.
-func seededCheckout(t *testing.T, seed, sample string) (*emulator.Emulator, *samples.Manifest, string) {
+func seededCheckout(t *testing.T, seed, sample string) (*emulatortest.Emulator, *samples.Manifest, string) {
 	t.Helper()
-	e, err := startEmulatorFrom(t, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := emulatortest.New(t, emulatortest.FromSeed(seed))
 	m, err := samples.Lookup(sample)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +210,7 @@ func readTree(dir string) (map[string]string, error) {
 }
 
 // tagged lists the apps in a tenant that carry entra-quickstart's tag, soft-deleted ones apart.
-func tagged(e *emulator.Emulator, tenantID string) (live, deleted []emulator.Application) {
+func tagged(e *emulatortest.Emulator, tenantID string) (live, deleted []emulator.Application) {
 	e.Store().View(func(d *emulator.Directory) {
 		for _, tn := range d.Tenants {
 			if tn.ID != tenantID {
@@ -280,7 +243,7 @@ func hasTag(tags []string, tag string) bool {
 // convergence checks the tenant after a successful run: exactly one tagged app, its service
 // principal and admin consent once each, the folder's client id that app's, its secret one the app
 // holds, and at most one older secret of ours kept as a grace.
-func convergence(e *emulator.Emulator, tenantID string, m *samples.Manifest, dir string) error {
+func convergence(e *emulatortest.Emulator, tenantID string, m *samples.Manifest, dir string) error {
 	live, deleted := tagged(e, tenantID)
 	if len(live) != 1 || len(deleted) != 0 {
 		return errors.New("want exactly one app: " + describeApps(live, deleted))
@@ -341,7 +304,7 @@ func describeApps(live, deleted []emulator.Application) string {
 
 // secretsOf lists every client secret the emulator holds (apps and automation clients), the
 // values no output may show.
-func secretsOf(e *emulator.Emulator) []string {
+func secretsOf(e *emulatortest.Emulator) []string {
 	var s []string
 	e.Store().View(func(d *emulator.Directory) {
 		for _, tn := range d.Tenants {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/entra-quickstart/entra-quickstart/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // run runs the command line in process with captured streams.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -41,13 +39,9 @@ func home(t *testing.T) string {
 
 // remoteEmulator starts an emulator in process, closed at the test's end, and returns it with
 // the flags that reach it as a standalone one (--emulator-url, --ca-file).
-func remoteEmulator(t *testing.T) (*emulator.Emulator, []string) {
+func remoteEmulator(t *testing.T) (*emulatortest.Emulator, []string) {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := emulatortest.New(t)
 	return e, []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
 }
 
@@ -246,34 +240,7 @@ func TestInitJSONGolden(t *testing.T) {
 	}
 	b, _ := json.MarshalIndent(v, "", "  ")
 	got := mask(string(b)+"\n", dir)
-	golden := filepath.Join("testdata", "init-flask-workforce.json.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("--json output differs from %s at line %d (run with -update if the change is intended)\n got: %s\nwant: %s", golden, i+1, g, w)
-			}
-		}
-	}
+	testkit.Golden(t, filepath.Join("testdata", "init-flask-workforce.json.golden"), []byte(got))
 }
 
 var (

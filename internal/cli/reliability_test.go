@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/reliability"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
@@ -93,7 +95,7 @@ func TestFaultMatrixEndToEnd(t *testing.T) {
 		t.Skip("the end-to-end fault matrix runs the binary a few hundred times")
 	}
 	bin := buildBinary(t)
-	seed := emulatorSeed(t)
+	seed := emulatortest.Seed(t)
 
 	type tc struct {
 		sample string
@@ -158,7 +160,7 @@ func TestFaultMatrixEndToEnd(t *testing.T) {
 			}
 		})
 	}
-	if *update && !t.Failed() && os.Getenv("FAULT_CASES") == "" {
+	if testkit.Updating() && !t.Failed() && os.Getenv("FAULT_CASES") == "" {
 		if err := reliability.UpdateBlock(filepath.Join(testenv.RepoRoot(), "RELIABILITY.md"), "fault-matrix", faultTable(results, points)); err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +188,7 @@ func cleanRunCalls(t *testing.T, bin, seed, sample string) []callPoint {
 	return out
 }
 
-func initArgs(e *emulator.Emulator, sample, dir string) []string {
+func initArgs(e *emulatortest.Emulator, sample, dir string) []string {
 	return []string{"init", "--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--no-input", "--sample", sample,
 		"--dir", dir, "--auto-sign-in", "--yes", "--json", "--timeout", "8s"}
 }
@@ -195,7 +197,7 @@ func initArgs(e *emulator.Emulator, sample, dir string) []string {
 // goroutine of the pool: it reports through its result, never through t's failure methods.
 func runFaultCase(tb testing.TB, bin, seed, sample string, p callPoint, k faultKind, lag time.Duration) (outcome, error) {
 	o := outcome{Sample: sample, Point: p.String(), Fault: k.Name}
-	e, err := startEmulatorFrom(tb, seed)
+	e, err := emulatortest.Start(tb, emulatortest.FromSeed(seed))
 	if err != nil {
 		return o, err
 	}
@@ -392,7 +394,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 		t.Skip("runs the built binary")
 	}
 	bin := buildBinary(t)
-	seed := emulatorSeed(t)
+	seed := emulatortest.Seed(t)
 	e, m, dir := seededCheckout(t, seed, "node-workforce")
 	before, _ := readTree(dir)
 	h := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 // TestResetTouchesOnlyTaggedAppsAndAsksForUnknownOnes, through the command line: beside the app
@@ -17,7 +18,7 @@ import (
 // deletes it; the untagged app is never touched, not even listed.
 func TestResetTouchesOnlyTaggedAppsAndAsksForUnknownOnes(t *testing.T) {
 	home(t)
-	e, err := startEmulatorFrom(t, emulatorSeed(t))
+	e, err := emulatortest.Start(t, emulatortest.FromSeed(emulatortest.Seed(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
@@ -135,7 +135,7 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 		opts.Notice = o.Progress.Note
 	}
 	if t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment) {
-		var client emulator.AutomationClient
+		var client emuclient.AutomationClient
 		for _, ti := range t.Info.Tenants {
 			if strings.EqualFold(ti.ID, tenantID) {
 				client = ti.AutomationClient
@@ -165,8 +165,8 @@ func approveAsAdmin(ctx context.Context, t *target, tenantID string, m azidentit
 		}
 		for _, u := range ti.Users {
 			if u.Admin {
-				return emulator.ApproveDeviceCode(ctx, loopbackBrowser(t), m.VerificationURL, m.UserCode,
-					emulator.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
+				return emuclient.ApproveDeviceCode(ctx, loopbackBrowser(t), m.VerificationURL, m.UserCode,
+					emuclient.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
 			}
 		}
 	}

@@ -2,16 +2,12 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
-	"html"
 	"io"
-	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -20,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
@@ -285,7 +281,7 @@ var guidInURL = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 func isGUID(s string) bool { return len(s) == 36 && guidInURL.MatchString(s) }
 
 // demoUser is the emulator user --auto-sign-in signs in: a non-admin member of the tenant.
-func demoUser(info *emulator.Info, tenantID string) (emulator.UserInfo, error) {
+func demoUser(info *emuclient.Info, tenantID string) (emuclient.UserInfo, error) {
 	for _, t := range info.Tenants {
 		if !strings.EqualFold(t.ID, tenantID) && !strings.EqualFold(t.Domain, tenantID) {
 			continue
@@ -299,174 +295,24 @@ func demoUser(info *emulator.Info, tenantID string) (emulator.UserInfo, error) {
 			return t.Users[0], nil
 		}
 	}
-	return emulator.UserInfo{}, fmt.Errorf("the emulator has no user in tenant %s to sign in", tenantID)
+	return emuclient.UserInfo{}, fmt.Errorf("the emulator has no user in tenant %s to sign in", tenantID)
 }
 
-// autoSignIn plays the person at the browser against the emulator: it opens the check's start
-// page, follows Sign in, fills the emulator's sign-in (and consent) page as the demo user, lands
-// back on the check's server, then follows Sign out through the emulator's end-session page.
-// Every address it reaches is on this machine.
-func autoSignIn(t *target, user emulator.UserInfo) func(ctx context.Context, start string) error {
+// autoSignIn plays the person at the browser against the emulator: the client package's
+// scripted browser signs the demo user in through the check's start page and out again. Every
+// address it reaches is on this machine.
+func autoSignIn(t *target, user emuclient.UserInfo) func(ctx context.Context, start string) error {
 	return func(ctx context.Context, start string) error {
-		c := loopbackBrowser(t)
-		page, err := get(ctx, c, start)
-		if err != nil {
-			return err
-		}
-		signIn, err := link(start, page, "signin")
-		if err != nil {
-			return err
-		}
-		// The check's sign-in link redirects to the emulator's authorize endpoint: the driver
-		// starts there (it stops at the first redirect that leaves the emulator).
-		authorize, err := redirectTarget(ctx, c, signIn)
-		if err != nil {
-			return err
-		}
-		arrival, err := emulator.SignIn(ctx, c, authorize, emulator.SignInOptions{Username: user.UserPrincipalName, Password: user.Password})
-		if err != nil {
-			return fmt.Errorf("auto sign-in: %w", err)
-		}
-		signedIn, err := arrive(ctx, c, arrival)
-		if err != nil {
-			return err
-		}
-		signOut, err := link(arrival.URL.String(), signedIn, "signout")
-		if err != nil {
-			return nil // the check ended on this page: a failure it reports itself
-		}
-		logout, err := redirectTarget(ctx, c, signOut) // the emulator's end-session URL
-		if err != nil {
-			return fmt.Errorf("auto sign-out: %w", err)
-		}
-		back, err := emulator.SignOut(ctx, c, logout)
-		if err != nil || back == nil {
-			return err
-		}
-		_, err = get(ctx, c, back.String())
-		return err
+		return emuclient.SignInThroughApp(ctx, loopbackBrowser(t), start, emuclient.SignInOptions{Username: user.UserPrincipalName, Password: user.Password})
 	}
 }
 
-// loopbackBrowser is an HTTP client with cookies that reaches only this machine: the emulator
-// (trusted by its CA) and the check's own server, whose generated localhost certificate it
-// accepts as a browser would after the warning.
+// loopbackBrowser is a browser that reaches only this machine and verifies the emulator by the
+// CA the target trusts.
 func loopbackBrowser(t *target) *http.Client {
-	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	base, _ := t.Cloud.Transport.(*http.Transport)
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if host != "localhost" {
-				if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-					return nil, fmt.Errorf("auto sign-in stays on this machine; refused %s", addr)
-				}
-			}
-			return dialer.DialContext(ctx, network, addr)
-		},
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback only, see DialContext
+	var roots *x509.CertPool
+	if base, _ := t.Cloud.Transport.(*http.Transport); base != nil && base.TLSClientConfig != nil {
+		roots = base.TLSClientConfig.RootCAs
 	}
-	if base != nil && base.TLSClientConfig != nil && base.TLSClientConfig.RootCAs != nil {
-		// Verify the emulator by its CA; accept the check's own self-signed localhost certificate.
-		pool := base.TLSClientConfig.RootCAs
-		tr.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("no certificate")
-			}
-			leaf := cs.PeerCertificates[0]
-			if leaf.Issuer.String() == leaf.Subject.String() {
-				return nil // the check's self-signed localhost certificate
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: cs.ServerName})
-			return err
-		}
-	}
-	return &http.Client{Transport: tr, Jar: jar, Timeout: 60 * time.Second}
-}
-
-func get(ctx context.Context, c *http.Client, u string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("auto sign-in: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	return string(b), err
-}
-
-// redirectTarget fetches u and returns where it redirects, without following.
-func redirectTarget(ctx context.Context, c *http.Client, u string) (string, error) {
-	nc := *c
-	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := nc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("auto sign-in: %w", err)
-	}
-	resp.Body.Close()
-	loc, err := resp.Location()
-	if err != nil {
-		return "", fmt.Errorf("auto sign-in: %s answered %s, not a redirect", u, resp.Status)
-	}
-	return loc.String(), nil
-}
-
-// arrive delivers the emulator's answer to the check's redirect URI, as the browser would.
-func arrive(ctx context.Context, c *http.Client, a *emulator.Arrival) (string, error) {
-	if a.Method == http.MethodPost {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL.String(), strings.NewReader(a.Form.Encode()))
-		if err != nil {
-			return "", err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := c.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		return string(b), err
-	}
-	return get(ctx, c, a.URL.String())
-}
-
-var anchorRE = regexp.MustCompile(`<a\b[^>]*>`)
-var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
-
-// link finds the href of the anchor with this id on a page, resolved against the page's URL.
-func link(pageURL, page, id string) (string, error) {
-	for _, a := range anchorRE.FindAllString(page, -1) {
-		if !strings.Contains(a, `id="`+id+`"`) {
-			continue
-		}
-		m := hrefRE.FindStringSubmatch(a)
-		if m == nil {
-			break
-		}
-		base, err := url.Parse(pageURL)
-		if err != nil {
-			return "", err
-		}
-		ref, err := url.Parse(html.UnescapeString(m[1]))
-		if err != nil {
-			return "", err
-		}
-		return base.ResolveReference(ref).String(), nil
-	}
-	return "", fmt.Errorf("auto sign-in: no %q link on the page", id)
+	return emuclient.LoopbackBrowser(roots)
 }

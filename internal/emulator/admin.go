@@ -5,52 +5,24 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
-// Info describes a running emulator: what the standalone command prints as its first line, and
-// what GET /_emulator/info answers. It holds the seeded passwords and automation secrets: the
-// emulator is for local testing only.
-type Info struct {
-	URL     string       `json:"url"`
-	CAFile  string       `json:"ca_file"`
-	Addr    string       `json:"addr"`
-	Tenants []TenantInfo `json:"tenants"`
-}
-
-// TenantInfo is one tenant in Info.
-type TenantInfo struct {
-	ID               string           `json:"id"`
-	Domain           string           `json:"domain"`
-	Subdomain        string           `json:"subdomain"`
-	Type             TenantType       `json:"type"`
-	DisplayName      string           `json:"display_name"`
-	Authority        string           `json:"authority"`
-	Users            []UserInfo       `json:"users"`
-	AutomationClient AutomationClient `json:"automation_client"`
-	UserFlows        []string         `json:"user_flows,omitempty"`
-}
-
-// UserInfo is a user and the password to sign in with.
-type UserInfo struct {
-	DisplayName       string `json:"display_name"`
-	UserPrincipalName string `json:"username"`
-	Password          string `json:"password"`
-	Admin             bool   `json:"admin,omitempty"`
-}
-
-// Info describes the emulator with URLs at its local base.
-func (e *Emulator) Info() Info {
-	in := Info{URL: e.base, CAFile: e.caFile, Addr: e.Addr()}
+// Info describes the emulator with URLs at its local base (the document GET /_emulator/info
+// answers; the client package reads it).
+func (e *Emulator) Info() emuclient.Info {
+	in := emuclient.Info{URL: e.base, CAFile: e.caFile, Addr: e.Addr()}
 	e.store.View(func(d *Directory) {
 		for _, t := range d.Tenants {
-			ti := TenantInfo{ID: t.ID, Domain: t.Domain, Subdomain: t.Subdomain(), Type: t.Type, DisplayName: t.DisplayName, AutomationClient: t.Automation}
+			ti := emuclient.TenantInfo{ID: t.ID, Domain: t.Domain, Subdomain: t.Subdomain(), Type: t.Type, DisplayName: t.DisplayName, AutomationClient: t.Automation}
 			if t.Type == ExternalID {
 				ti.Authority = e.base + "/ciam/" + t.Subdomain() + "/" + t.ID
 			} else {
 				ti.Authority = e.base + "/" + t.ID
 			}
 			for _, u := range t.Users {
-				ti.Users = append(ti.Users, UserInfo{DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName, Password: u.Password, Admin: u.Admin})
+				ti.Users = append(ti.Users, emuclient.UserInfo{DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName, Password: u.Password, Admin: u.Admin})
 			}
 			for _, f := range t.UserFlows {
 				ti.UserFlows = append(ti.UserFlows, f.DisplayName)
@@ -59,16 +31,6 @@ func (e *Emulator) Info() Info {
 		}
 	})
 	return in
-}
-
-// Tenant returns the info of the first tenant of a type.
-func (in Info) Tenant(t TenantType) (TenantInfo, bool) {
-	for _, x := range in.Tenants {
-		if x.Type == t {
-			return x, true
-		}
-	}
-	return TenantInfo{}, false
 }
 
 // serveAdmin is the standalone emulator's control surface, under /_emulator:

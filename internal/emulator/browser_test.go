@@ -23,6 +23,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
@@ -86,7 +88,7 @@ func (rp *relyingParty) frontChannelLogouts() []frontChannelCall {
 // SHA-256 of its CA's SubjectPublicKeyInfo. Chromium then accepts only certificates whose chain
 // holds that key (checked: a wrong pin gives ERR_CERT_AUTHORITY_INVALID), a narrow trust instead
 // of --ignore-certificate-errors; it honours the flag only together with --user-data-dir.
-func caPin(t testing.TB, e *emulator.Emulator) string {
+func caPin(t testing.TB, e *emulatortest.Emulator) string {
 	t.Helper()
 	blk, _ := pem.Decode(e.CAPEM())
 	if blk == nil {
@@ -102,7 +104,7 @@ func caPin(t testing.TB, e *emulator.Emulator) string {
 
 // newBrowser starts Debian's Chromium, headless, with the real host names mapped to the
 // emulator and every other name unresolvable (tests stay on loopback).
-func newBrowser(t testing.TB, e *emulator.Emulator) context.Context {
+func newBrowser(t testing.TB, e *emulatortest.Emulator) context.Context {
 	t.Helper()
 	chromium := testenv.Chromium(t)
 	rules := e.HostResolverRules() + ", MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"
@@ -127,7 +129,7 @@ func newBrowser(t testing.TB, e *emulator.Emulator) context.Context {
 }
 
 // discovery fetches a tenant's OpenID configuration under the real host name.
-func discovery(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) map[string]any {
+func discovery(t testing.TB, e *emulatortest.Emulator, ti emuclient.TenantInfo) map[string]any {
 	t.Helper()
 	u := "https://login.microsoftonline.com/" + ti.ID + "/v2.0/.well-known/openid-configuration"
 	if ti.Type == emulator.ExternalID {
@@ -248,10 +250,10 @@ func browse(t testing.TB, ctx context.Context, user signer, done, shots string) 
 }
 
 func TestBrowserSignInAndOut(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			rp := startRelyingParty(t)
 			app := registerApp(t, e, ti, []string{rp.redirect, rp.base + "/signed-out"}, rp.base+"/frontchannel-logout")
 			user := userOf(t, e, ti)
@@ -350,7 +352,7 @@ func TestBrowserSignInAndOut(t *testing.T) {
 }
 
 // redeem posts a token request and returns the JSON answer, failing the test on an error.
-func redeem(t testing.TB, e *emulator.Emulator, endpoint string, form url.Values) map[string]any {
+func redeem(t testing.TB, e *emulatortest.Emulator, endpoint string, form url.Values) map[string]any {
 	t.Helper()
 	resp, err := e.Client().PostForm(endpoint, form)
 	if err != nil {

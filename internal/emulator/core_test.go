@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // start runs an emulator for one test.
@@ -70,7 +72,7 @@ func TestSitesAnswerWithTheirOwnBase(t *testing.T) {
 	e := start(t, Options{})
 	c := e.Client()
 	// The local base: admin info.
-	var in Info
+	var in emuclient.Info
 	getJSON(t, c, e.URL()+"/_emulator/info", &in)
 	if in.URL != e.URL() || len(in.Tenants) != 2 {
 		t.Fatalf("info = %+v", in)
@@ -116,7 +118,7 @@ func TestSitesAnswerWithTheirOwnBase(t *testing.T) {
 
 func TestForeignCAIsRefused(t *testing.T) {
 	e := start(t, Options{})
-	c := &http.Client{Transport: &http.Transport{DialContext: RealHostDialer(e.Addr()), TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
+	c := &http.Client{Transport: &http.Transport{DialContext: emuclient.RealHostDialer(e.Addr()), TLSClientConfig: &tls.Config{RootCAs: x509.NewCertPool()}}}
 	_, err := c.Get("https://graph.microsoft.com/_emulator/info")
 	var uerr x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &uerr) {

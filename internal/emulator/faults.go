@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/window"
 )
 
 // Duration is a time.Duration that reads and writes JSON as "250ms" (or a number of
@@ -128,13 +130,8 @@ type faults struct {
 }
 
 type bucket struct {
-	ru     []spend
-	writes []spend
-}
-
-type spend struct {
-	at   time.Time
-	cost int
+	ru     window.Log
+	writes window.Log
 }
 
 func (f *faults) set(cfg FaultConfig) {
@@ -219,47 +216,19 @@ func (f *faults) throttle(key string, ru int, write bool, now time.Time) (wait t
 		b = &bucket{}
 		f.buckets[key] = b
 	}
-	b.ru = prune(b.ru, now.Add(-time.Duration(t.Window)))
-	b.writes = prune(b.writes, now.Add(-time.Duration(t.WriteWindow)))
-	if t.ResourceUnits > 0 && sum(b.ru)+ru > t.ResourceUnits {
-		return until(b.ru, sum(b.ru)+ru-t.ResourceUnits, time.Duration(t.Window), now), "ResourceUnitLimitExceeded"
+	if wait := b.ru.Wait(ru, t.ResourceUnits, time.Duration(t.Window), now); wait > 0 {
+		return wait, "ResourceUnitLimitExceeded"
 	}
-	if write && t.Writes > 0 && sum(b.writes)+1 > t.Writes {
-		return until(b.writes, sum(b.writes)+1-t.Writes, time.Duration(t.WriteWindow), now), "WriteLimitExceeded"
-	}
-	b.ru = append(b.ru, spend{now, ru})
 	if write {
-		b.writes = append(b.writes, spend{now, 1})
-	}
-	return 0, ""
-}
-
-func prune(s []spend, after time.Time) []spend {
-	i := 0
-	for i < len(s) && !s[i].at.After(after) {
-		i++
-	}
-	return s[i:]
-}
-
-func sum(s []spend) int {
-	n := 0
-	for _, x := range s {
-		n += x.cost
-	}
-	return n
-}
-
-// until is how long until `need` units have left the window.
-func until(s []spend, need int, window time.Duration, now time.Time) time.Duration {
-	freed := 0
-	for _, x := range s {
-		freed += x.cost
-		if freed >= need {
-			return x.at.Add(window).Sub(now)
+		if wait := b.writes.Wait(1, t.Writes, time.Duration(t.WriteWindow), now); wait > 0 {
+			return wait, "WriteLimitExceeded"
 		}
 	}
-	return window
+	b.ru.Add(now, ru)
+	if write {
+		b.writes.Add(now, 1)
+	}
+	return 0, ""
 }
 
 // resourceUnits is the documented cost of a Graph identity request (facts/graph.md §8).

@@ -270,7 +270,7 @@ func renderOrg(t *Tenant) map[string]any {
 		"state":                                     nil,
 		"street":                                    nil,
 		"technicalNotificationMails":                []any{},
-		"tenantType":                                t.Type.GraphTenantType(),
+		"tenantType":                                graphTenantType(t.Type),
 		"directorySizeQuota":                        map[string]any{"used": len(t.Applications) + len(t.ServicePrincipals) + len(t.Users), "total": 50000},
 		"assignedPlans":                             []any{},
 		"privacyProfile":                            nil,

@@ -8,6 +8,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // The wizard signs itself in with azidentity (MSAL Go underneath): its checks (issuer against
@@ -23,8 +24,8 @@ func TestAzidentityDeviceCodeAndClientSecret(t *testing.T) {
 		ClientOptions: opts, TenantID: wf.ID, ClientID: "14d82eec-204b-4c2f-b7e8-296a70dab67e",
 		UserPrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			go func() {
-				approved <- ApproveDeviceCode(ctx, browser(e), m.VerificationURL, m.UserCode,
-					SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
+				approved <- emuclient.ApproveDeviceCode(ctx, browser(e), m.VerificationURL, m.UserCode,
+					emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
 			}()
 			return nil
 		},

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // authorizeURL builds an authorize request at the real sign-in host.
@@ -53,8 +55,8 @@ func TestAuthorizeErrorsOnThePage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := SignIn(context.Background(), browser(e), tc.url, SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
-			var pe *PageError
+			_, err := emuclient.SignIn(context.Background(), browser(e), tc.url, emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
+			var pe *emuclient.PageError
 			if !errors.As(err, &pe) || pe.Code != tc.code || pe.Status != 400 {
 				t.Fatalf("got %v; want AADSTS%d on the error page", err, tc.code)
 			}
@@ -74,7 +76,7 @@ func TestAuthorizeErrorsOnThePage(t *testing.T) {
 	}
 	// Accepted forms: another localhost port, a URI without a path (answered with "/").
 	for _, ru := range []string{"https://localhost:7274/signin-oidc", "http://localhost:7071", "http://localhost:7071/"} {
-		back, err := SignInWithForm(context.Background(), browser(e), authorizeURL(tid, ta.AppID, url.Values{"redirect_uri": {ru}}), "adele@contoso.onmicrosoft.com", DemoPassword)
+		back, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(tid, ta.AppID, url.Values{"redirect_uri": {ru}}), "adele@contoso.onmicrosoft.com", DemoPassword)
 		if err != nil {
 			t.Fatalf("%s: %v", ru, err)
 		}
@@ -101,7 +103,7 @@ func TestAuthorizeErrorsRedirected(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := SignIn(context.Background(), browser(e), tc.url, SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword, DeclineConsent: true})
+			a, err := emuclient.SignIn(context.Background(), browser(e), tc.url, emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword, DeclineConsent: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +124,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 	c := e.Client()
 	verifier, challenge := pkcePair()
 	codeFor := func() string {
-		back, err := SignInWithForm(context.Background(), browser(e), authorizeURL(ta.Tenant.ID, ta.AppID, url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}}), "adele@contoso.onmicrosoft.com", DemoPassword)
+		back, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(ta.Tenant.ID, ta.AppID, url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}}), "adele@contoso.onmicrosoft.com", DemoPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +200,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 	})
 	t.Run("PKCE plain", func(t *testing.T) {
 		plain := strings.Repeat("p", 50)
-		back, err := SignInWithForm(context.Background(), browser(e), authorizeURL(ta.Tenant.ID, ta.AppID, url.Values{"code_challenge": {plain}}), "adele@contoso.onmicrosoft.com", DemoPassword)
+		back, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(ta.Tenant.ID, ta.AppID, url.Values{"code_challenge": {plain}}), "adele@contoso.onmicrosoft.com", DemoPassword)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 func TestClientCredentials(t *testing.T) {
@@ -80,9 +82,9 @@ func TestReplicationLag(t *testing.T) {
 	if status, body := probe(); status != 400 || errorCode(body) != 700016 {
 		t.Fatalf("app still replicating: %d %v; want AADSTS700016", status, body)
 	}
-	if _, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), SignInOptions{}); err == nil {
+	if _, err := emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), emuclient.SignInOptions{}); err == nil {
 		t.Fatalf("authorize found an app still replicating")
-	} else if pe := (*PageError)(nil); !errors.As(err, &pe) || pe.Code != 700016 {
+	} else if pe := (*emuclient.PageError)(nil); !errors.As(err, &pe) || pe.Code != 700016 {
 		t.Fatalf("authorize: %v", err)
 	}
 	time.Sleep(450 * time.Millisecond)
@@ -112,7 +114,7 @@ func TestConsent(t *testing.T) {
 	// A user consents for themselves: a Principal grant.
 	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}})
 	e.ResetRequests()
-	back, err := SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword)
+	back, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword)
 	if err != nil || back.Query().Get("code") == "" {
 		t.Fatalf("user consent: %v %v", back, err)
 	}
@@ -133,7 +135,7 @@ func TestConsent(t *testing.T) {
 	}
 	// Second sign-in: no consent page.
 	e.ResetRequests()
-	if _, err := SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	if countRoute(e, "login.consent") != 0 {
@@ -141,24 +143,24 @@ func TestConsent(t *testing.T) {
 	}
 	// An admin consents for the organisation: AllPrincipals, and then nobody is asked.
 	tb := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}})
-	if _, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, tb.AppID, nil), SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword, ConsentForOrganization: true}); err != nil {
+	if _, err := emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, tb.AppID, nil), emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword, ConsentForOrganization: true}); err != nil {
 		t.Fatal(err)
 	}
 	e.ResetRequests()
-	if _, err := SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, tb.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil || countRoute(e, "login.consent") != 0 {
+	if _, err := emuclient.SignInWithForm(context.Background(), browser(e), authorizeURL(wf.ID, tb.AppID, nil), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil || countRoute(e, "login.consent") != 0 {
 		t.Fatalf("after admin consent: %v, %d consent pages", err, countRoute(e, "login.consent"))
 	}
 	// External ID customers cannot consent: "Need admin approval".
 	tc := addApp(t, e, appSpec{kind: ExternalID, redirects: []string{testRedirect}})
 	ciam := "https://" + ex.Subdomain() + ".ciamlogin.com/" + ex.Domain + "/oauth2/v2.0/authorize?" + url.Values{"client_id": {tc.AppID},
 		"response_type": {"code"}, "scope": {"openid profile offline_access"}, "redirect_uri": {testRedirect}}.Encode()
-	_, err = SignIn(context.Background(), browser(e), ciam, SignInOptions{Username: "ada@example.com", Password: DemoPassword})
-	var pe *PageError
+	_, err = emuclient.SignIn(context.Background(), browser(e), ciam, emuclient.SignInOptions{Username: "ada@example.com", Password: DemoPassword})
+	var pe *emuclient.PageError
 	if !errors.As(err, &pe) || pe.Code != 90094 || pe.Status != http.StatusForbidden {
 		t.Fatalf("customer without admin consent: %v", err)
 	}
 	// prompt=none without consent: consent_required to the app.
-	a, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}}).AppID, url.Values{"prompt": {"none"}}), SignInOptions{})
+	a, err := emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}}).AppID, url.Values{"prompt": {"none"}}), emuclient.SignInOptions{})
 	if err != nil || a.Params().Get("error") != "login_required" {
 		t.Fatalf("prompt=none without a session: %v %v", a, err)
 	}
@@ -176,11 +178,11 @@ func TestExternalIDSignUp(t *testing.T) {
 		}
 		return "https://" + ex.Subdomain() + ".ciamlogin.com/" + ex.Domain + "/oauth2/v2.0/authorize?" + q.Encode()
 	}
-	opts := SignInOptions{Username: "new.customer@example.com", Password: "Str0ng-enough", SignUp: true, DisplayName: "New Customer"}
-	if _, err := SignIn(context.Background(), browser(e), authz(unlinked.AppID, nil), opts); err == nil || !strings.Contains(err.Error(), "not linked to a user flow") {
+	opts := emuclient.SignInOptions{Username: "new.customer@example.com", Password: "Str0ng-enough", SignUp: true, DisplayName: "New Customer"}
+	if _, err := emuclient.SignIn(context.Background(), browser(e), authz(unlinked.AppID, nil), opts); err == nil || !strings.Contains(err.Error(), "not linked to a user flow") {
 		t.Fatalf("sign-up offered for an app without a user flow: %v", err)
 	}
-	a, err := SignIn(context.Background(), browser(e), authz(ta.AppID, nil), opts)
+	a, err := emuclient.SignIn(context.Background(), browser(e), authz(ta.AppID, nil), opts)
 	if err != nil || a.Params().Get("code") == "" {
 		t.Fatalf("sign-up: %v %v", a, err)
 	}
@@ -199,7 +201,7 @@ func TestExternalIDSignUp(t *testing.T) {
 		t.Fatalf("claims %v", cl)
 	}
 	// The same email cannot sign up twice; prompt=create goes straight to the sign-up page.
-	_, err = SignIn(context.Background(), browser(e), authz(ta.AppID, url.Values{"prompt": {"create"}}), opts)
+	_, err = emuclient.SignIn(context.Background(), browser(e), authz(ta.AppID, url.Values{"prompt": {"create"}}), opts)
 	if err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate sign-up: %v", err)
 	}
@@ -210,8 +212,8 @@ func TestResponseModesAndClientInfo(t *testing.T) {
 	wf := tenantOfType(e, Workforce)
 	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}, consent: "openid profile offline_access User.Read",
 		edit: func(a *Application) { a.Web.ImplicitGrantSettings.EnableIDTokenIssuance = true }})
-	a, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, url.Values{"response_mode": {"form_post"}, "client_info": {"1"}}),
-		SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
+	a, err := emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, url.Values{"response_mode": {"form_post"}, "client_info": {"1"}}),
+		emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
 	if err != nil || a.Method != http.MethodPost || a.URL.String() != testRedirect {
 		t.Fatalf("form_post: %+v %v", a, err)
 	}
@@ -224,8 +226,8 @@ func TestResponseModesAndClientInfo(t *testing.T) {
 		t.Fatalf("form_post fields %v client_info %v", p, info)
 	}
 	// Hybrid: code and id_token in the fragment, with c_hash.
-	a, err = SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, url.Values{"response_type": {"code id_token"}, "nonce": {"abc"}}),
-		SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
+	a, err = emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, url.Values{"response_type": {"code id_token"}, "nonce": {"abc"}}),
+		emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword})
 	if err != nil || a.URL.Fragment == "" {
 		t.Fatalf("hybrid: %+v %v", a, err)
 	}
@@ -251,12 +253,12 @@ func TestDeviceCodeFlow(t *testing.T) {
 		t.Fatalf("before sign-in: %d %v", status, body)
 	}
 	// A non-admin cannot consent to an admin-only permission.
-	err := ApproveDeviceCode(context.Background(), browser(e), dc["verification_uri"].(string), dc["user_code"].(string), SignInOptions{Username: "megan@contoso.onmicrosoft.com", Password: DemoPassword})
-	var pe *PageError
+	err := emuclient.ApproveDeviceCode(context.Background(), browser(e), dc["verification_uri"].(string), dc["user_code"].(string), emuclient.SignInOptions{Username: "megan@contoso.onmicrosoft.com", Password: DemoPassword})
+	var pe *emuclient.PageError
 	if !errors.As(err, &pe) || pe.Code != 90094 {
 		t.Fatalf("non-admin: %v", err)
 	}
-	if err := ApproveDeviceCode(context.Background(), browser(e), dc["verification_uri"].(string), dc["user_code"].(string), SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword}); err != nil {
+	if err := emuclient.ApproveDeviceCode(context.Background(), browser(e), dc["verification_uri"].(string), dc["user_code"].(string), emuclient.SignInOptions{Username: "adele@contoso.onmicrosoft.com", Password: DemoPassword}); err != nil {
 		t.Fatal(err)
 	}
 	status, body := tokenCall(t, e.Client(), base+"token", poll)
@@ -278,8 +280,8 @@ func TestCrossTenantSignInIsRefused(t *testing.T) {
 	e := start(t, Options{})
 	wf := tenantOfType(e, Workforce)
 	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}, consent: "openid profile offline_access User.Read"})
-	_, err := SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), SignInOptions{Username: "admin@wingtiptoyscustomers.onmicrosoft.com", Password: DemoPassword})
-	var pe *PageError
+	_, err := emuclient.SignIn(context.Background(), browser(e), authorizeURL(wf.ID, ta.AppID, nil), emuclient.SignInOptions{Username: "admin@wingtiptoyscustomers.onmicrosoft.com", Password: DemoPassword})
+	var pe *emuclient.PageError
 	if !errors.As(err, &pe) || pe.Code != 50020 {
 		t.Fatalf("a user of another tenant: %v", err)
 	}
@@ -295,23 +297,23 @@ func TestSignOutLikeTheSamples(t *testing.T) {
 	c := browser(e)
 	authz := "https://" + ex.Subdomain() + ".ciamlogin.com/" + ex.Domain + "/oauth2/v2.0/authorize?" + url.Values{"client_id": {ta.AppID},
 		"response_type": {"code"}, "scope": {"openid profile offline_access"}, "redirect_uri": {testRedirect}}.Encode()
-	if _, err := SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	// The External ID Node sample: host-only path, unencoded URI, no client_id, no id_token_hint.
-	to, err := SignOut(context.Background(), c, "https://"+ex.Subdomain()+".ciamlogin.com/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000")
+	to, err := emuclient.SignOut(context.Background(), c, "https://"+ex.Subdomain()+".ciamlogin.com/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000")
 	if err != nil || to == nil || to.String() != "http://localhost:3000/" || len(calls) != 1 || calls[0] == "" {
 		t.Fatalf("sign-out: %v %v, front-channel calls %q", to, err, calls)
 	}
 	// ASP.NET style: id_token_hint only, from a client without the cookie.
-	back, err := SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword)
+	back, err := emuclient.SignInWithForm(context.Background(), c, authz, "ada@example.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, body := tokenCall(t, e.Client(), "https://"+ex.Subdomain()+".ciamlogin.com/"+ex.ID+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"},
 		"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "code": {back.Query().Get("code")}, "redirect_uri": {testRedirect}})
 	idt := body["id_token"].(string)
-	to, err = SignOut(context.Background(), browser(e), "https://"+ex.Subdomain()+".ciamlogin.com/"+ex.ID+"/oauth2/v2.0/logout?"+url.Values{
+	to, err = emuclient.SignOut(context.Background(), browser(e), "https://"+ex.Subdomain()+".ciamlogin.com/"+ex.ID+"/oauth2/v2.0/logout?"+url.Values{
 		"id_token_hint": {idt}, "post_logout_redirect_uri": {"http://localhost:3000"}, "state": {"x"}}.Encode())
 	if err != nil || to == nil || to.Query().Get("state") != "x" || len(calls) != 2 || calls[1] != claimsOf(t, idt)["sid"] {
 		t.Fatalf("sign-out by id_token_hint: %v %v, calls %q", to, err, calls)
@@ -348,22 +350,22 @@ func TestAccountPicker(t *testing.T) {
 	wf := tenantOfType(e, Workforce)
 	ta := addApp(t, e, appSpec{kind: Workforce, redirects: []string{testRedirect}, consent: "openid profile offline_access User.Read"})
 	c := browser(e)
-	if _, err := SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, nil), "adele@contoso.onmicrosoft.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, nil), "adele@contoso.onmicrosoft.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	pick := authorizeURL(wf.ID, ta.AppID, url.Values{"prompt": {"select_account"}})
 	e.ResetRequests()
-	if back, err := SignInWithForm(context.Background(), c, pick, "adele@contoso.onmicrosoft.com", "unused"); err != nil || back.Query().Get("code") == "" {
+	if back, err := emuclient.SignInWithForm(context.Background(), c, pick, "adele@contoso.onmicrosoft.com", "unused"); err != nil || back.Query().Get("code") == "" {
 		t.Fatalf("picking the signed-in account: %v %v", back, err)
 	}
 	if countRoute(e, "login.credentials") != 1 { // the picker's post, no password
 		t.Fatalf("picker posts: %d", countRoute(e, "login.credentials"))
 	}
 	// "Use another account": the login page, then two accounts in the session.
-	if _, err := SignInWithForm(context.Background(), c, pick, "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, pick, "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
-	back, err := SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, url.Values{"login_hint": {"megan@contoso.onmicrosoft.com"}}), "", "")
+	back, err := emuclient.SignInWithForm(context.Background(), c, authorizeURL(wf.ID, ta.AppID, url.Values{"login_hint": {"megan@contoso.onmicrosoft.com"}}), "", "")
 	if err != nil || back.Query().Get("code") == "" {
 		t.Fatalf("login_hint among two accounts: %v %v", back, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 const testRedirect = "http://localhost:3000/auth/redirect"
@@ -96,7 +98,7 @@ func TestOIDCCodeFlowBothTenantKinds(t *testing.T) {
 			nonce := NewGUID()
 			authURL := rp.conf.AuthCodeURL("st-1", oauth2.SetAuthURLParam("code_challenge", challenge),
 				oauth2.SetAuthURLParam("code_challenge_method", "S256"), oidc.Nonce(nonce))
-			back, err := SignInWithForm(context.Background(), browser(e), authURL, tc.user, DemoPassword)
+			back, err := emuclient.SignInWithForm(context.Background(), browser(e), authURL, tc.user, DemoPassword)
 			if err != nil {
 				t.Fatalf("sign-in: %v", err)
 			}
@@ -157,7 +159,7 @@ func TestKeyRotationIsPickedUpByGoOIDC(t *testing.T) {
 	rp := newRP(t, e, "https://login.microsoftonline.com/"+ta.Tenant.ID+"/v2.0", "https://login.microsoftonline.com/"+ta.Tenant.ID+"/v2.0", ta, ta.Secret)
 	c := browser(e)
 	signInOnce := func() string {
-		back, err := SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "adele@contoso.onmicrosoft.com", DemoPassword)
+		back, err := emuclient.SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "adele@contoso.onmicrosoft.com", DemoPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +218,7 @@ func TestFrontChannelLogoutAndPostLogoutRedirect(t *testing.T) {
 		logoutURL: app.URL + "/signout-callback-oidc", consent: "openid profile offline_access User.Read"})
 	rp := newRP(t, e, "https://login.microsoftonline.com/"+ta.Tenant.ID+"/v2.0", "https://login.microsoftonline.com/"+ta.Tenant.ID+"/v2.0", ta, ta.Secret)
 	c := browser(e)
-	back, err := SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "megan@contoso.onmicrosoft.com", DemoPassword)
+	back, err := emuclient.SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "megan@contoso.onmicrosoft.com", DemoPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +230,7 @@ func TestFrontChannelLogoutAndPostLogoutRedirect(t *testing.T) {
 	var cl struct{ Sid string }
 	_ = idt.Claims(&cl)
 	logout := "https://login.microsoftonline.com/" + ta.Tenant.ID + "/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000&client_id=" + ta.AppID
-	to, err := SignOut(context.Background(), c, logout)
+	to, err := emuclient.SignOut(context.Background(), c, logout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,14 +245,14 @@ func TestFrontChannelLogoutAndPostLogoutRedirect(t *testing.T) {
 	}
 	// Signed out: the next sign-in asks for the password again.
 	e.ResetRequests()
-	if _, err := SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, rp.conf.AuthCodeURL("s"), "megan@contoso.onmicrosoft.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	if n := countRoute(e, "login.credentials"); n != 1 {
 		t.Fatalf("after sign-out the password was posted %d times; want 1", n)
 	}
 	// A post_logout_redirect_uri that is not registered is not followed.
-	to, err = SignOut(context.Background(), c, "https://login.microsoftonline.com/"+ta.Tenant.ID+"/oauth2/v2.0/logout?post_logout_redirect_uri=https://evil.example/&client_id="+ta.AppID)
+	to, err = emuclient.SignOut(context.Background(), c, "https://login.microsoftonline.com/"+ta.Tenant.ID+"/oauth2/v2.0/logout?post_logout_redirect_uri=https://evil.example/&client_id="+ta.AppID)
 	if err != nil || to != nil {
 		t.Fatalf("unregistered post-logout URI: %v %v", to, err)
 	}
@@ -272,11 +274,11 @@ func TestSingleSignOnSkipsThePassword(t *testing.T) {
 	c := browser(e)
 	authURL := "https://login.microsoftonline.com/" + ta.Tenant.ID + "/oauth2/v2.0/authorize?client_id=" + ta.AppID +
 		"&response_type=code&scope=openid+profile&redirect_uri=" + testRedirect
-	if _, err := SignInWithForm(context.Background(), c, authURL, "adele@contoso.onmicrosoft.com", DemoPassword); err != nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, authURL, "adele@contoso.onmicrosoft.com", DemoPassword); err != nil {
 		t.Fatal(err)
 	}
 	e.ResetRequests()
-	back, err := SignInWithForm(context.Background(), c, authURL, "adele@contoso.onmicrosoft.com", "not the password")
+	back, err := emuclient.SignInWithForm(context.Background(), c, authURL, "adele@contoso.onmicrosoft.com", "not the password")
 	if err != nil || back.Query().Get("code") == "" {
 		t.Fatalf("second sign-in: %v %v", back, err)
 	}
@@ -284,9 +286,9 @@ func TestSingleSignOnSkipsThePassword(t *testing.T) {
 		t.Fatalf("second sign-in posted the login form %d times", n)
 	}
 	// prompt=login asks again.
-	if _, err := SignInWithForm(context.Background(), c, authURL+"&prompt=login", "adele@contoso.onmicrosoft.com", "wrong"); err == nil {
+	if _, err := emuclient.SignInWithForm(context.Background(), c, authURL+"&prompt=login", "adele@contoso.onmicrosoft.com", "wrong"); err == nil {
 		t.Fatalf("prompt=login with a wrong password succeeded")
-	} else if pe, ok := err.(*PageError); !ok || pe.Code != 50126 {
+	} else if pe, ok := err.(*emuclient.PageError); !ok || pe.Code != 50126 {
 		t.Fatalf("wrong password: %v", err)
 	}
 	_ = time.Second

@@ -24,21 +24,13 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
 // peerTimeout bounds one peer run: process start, discovery, sign-in, token calls.
 const peerTimeout = 60 * time.Second
-
-func startEmulator(t testing.TB) *emulator.Emulator {
-	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
 
 // tenantCase is one tenant kind with the authority forms the samples of that kind configure.
 type tenantCase struct {
@@ -51,19 +43,9 @@ var tenantCases = []tenantCase{
 	{"external", emulator.ExternalID},
 }
 
-// tenantOf returns the seeded tenant of a kind.
-func tenantOf(t testing.TB, e *emulator.Emulator, typ emulator.TenantType) emulator.TenantInfo {
-	t.Helper()
-	ti, ok := e.Info().Tenant(typ)
-	if !ok {
-		t.Fatalf("no seeded %s tenant", typ)
-	}
-	return ti
-}
-
 // issuerOf is the ID token issuer a tenant's tokens must carry under the real host names
 // (facts/identity.md §0: External ID's issuer host is the tenant id, not the subdomain).
-func issuerOf(ti emulator.TenantInfo) string {
+func issuerOf(ti emuclient.TenantInfo) string {
 	if ti.Type == emulator.ExternalID {
 		return "https://" + ti.ID + ".ciamlogin.com/" + ti.ID + "/v2.0"
 	}
@@ -79,7 +61,7 @@ type registeredApp struct {
 // registerApp creates a web app registration with a secret, its service principal and, for
 // External ID, admin consent and its link to the seeded sign-up/sign-in user flow, directly in
 // the store (the Graph routes are tested elsewhere; here the app is only the peers' fixture).
-func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
+func registerApp(t testing.TB, e *emulatortest.Emulator, ti emuclient.TenantInfo, redirectURIs []string, logoutURL string) registeredApp {
 	t.Helper()
 	app := registeredApp{AppID: emulator.NewGUID(), Secret: emulator.NewSecretText(), RedirectURIs: redirectURIs}
 	now := time.Now()
@@ -158,7 +140,7 @@ func registerApp(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo, red
 
 // signer is a seeded user who signs in, with what the ID token must say about them.
 type signer struct {
-	emulator.UserInfo
+	emuclient.UserInfo
 	OID string
 	// PreferredUsername is the sign-in name: the UPN in a workforce tenant, the email address an
 	// External ID customer signs in with.
@@ -166,7 +148,7 @@ type signer struct {
 }
 
 // userOf returns a seeded non-admin user of a tenant.
-func userOf(t testing.TB, e *emulator.Emulator, ti emulator.TenantInfo) signer {
+func userOf(t testing.TB, e *emulatortest.Emulator, ti emuclient.TenantInfo) signer {
 	t.Helper()
 	for _, u := range ti.Users {
 		if u.Admin {
@@ -325,7 +307,7 @@ func peersDir(t testing.TB) string {
 }
 
 // nodePeer starts msal-node-peer.js in a mode, reaching the emulator under the real names.
-func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any, extraEnv ...string) *peer {
+func nodePeer(t testing.TB, ctx context.Context, e *emulatortest.Emulator, mode string, cfg any, extraEnv ...string) *peer {
 	t.Helper()
 	nodeDir, node := testenv.NodeDir(t)
 	dir := peersDir(t)
@@ -342,7 +324,7 @@ func nodePeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode stri
 }
 
 // pythonPeer starts msal_python_peer.py in a mode with Debian's python3 and python3-msal.
-func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode string, cfg any, extraEnv ...string) *peer {
+func pythonPeer(t testing.TB, ctx context.Context, e *emulatortest.Emulator, mode string, cfg any, extraEnv ...string) *peer {
 	t.Helper()
 	py := testenv.Python(t, "msal")
 	b, _ := json.Marshal(cfg)
@@ -357,7 +339,7 @@ func pythonPeer(t testing.TB, ctx context.Context, e *emulator.Emulator, mode st
 }
 
 // routeCount counts the requests the emulator served on a route since a mark.
-func routeCount(e *emulator.Emulator, since time.Time, route string) int {
+func routeCount(e *emulatortest.Emulator, since time.Time, route string) int {
 	n := 0
 	for _, r := range e.Requests() {
 		if !r.Time.Before(since) && r.Route == route {
@@ -368,7 +350,7 @@ func routeCount(e *emulator.Emulator, since time.Time, route string) int {
 }
 
 // checkAppToken checks a Graph app-only access token's claims against the automation client.
-func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) {
+func checkAppToken(t testing.TB, ti emuclient.TenantInfo, claims map[string]any) {
 	t.Helper()
 	if aud, _ := claims["aud"].(string); aud != "https://graph.microsoft.com" && aud != emulator.GraphAppID {
 		t.Errorf("aud = %q, want Microsoft Graph", aud)
@@ -397,7 +379,7 @@ func checkAppToken(t testing.TB, ti emulator.TenantInfo, claims map[string]any) 
 }
 
 // checkIDToken checks the ID token claims a peer decoded after an authorization-code sign-in.
-func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user signer, claims map[string]any) {
+func checkIDToken(t testing.TB, ti emuclient.TenantInfo, app registeredApp, user signer, claims map[string]any) {
 	t.Helper()
 	want := map[string]any{
 		"aud":                app.AppID,
@@ -426,8 +408,8 @@ func checkIDToken(t testing.TB, ti emulator.TenantInfo, app registeredApp, user 
 // signInOverHTTP signs a user in from authURL through the emulator's pages with the emulator's
 // HTTP driver (a browser without JavaScript) and returns the fields the emulator sends to the
 // redirect URI: from the redirect's query, or from the auto-posting form for form_post.
-func signInOverHTTP(ctx context.Context, e *emulator.Emulator, authURL, redirectURI, username, password string) (url.Values, error) {
-	a, err := emulator.SignIn(ctx, e.Client(), authURL, emulator.SignInOptions{Username: username, Password: password})
+func signInOverHTTP(ctx context.Context, e *emulatortest.Emulator, authURL, redirectURI, username, password string) (url.Values, error) {
+	a, err := emuclient.SignIn(ctx, e.Client(), authURL, emuclient.SignInOptions{Username: username, Password: password})
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +434,7 @@ func answerFields(v url.Values) map[string]string {
 // workforce samples use login.microsoftonline.com/<tenant id>; the External ID Node sample
 // https://<sub>.ciamlogin.com/ (msal-node adds <sub>.onmicrosoft.com), the Python ones
 // https://<sub>.ciamlogin.com/<sub>.onmicrosoft.com.
-func authorityFor(ti emulator.TenantInfo, lib string) string {
+func authorityFor(ti emuclient.TenantInfo, lib string) string {
 	if ti.Type != emulator.ExternalID {
 		return "https://login.microsoftonline.com/" + ti.ID
 	}
@@ -463,10 +445,10 @@ func authorityFor(ti emulator.TenantInfo, lib string) string {
 }
 
 func TestMSALNodeClientCredentials(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
 			mark, began := time.Now(), time.Now()
@@ -503,8 +485,8 @@ func TestMSALNodeClientCredentials(t *testing.T) {
 // TestPeersCheckTheCertificate: the recipes change where connections go, not what TLS checks.
 // Without the emulator's CA the peers refuse the emulator's certificate for the real names.
 func TestPeersCheckTheCertificate(t *testing.T) {
-	e := startEmulator(t)
-	ti := tenantOf(t, e, emulator.Workforce)
+	e := emulatortest.New(t)
+	ti := e.Tenant(t, emulator.Workforce)
 	cases := []struct {
 		name  string
 		start func(ctx context.Context) *peer
@@ -538,10 +520,10 @@ func TestPeersCheckTheCertificate(t *testing.T) {
 // TestMSALNodeWrongSecret: msal-node surfaces the emulator's error body (AADSTS7000215 in
 // invalid_client) the way it does Entra's.
 func TestMSALNodeWrongSecret(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
 			p := nodePeer(t, ctx, e, "client-credentials", map[string]any{
@@ -556,10 +538,10 @@ func TestMSALNodeWrongSecret(t *testing.T) {
 }
 
 func TestMSALNodeAuthCodeSignIn(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			const redirectURI = "http://localhost:3000/redirect"
 			app := registerApp(t, e, ti, []string{redirectURI}, "")
 			user := userOf(t, e, ti)
@@ -652,7 +634,7 @@ func checkMe(t testing.TB, user signer, me map[string]any) {
 
 // checkAuthURL checks that a library built its authorize URL on the real host of the tenant
 // kind, from the emulator's discovery document, with PKCE.
-func checkAuthURL(t testing.TB, ti emulator.TenantInfo, authURL, responseMode string) {
+func checkAuthURL(t testing.TB, ti emuclient.TenantInfo, authURL, responseMode string) {
 	t.Helper()
 	u, err := url.Parse(authURL)
 	if err != nil {
@@ -675,10 +657,10 @@ func checkAuthURL(t testing.TB, ti emulator.TenantInfo, authURL, responseMode st
 }
 
 func TestMSALPythonClientCredentials(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 			defer cancel()
 			mark, began := time.Now(), time.Now()
@@ -705,10 +687,10 @@ func TestMSALPythonClientCredentials(t *testing.T) {
 }
 
 func TestMSALPythonAuthCodeSignIn(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t)
 	for _, tc := range tenantCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ti := tenantOf(t, e, tc.typ)
+			ti := e.Tenant(t, tc.typ)
 			const redirectURI = "http://localhost:5000/getAToken"
 			app := registerApp(t, e, ti, []string{redirectURI}, "")
 			user := userOf(t, e, ti)

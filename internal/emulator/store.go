@@ -7,19 +7,23 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
-// TenantType is the kind of tenant: a workforce tenant (Graph tenantType "AAD") or an External ID
-// tenant ("CIAM").
-type TenantType string
+// TenantType and AutomationClient are the client package's: the info document a client reads
+// names them, and the directory stores them as they are.
+type (
+	TenantType       = emuclient.TenantType
+	AutomationClient = emuclient.AutomationClient
+)
 
 const (
-	Workforce  TenantType = "workforce"
-	ExternalID TenantType = "external"
+	Workforce  = emuclient.Workforce
+	ExternalID = emuclient.ExternalID
 )
 
-// GraphTenantType is the value of organization.tenantType in Graph.
-func (t TenantType) GraphTenantType() string {
+// graphTenantType is the value of organization.tenantType in Graph.
+func graphTenantType(t TenantType) string {
 	if t == ExternalID {
 		return "CIAM"
 	}
@@ -69,16 +73,6 @@ type User struct {
 	Admin bool `json:"admin,omitempty"`
 	// SignedUp marks an External ID customer who created the account through a user flow.
 	SignedUp bool `json:"signedUp,omitempty"`
-}
-
-// AutomationClient is an app registration seeded in every tenant whose service principal holds
-// the application permissions the wizard needs, so scripts can get a Graph token by client
-// credentials.
-type AutomationClient struct {
-	AppID    string   `json:"client_id"`
-	Secret   string   `json:"client_secret"`
-	Roles    []string `json:"roles"`
-	ObjectID string   `json:"objectId"`
 }
 
 // Application is an app registration, with the properties the product uses typed and anything

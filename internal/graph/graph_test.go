@@ -15,6 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -72,22 +74,15 @@ func TestErrorClassification(t *testing.T) {
 }
 
 type harness struct {
-	e  *emulator.Emulator
+	e  *emulatortest.Emulator
 	tr *http.Transport
-	ti emulator.TenantInfo
+	ti emuclient.TenantInfo
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	e, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	h := &harness{e: e, tr: e.Transport()}
-	t.Cleanup(h.tr.CloseIdleConnections)
-	h.ti, _ = e.Info().Tenant(emulator.Workforce)
-	return h
+	e := emulatortest.New(t)
+	return &harness{e: e, tr: e.Transport(), ti: e.Tenant(t, emulator.Workforce)}
 }
 
 func (h *harness) client(t *testing.T, retry RetryPolicy, onRetry func(RetryEvent)) *Client {

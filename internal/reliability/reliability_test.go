@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"bufio"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,9 +12,8 @@ import (
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite RELIABILITY.md's fuzzing block from FUZZ_REPORT")
 
 func TestReplace(t *testing.T) {
 	doc := []byte("a\n<!-- BEGIN GENERATED x -->\nold\n<!-- END GENERATED x -->\nb\n")
@@ -39,7 +37,7 @@ var testName = regexp.MustCompile("`((?:Test|Fuzz)[A-Z][A-Za-z0-9_]*)`")
 func TestReliabilityDoc(t *testing.T) {
 	root := testenv.RepoRoot()
 	path := filepath.Join(root, "RELIABILITY.md")
-	if *update {
+	if testkit.Updating() {
 		if rep := os.Getenv("FUZZ_REPORT"); rep != "" {
 			body, err := fuzzTable(rep)
 			if err != nil {

@@ -15,12 +15,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 )
 
 // newChromium starts headless Chromium (flags from facts/testing.md §2) that reaches the real
 // host names at the emulator and trusts the emulator's CA by its key pin.
-func newChromium(t *testing.T, e *emulator.Emulator) context.Context {
+func newChromium(t *testing.T, e *emulatortest.Emulator) context.Context {
 	t.Helper()
 	path := testenv.Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -100,7 +101,7 @@ func waitPage(ctx context.Context) (string, error) {
 // signed-in page, sign-out through Entra's page (whose iframe loads the front-channel URL) and
 // back to the post-logout page.
 func TestBrowserJourneyEmulator(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	bctx := newChromium(t, e)
 	redirect, post, front := localURIs(t, "http")
 	a := registerApp(t, e, emulator.Workforce, []string{redirect, post}, front)

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 // emuApp is an app registration put straight into the emulator's store (the provisioning
@@ -27,17 +29,7 @@ type emuApp struct {
 	mail   string // External ID customers sign in with (and are named by) their email
 }
 
-func startEmulator(t *testing.T) *emulator.Emulator {
-	t.Helper()
-	e, err := emulator.Start(emulator.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
-func registerApp(t *testing.T, e *emulator.Emulator, kind emulator.TenantType, redirects []string, logoutURL string) *emuApp {
+func registerApp(t *testing.T, e *emulatortest.Emulator, kind emulator.TenantType, redirects []string, logoutURL string) *emuApp {
 	t.Helper()
 	cert, key := testCert(t)
 	a := &emuApp{appID: emulator.NewGUID(), secret: emulator.NewSecretText(), cert: cert, key: key}
@@ -84,7 +76,7 @@ func registerApp(t *testing.T, e *emulator.Emulator, kind emulator.TenantType, r
 
 // emulatorConfig is the Config the CLI would read back for the app, at the emulator's local
 // base or under the real host names.
-func emulatorConfig(e *emulator.Emulator, a *emuApp, realHosts bool, redirect, post, front string) Config {
+func emulatorConfig(e *emulatortest.Emulator, a *emuApp, realHosts bool, redirect, post, front string) Config {
 	c := Config{TenantID: a.tenant.ID, ClientID: a.appID, ClientSecret: a.secret, RedirectURI: redirect,
 		PostLogoutRedirectURI: post, FrontChannelLogoutURL: front, CallsGraph: true}
 	switch {
@@ -102,7 +94,7 @@ func emulatorConfig(e *emulator.Emulator, a *emuApp, realHosts bool, redirect, p
 
 // driveEmulator plays the browser over HTTP with the emulator's form driver: start page, sign
 // in on the emulator's login page, callback, sign out, post-logout page.
-func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx context.Context, start string) error {
+func driveEmulator(t *testing.T, e *emulatortest.Emulator, user string) func(ctx context.Context, start string) error {
 	return func(ctx context.Context, start string) error {
 		jar, _ := cookiejar.New(nil)
 		c := e.Client()
@@ -129,7 +121,7 @@ func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx con
 		if err != nil {
 			return err
 		}
-		back, err := emulator.SignInWithForm(ctx, c, authz, user, emulator.DemoPassword)
+		back, err := emuclient.SignInWithForm(ctx, c, authz, user, emulator.DemoPassword)
 		if err != nil {
 			return fmt.Errorf("sign in at the emulator: %w", err)
 		}
@@ -141,7 +133,7 @@ func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx con
 		if err != nil {
 			return err
 		}
-		after, err := emulator.SignOut(ctx, c, endSession)
+		after, err := emuclient.SignOut(ctx, c, endSession)
 		if err != nil || after == nil {
 			return fmt.Errorf("sign out at the emulator: %v (post-logout %v)", err, after)
 		}
@@ -156,7 +148,7 @@ func driveEmulator(t *testing.T, e *emulator.Emulator, user string) func(ctx con
 // TestJourneyEmulator: the whole journey against the emulator for both tenant kinds, with a
 // secret and with a certificate, at the local base and under the real host names.
 func TestJourneyEmulator(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	for _, kind := range []emulator.TenantType{emulator.Workforce, emulator.ExternalID} {
 		for _, cred := range []string{"secret", "certificate"} {
 			for _, real := range []bool{false, true} {

@@ -106,7 +106,7 @@ func TestJourneyFakeOP(t *testing.T) {
 			}
 			// Every step reached a final status through a Running one, in checklist order.
 			var order []Step
-			for _, e := range ev.list() {
+			for _, e := range ev.All() {
 				if e.Kind == EventStep && e.Step.Status.Done() {
 					order = append(order, e.Step.Step)
 				}

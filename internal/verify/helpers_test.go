@@ -5,9 +5,10 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 )
 
 // freePort finds a loopback port nobody uses right now.
@@ -29,26 +30,11 @@ func localURIs(t *testing.T, scheme string) (redirect, postLogout, front string)
 }
 
 // events collects Progress events.
-type events struct {
-	mu  sync.Mutex
-	all []Event
-}
-
-func (e *events) add(ev Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.all = append(e.all, ev)
-}
-
-func (e *events) list() []Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]Event(nil), e.all...)
-}
+type events struct{ testkit.Log[Event] }
 
 func (e *events) notices() string {
 	var b strings.Builder
-	for _, ev := range e.list() {
+	for _, ev := range e.All() {
 		if ev.Kind == EventNotice {
 			b.WriteString(ev.Message + "\n")
 		}
@@ -62,7 +48,7 @@ func runWith(t *testing.T, cfg Config, opts Options, drive func(ctx context.Cont
 	t.Helper()
 	ev := &events{}
 	driveErr := make(chan error, 1)
-	opts.Progress = ev.add
+	opts.Progress = ev.Add
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}

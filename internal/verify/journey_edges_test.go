@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 )
 
 // TestFrontChannelNotCheckedOnBusyPort: the sample itself (a web server saying it is Express)
@@ -24,7 +26,7 @@ import (
 // step is not checked, the report is not OK, and the diagnosis names the port, what listens
 // there and what to do.
 func TestFrontChannelNotCheckedOnBusyPort(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	sample, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +86,7 @@ func TestFrontChannelNotCheckedOnBusyPort(t *testing.T) {
 // TestFrontChannelOnAnotherOrigin: a front-channel URL on another port than the redirect URI is
 // never served by this server, whatever the ports' state: not checked either.
 func TestFrontChannelOnAnotherOrigin(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	redirect, post, _ := localURIs(t, "http")
 	front := "http://localhost:" + strconv.Itoa(freePort(t)) + "/signout-callback-oidc"
 	a := registerApp(t, e, emulator.Workforce, []string{redirect, post}, front)
@@ -102,7 +104,7 @@ func TestFrontChannelOnAnotherOrigin(t *testing.T) {
 // TestBrowserTimeoutAdvice: when nobody arrives at the start page, the advice depends on
 // whether a browser was opened: --no-browser advice only when one was.
 func TestBrowserTimeoutAdvice(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	cases := []struct {
 		name       string
 		opts       Options
@@ -150,7 +152,7 @@ func TestBrowserTimeoutAdvice(t *testing.T) {
 // up; the run ends at once with the driver's error as the diagnosis, not at the timeout, and no
 // browser is opened.
 func TestAutoSignInFailureEndsRun(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	redirect, post, front := localURIs(t, "http")
 	a := registerApp(t, e, emulator.Workforce, []string{redirect, post}, front)
 	cfg := emulatorConfig(e, a, false, redirect, post, front)
@@ -165,7 +167,7 @@ func TestAutoSignInFailureEndsRun(t *testing.T) {
 		}
 		resp.Body.Close()
 		c.CheckRedirect = nil
-		_, err = emulator.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, "not-the-password")
+		_, err = emuclient.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, "not-the-password")
 		if err == nil {
 			return errors.New("the emulator took a wrong password")
 		}
@@ -210,7 +212,7 @@ func (g *gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // finishes the check; the second's arrives meanwhile (it waits while the first redeems its
 // code) and is answered 410 "This check has ended", not refused as a forged state.
 func TestCallbackAfterTheEnd(t *testing.T) {
-	e := startEmulator(t)
+	e := emulatortest.New(t, emulatortest.WithDir(t.TempDir()))
 	redirect, _, _ := localURIs(t, "http")
 	a := registerApp(t, e, emulator.Workforce, []string{redirect}, "")
 	cfg := emulatorConfig(e, a, false, redirect, "", "") // no sign-out: the first callback ends the check
@@ -229,7 +231,7 @@ func TestCallbackAfterTheEnd(t *testing.T) {
 				return err
 			}
 			resp.Body.Close()
-			back, err := emulator.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, emulator.DemoPassword)
+			back, err := emuclient.SignInWithForm(ctx, c, resp.Header.Get("Location"), a.user, emulator.DemoPassword)
 			if err != nil {
 				return err
 			}

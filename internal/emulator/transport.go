@@ -1,48 +1,17 @@
 package emulator
 
 import (
-	"context"
-	"crypto/tls"
-	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
-
-// IsEmulatedHost reports whether a host name (no port) is one the emulator stands in for.
-func IsEmulatedHost(host string) bool {
-	host = strings.ToLower(host)
-	return host == "login.microsoftonline.com" || host == "graph.microsoft.com" || strings.HasSuffix(host, ".ciamlogin.com")
-}
-
-// RealHostDialer returns a DialContext that sends connections for the real host names (and
-// localhost) to addr, the emulator's listener, and every other address nowhere: tests must not
-// leave the machine.
-func RealHostDialer(addr string) func(ctx context.Context, network, address string) (net.Conn, error) {
-	var d net.Dialer
-	return func(ctx context.Context, network, address string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return nil, err
-		}
-		if IsEmulatedHost(host) {
-			return d.DialContext(ctx, network, addr)
-		}
-		return d.DialContext(ctx, network, address)
-	}
-}
 
 // Transport returns an http.Transport that trusts only the emulator's CA and reaches the real
 // host names at the emulator (the dialer override), so a client configured for the real cloud
 // talks to the emulator with certificate checks intact.
 func (e *Emulator) Transport() *http.Transport {
-	return &http.Transport{
-		DialContext:         RealHostDialer(e.Addr()),
-		TLSClientConfig:     &tls.Config{RootCAs: e.CAPool(), MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     30 * time.Second,
-	}
+	return emuclient.Transport(e.Addr(), e.CAPool())
 }
 
 // Client returns an http.Client over Transport. It does not follow redirects to other hosts by
