@@ -16,12 +16,18 @@ type TenantType string
 const (
 	Workforce  TenantType = "workforce"
 	ExternalID TenantType = "external"
+	// B2C is an Azure AD B2C tenant. The emulator serves it as a workforce tenant; only
+	// organization.tenantType tells them apart (tenants.md §6).
+	B2C TenantType = "b2c"
 )
 
 // GraphTenantType is the value of organization.tenantType in Graph.
 func (t TenantType) GraphTenantType() string {
-	if t == ExternalID {
+	switch t {
+	case ExternalID:
 		return "CIAM"
+	case B2C:
+		return "AAD B2C"
 	}
 	return "AAD"
 }
@@ -47,6 +53,8 @@ type Tenant struct {
 	ServicePrincipals []*ServicePrincipal `json:"servicePrincipals"`
 	Grants            []*Grant            `json:"oauth2PermissionGrants"`
 	UserFlows         []*UserFlow         `json:"userFlows,omitempty"`
+	// Settings are the tenant's settings and policies; nil is DefaultSettings.
+	Settings *Settings `json:"settings,omitempty"`
 }
 
 // Subdomain is the first label of the onmicrosoft.com domain: the External ID host is
@@ -65,8 +73,12 @@ type User struct {
 	GivenName         string `json:"givenName,omitempty"`
 	Surname           string `json:"surname,omitempty"`
 	Password          string `json:"password"`
-	// Admin users may grant tenant-wide consent on the consent page.
-	Admin bool `json:"admin,omitempty"`
+	// Roles are the person's directory roles by display name (Role* constants); none for a
+	// plain member.
+	Roles []string `json:"roles,omitempty"`
+	// LegacyAdmin is the "admin" flag of data files written before roles: read as Global
+	// Administrator on load.
+	LegacyAdmin bool `json:"admin,omitempty"`
 	// SignedUp marks an External ID customer who created the account through a user flow.
 	SignedUp bool `json:"signedUp,omitempty"`
 }
@@ -106,6 +118,11 @@ type Application struct {
 	// CreatedBy is who created it through Graph ("user:<id>" or "app:<appId>"), for the
 	// non-admin object quota; empty for seeded objects.
 	CreatedBy string `json:"createdBy,omitempty"`
+	// Owners are the object ids (users, service principals) of the app's owners.
+	Owners []string `json:"owners,omitempty"`
+
+	// credentialWrite is when a credential of the app last changed, for the concurrency window.
+	credentialWrite time.Time
 
 	// VisibleAt is when replication makes the object visible to calls other than the one that
 	// created it (the replication-lag fault); zero means at once.
@@ -186,6 +203,7 @@ type ServicePrincipal struct {
 	AppRoleAssignments     []string                   `json:"appRoleAssignments,omitempty"` // application permissions granted to this SP, by value
 	Extra                  map[string]json.RawMessage `json:"extra,omitempty"`
 	CreatedBy              string                     `json:"createdBy,omitempty"` // see Application.CreatedBy
+	Owners                 []string                   `json:"owners,omitempty"`    // see Application.Owners
 	VisibleAt              time.Time                  `json:"-"`
 }
 

@@ -68,7 +68,7 @@ func registerApp(t *testing.T, e *emulator.Emulator, kind emulator.TenantType, r
 			ten.UserFlows[0].AppIDs = append(ten.UserFlows[0].AppIDs, a.appID)
 		}
 		for _, u := range ten.Users {
-			if !u.Admin {
+			if len(u.Roles) == 0 {
 				a.user, a.mail = u.UserPrincipalName, u.Mail
 				break
 			}
