@@ -31,6 +31,8 @@ func (e *Emulator) graphAPIRoutes() []route {
 		g("graph.applications.create", http.MethodPost, `/applications`, e.appsCreate),
 		g("graph.applications.addPassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/addPassword`, e.appsAddPassword),
 		g("graph.applications.removePassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/removePassword`, e.appsRemovePassword),
+		g("graph.applications.owners.list", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)/owners`, e.appOwnersList),
+		g("graph.applications.owners.add", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/owners/(?:\$|%24)ref`, e.appOwnersAdd),
 		g("graph.applications.get", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)`, e.appsGet),
 		g("graph.applications.update", http.MethodPatch, `/applications`+pID, e.appsPatch),
 		g("graph.applications.upsert", http.MethodPatch, `/applications`+pAlt, e.appsPatch),
@@ -63,6 +65,7 @@ func (e *Emulator) graphAPIRoutes() []route {
 		g("graph.organization.list", http.MethodGet, `/organization`, e.orgList),
 		g("graph.organization.get", http.MethodGet, `/organization`+pID, e.orgGet),
 		g("graph.me.get", http.MethodGet, `/me`, e.meGet),
+		g("graph.me.memberOf", http.MethodGet, `/me/memberOf`, e.meMemberOf),
 		g("graph.users.list", http.MethodGet, `/users`, e.usersList),
 		g("graph.users.get", http.MethodGet, `/users`+pID, e.usersGet),
 
