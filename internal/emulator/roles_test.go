@@ -344,3 +344,35 @@ func TestMeMemberOf(t *testing.T) {
 		}
 	}
 }
+
+// TestOlderDataFilesGainRoles: a data file written before roles ("admin": true) reads as a Global
+// Administrator, and Options.B2CTenant adds the B2C tenant to it once.
+func TestOlderDataFilesGainRoles(t *testing.T) {
+	var d Directory
+	old := `{"tenants":[{"id":"t1","type":"workforce","domain":"old.onmicrosoft.com","users":[
+		{"id":"u1","userPrincipalName":"boss@old.onmicrosoft.com","admin":true},
+		{"id":"u2","userPrincipalName":"staff@old.onmicrosoft.com"}]}]}`
+	if err := json.Unmarshal([]byte(old), &d); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		upgradeDirectory(&d, time.Now(), true)
+	}
+	users := d.Tenants[0].Users
+	cases := []struct {
+		got, want string
+	}{
+		{strings.Join(users[0].Roles, ","), RoleGlobalAdmin},
+		{strings.Join(users[1].Roles, ","), ""},
+		{fmt.Sprint(len(d.Tenants)), "2"},
+		{string(d.Tenants[len(d.Tenants)-1].Type), string(B2C)},
+	}
+	for i, c := range cases {
+		if c.got != c.want {
+			t.Errorf("case %d: %q, want %q", i, c.got, c.want)
+		}
+	}
+	if b, _ := json.Marshal(users[0]); strings.Contains(string(b), `"admin"`) {
+		t.Errorf("the legacy flag is written back: %s", b)
+	}
+}
