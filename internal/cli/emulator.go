@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,14 @@ type EmulatorOptions struct {
 	Latency        time.Duration
 	ReplicationLag time.Duration
 	ThrottleScale  int
+	// Tenant settings and policies (emulator.Settings), applied to every tenant when a flag is given.
+	AllowAppRegistration bool
+	UserConsent          bool
+	ToolConsent          bool
+	BlockSecrets         bool
+	MaxSecretLifetime    time.Duration
+	CredentialRaceWindow time.Duration
+	B2C                  bool
 }
 
 func newEmulatorCmd(g *GlobalOptions) *cobra.Command {
@@ -42,7 +51,14 @@ Reach it at its url (https://localhost:PORT), or under the real host names
 (login.microsoftonline.com, graph.microsoft.com, <name>.ciamlogin.com) by sending those names to
 its address: Chromium's --host-resolver-rules, or a hosts-file entry with the emulator on port 443.
 Faults (latency, throttling, errors, dropped connections, replication lag) can be set at start
-or at any time through the admin endpoint <url>/_emulator/faults.`,
+or at any time through the admin endpoint <url>/_emulator/faults.
+
+Each tenant is shared by several people with directory roles (Global Administrator, Application
+Administrator, Cloud Application Administrator, Application Developer, a member without a role,
+and in External ID an External ID User Flow Administrator); Graph allows each what the role allows.
+Tenant settings and policies (users may register apps, user consent, an admin's earlier consent to
+the wizard's sign-in client, the app management policy, a 409 window on credential writes) are set
+with the flags below or through <url>/_emulator/settings.`,
 		Example: `  # a free port, state kept in memory
   entra-quickstart emulator
 
@@ -50,7 +66,10 @@ or at any time through the admin endpoint <url>/_emulator/faults.`,
   entra-quickstart emulator --listen 127.0.0.1:8443 --data ~/.entra-quickstart-emulator.json
 
   # rehearse a slow, lagging tenant
-  entra-quickstart emulator --latency 200ms --replication-lag 5s`,
+  entra-quickstart emulator --latency 200ms --replication-lag 5s
+
+  # a locked-down shared tenant
+  entra-quickstart emulator --allow-app-registration=false --user-consent=false --max-secret-lifetime 4320h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEmulator(cmd, o) },
 	}
@@ -60,13 +79,31 @@ or at any time through the admin endpoint <url>/_emulator/faults.`,
 	f.DurationVar(&o.Latency, "latency", 0, "add this latency to every Graph and token call")
 	f.DurationVar(&o.ReplicationLag, "replication-lag", 0, "hide new objects from other calls for this long, as Entra's replication does")
 	f.IntVar(&o.ThrottleScale, "throttle-scale", 0, "enforce Graph's documented throttling budget divided by this factor (0: off)")
+	f.BoolVar(&o.AllowAppRegistration, "allow-app-registration", true, "tenant setting: users without an admin role may register apps")
+	f.BoolVar(&o.UserConsent, "user-consent", true, "tenant setting: users may consent for themselves to permissions that need no admin")
+	f.BoolVar(&o.ToolConsent, "tool-consent", false, "tenant setting: an admin already consented the wizard's sign-in client for everyone")
+	f.BoolVar(&o.BlockSecrets, "block-secrets", false, "app management policy: refuse new client secrets")
+	f.DurationVar(&o.MaxSecretLifetime, "max-secret-lifetime", 0, "app management policy: refuse client secrets living longer (0: no limit)")
+	f.DurationVar(&o.CredentialRaceWindow, "credential-race-window", 0, "answer 409 Directory_ConcurrencyViolation to credential writes to one app closer together than this (e.g. 500ms; 0: off)")
+	f.BoolVar(&o.B2C, "b2c", false, "add an Azure AD B2C tenant (tenantType \"AAD B2C\")")
 	return cmd
 }
 
 func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	cfg := emulator.FaultConfig{ReplicationLag: emulator.Duration(o.ReplicationLag)}
-	if o.Latency < 0 || o.ReplicationLag < 0 || o.ThrottleScale < 0 {
-		return usagef("--latency, --replication-lag and --throttle-scale must not be negative")
+	if o.Latency < 0 || o.ReplicationLag < 0 || o.ThrottleScale < 0 || o.MaxSecretLifetime < 0 || o.CredentialRaceWindow < 0 {
+		return usagef("--latency, --replication-lag, --throttle-scale, --max-secret-lifetime and --credential-race-window must not be negative")
+	}
+	// Settings only when asked for, so a --data file keeps the ones set through the admin endpoint.
+	var settings *emulator.Settings
+	for _, name := range []string{"allow-app-registration", "user-consent", "tool-consent", "block-secrets", "max-secret-lifetime", "credential-race-window"} {
+		if cmd.Flags().Changed(name) {
+			settings = &emulator.Settings{
+				AllowedToCreateApps: o.AllowAppRegistration, UserConsent: o.UserConsent, ToolConsentGranted: o.ToolConsent,
+				AppManagementPolicy:         emulator.AppManagementPolicy{BlockPasswordAddition: o.BlockSecrets, MaxPasswordLifetime: emulator.Duration(o.MaxSecretLifetime)},
+				CredentialConcurrencyWindow: emulator.Duration(o.CredentialRaceWindow),
+			}
+		}
 	}
 	if o.Latency > 0 {
 		for _, r := range []string{"graph.*", "login.token"} {
@@ -85,7 +122,7 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 		o.Data = abs
 		dir = filepath.Dir(abs)
 	}
-	e, err := emulator.Start(emulator.Options{Addr: o.Listen, DataFile: o.Data, Dir: dir, Faults: cfg})
+	e, err := emulator.Start(emulator.Options{Addr: o.Listen, DataFile: o.Data, Dir: dir, Faults: cfg, Settings: settings, B2CTenant: o.B2C})
 	if err != nil {
 		return err
 	}
@@ -111,7 +148,7 @@ func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emuclient.Info) {
 		fmt.Fprintf(tw, "%s tenant\t%s\t%s\n", t.Type, t.Domain, t.ID)
 		fmt.Fprintf(tw, "  authority\t%s\t\n", t.Authority)
 		for _, u := range t.Users {
-			fmt.Fprintf(tw, "  user\t%s\tpassword %s\n", u.UserPrincipalName, u.Password)
+			fmt.Fprintf(tw, "  user\t%s\tpassword %s\t%s\n", u.UserPrincipalName, u.Password, strings.Join(u.Roles, ", "))
 		}
 		fmt.Fprintf(tw, "  automation client\t%s\t(secret in the JSON line on stdout)\n", t.AutomationClient.AppID)
 	}
@@ -123,6 +160,7 @@ Use it:
   Graph:      %[1]s/v1.0/organization (bearer token from the tenant's token endpoint)
   Real names: chromium --host-resolver-rules="%[3]s" --ignore-certificate-errors
 Faults:       curl --cacert %[2]s -X POST %[1]s/_emulator/faults -d '{"route":"graph.*","kind":"status","status":503,"times":1}'
+Settings:     curl --cacert %[2]s -X PUT %[1]s/_emulator/settings -d '{"allowedToCreateApps":false}'
 Press Ctrl-C to stop.
 `, info.URL, info.CAFile, e.HostResolverRules())
 }

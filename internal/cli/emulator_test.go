@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 )
 
@@ -96,5 +97,91 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 	s, _, errOut := ui.Test("")
 	if code := Main(context.Background(), []string{"emulator", "--nope"}, s); code != ExitUsage {
 		t.Fatalf("exit code %d, want %d; stderr %s", code, ExitUsage, errOut)
+	}
+}
+
+// TestEmulatorCommandSettingsFlags: the settings flags reach every tenant's settings, --b2c adds
+// the B2C tenant, and the first line lists each person's roles.
+func TestEmulatorCommandSettingsFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	s, _, _ := ui.Test("")
+	s.Out = pw
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"emulator", "--listen", "127.0.0.1:0", "--b2c", "--allow-app-registration=false",
+			"--user-consent=false", "--tool-consent", "--block-secrets", "--max-secret-lifetime", "720h", "--credential-race-window", "500ms"}, s)
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	var info struct {
+		URL     string `json:"url"`
+		CAFile  string `json:"ca_file"`
+		Tenants []struct {
+			Domain, Type string
+			Users        []struct {
+				Username string
+				Roles    []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		t.Fatalf("first line is not JSON: %v", err)
+	}
+	types, roles := map[string]bool{}, map[string]bool{}
+	for _, tn := range info.Tenants {
+		types[tn.Type] = true
+		for _, u := range tn.Users {
+			for _, r := range u.Roles {
+				roles[r] = true
+			}
+		}
+	}
+	for _, want := range []string{"workforce", "external", "b2c"} {
+		if !types[want] {
+			t.Errorf("no %s tenant: %v", want, types)
+		}
+	}
+	for _, want := range []string{emulator.RoleGlobalAdmin, emulator.RoleAppAdmin, emulator.RoleCloudAppAdmin, emulator.RoleAppDeveloper, emulator.RoleUserFlowAdmin} {
+		if !roles[want] {
+			t.Errorf("nobody holds %s: %v", want, roles)
+		}
+	}
+	pem, err := os.ReadFile(info.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	resp, err := c.Get(info.URL + "/_emulator/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]emulator.Settings
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := emulator.Settings{ToolConsentGranted: true,
+		AppManagementPolicy:         emulator.AppManagementPolicy{BlockPasswordAddition: true, MaxPasswordLifetime: emulator.Duration(720 * time.Hour)},
+		CredentialConcurrencyWindow: emulator.Duration(500 * time.Millisecond)}
+	if len(got) != 3 {
+		t.Fatalf("settings of %d tenants, want 3: %v", len(got), got)
+	}
+	for domain, s := range got {
+		if s != want {
+			t.Errorf("%s: %+v, want %+v", domain, s, want)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("emulator did not stop on cancel")
 	}
 }

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 
@@ -22,7 +23,8 @@ func (e *Emulator) Info() emuclient.Info {
 				ti.Authority = e.base + "/" + t.ID
 			}
 			for _, u := range t.Users {
-				ti.Users = append(ti.Users, emuclient.UserInfo{DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName, Password: u.Password, Admin: u.Admin})
+				ti.Users = append(ti.Users, emuclient.UserInfo{DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName, Password: u.Password,
+					Roles: append([]string{}, u.Roles...), Admin: u.IsGlobalAdmin()})
 			}
 			for _, f := range t.UserFlows {
 				ti.UserFlows = append(ti.UserFlows, f.DisplayName)
@@ -41,6 +43,9 @@ func (e *Emulator) Info() emuclient.Info {
 //	POST   /faults          add one Fault
 //	DELETE /faults          clear every fault
 //	GET    /faults/events   the faults that hit requests
+//	GET    /settings        every tenant's Settings, by domain
+//	PUT    /settings        change settings: the properties given, in every tenant or in
+//	                        ?tenant=<id|domain|subdomain>
 //	POST   /keys/rotate     publish a new signing key
 //	GET    /requests        the request log; DELETE empties it
 //	GET    /routes          the route names faults can target
@@ -88,6 +93,19 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request, p string) 
 	case p == "/faults" && r.Method == http.MethodDelete:
 		e.SetFaults(FaultConfig{})
 		w.WriteHeader(http.StatusNoContent)
+	case p == "/settings" && r.Method == http.MethodGet:
+		reply(e.Settings())
+	case p == "/settings" && r.Method == http.MethodPut:
+		doc, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			bad(fmt.Errorf("settings: %w", err))
+			return
+		}
+		if err := e.patchSettings(r.URL.Query().Get("tenant"), doc); err != nil {
+			bad(err)
+			return
+		}
+		reply(e.Settings())
 	case p == "/faults/events" && r.Method == http.MethodGet:
 		reply(e.FaultEvents())
 	case p == "/keys/rotate" && r.Method == http.MethodPost:

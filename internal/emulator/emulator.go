@@ -38,6 +38,10 @@ type Options struct {
 	Now func() time.Time
 	// Faults is the initial fault configuration.
 	Faults FaultConfig
+	// Settings, when set, are applied to every tenant at start (over those of a data file).
+	Settings *Settings
+	// B2CTenant adds an Azure AD B2C tenant (tenantType "AAD B2C") to the seeded ones.
+	B2CTenant bool
 }
 
 // Emulator is a running emulator.
@@ -137,9 +141,18 @@ func (e *Emulator) loadOrSeed() error {
 	}
 	dir := st.Directory
 	if dir == nil {
-		dir = seedDirectory(now)
+		dir = seedDirectory(now, e.opts.B2CTenant)
 	}
+	upgradeDirectory(dir, now, e.opts.B2CTenant)
 	e.store = &Store{dir: dir}
+	if e.opts.Settings != nil {
+		s := *e.opts.Settings
+		for _, t := range dir.Tenants {
+			cp := s
+			t.Settings = &cp
+			e.applyToolConsent(t, s.ToolConsentGranted)
+		}
+	}
 	// Write the CA file where the user can find it.
 	caDir := e.opts.Dir
 	if caDir == "" && e.opts.DataFile != "" {

@@ -31,6 +31,8 @@ func (e *Emulator) graphAPIRoutes() []route {
 		g("graph.applications.create", http.MethodPost, `/applications`, e.appsCreate),
 		g("graph.applications.addPassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/addPassword`, e.appsAddPassword),
 		g("graph.applications.removePassword", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/removePassword`, e.appsRemovePassword),
+		g("graph.applications.owners.list", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)/owners`, e.appOwnersList),
+		g("graph.applications.owners.add", http.MethodPost, `/applications(?:`+pID+`|`+pAlt+`)/owners/(?:\$|%24)ref`, e.appOwnersAdd),
 		g("graph.applications.get", http.MethodGet, `/applications(?:`+pID+`|`+pAlt+`)`, e.appsGet),
 		g("graph.applications.update", http.MethodPatch, `/applications`+pID, e.appsPatch),
 		g("graph.applications.upsert", http.MethodPatch, `/applications`+pAlt, e.appsPatch),
@@ -63,6 +65,7 @@ func (e *Emulator) graphAPIRoutes() []route {
 		g("graph.organization.list", http.MethodGet, `/organization`, e.orgList),
 		g("graph.organization.get", http.MethodGet, `/organization`+pID, e.orgGet),
 		g("graph.me.get", http.MethodGet, `/me`, e.meGet),
+		g("graph.me.memberOf", http.MethodGet, `/me/memberOf`, e.meMemberOf),
 		g("graph.users.list", http.MethodGet, `/users`, e.usersList),
 		g("graph.users.get", http.MethodGet, `/users`+pID, e.usersGet),
 
@@ -98,13 +101,10 @@ var errNoChange = errors.New("no change")
 
 // graphHandler wraps a Graph handler: it reads the body, takes the store lock, verifies the
 // bearer token and checks that the caller holds one of the route's permissions for its kind of
-// token (graph_permissions.go). GET /me checks its own: Graph answers an app-only token there with
-// 400, not 403. The handler reports whether it changed the directory (only then is it saved).
+// token (graph_permissions.go); a route with no application permissions (the /me routes) answers an
+// app-only token with 400, as Graph does. The handler reports whether it changed the directory (only then is it saved).
 func (e *Emulator) graphHandler(route string, h func(g *gcall) bool) func(http.ResponseWriter, *http.Request, params) {
 	perms, checked := permissionsOf(route)
-	if route == "graph.me.get" {
-		checked = false
-	}
 	return func(w http.ResponseWriter, r *http.Request, p params) {
 		var body []byte
 		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {
@@ -118,6 +118,11 @@ func (e *Emulator) graphHandler(route string, h func(g *gcall) bool) func(http.R
 		_ = e.store.Do(func(d *Directory) error {
 			c := e.graphCaller(w, r, d)
 			if c == nil {
+				return errNoChange
+			}
+			if checked && !c.Delegated() && len(perms.Application) == 0 {
+				// Graph answers an app-only token on /me routes with 400, not 403.
+				writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
 				return errNoChange
 			}
 			if checked && !perms.allows(c) {
@@ -223,16 +228,6 @@ func (g *gcall) principal() string {
 		return "user:" + g.c.UserID
 	}
 	return "app:" + g.c.AppID
-}
-
-// isAdmin reports whether the caller is exempt from the non-admin quota and may do what
-// needs a directory role (consent, user flows): an admin user, or an app acting as itself.
-func (g *gcall) isAdmin() bool {
-	if !g.c.Delegated() {
-		return true
-	}
-	u := g.t.UserByID(g.c.UserID)
-	return u != nil && u.Admin
 }
 
 // altKey parses an alternate key segment: (appId='…') or (uniqueName='…'), raw or

@@ -118,7 +118,8 @@ func (g *gcall) quotaExceeded() bool {
 	return true
 }
 
-// newApp makes an application with Graph's defaults, owned for the quota by the caller.
+// newApp makes an application with Graph's defaults, counted for the quota against the caller,
+// and owned by it unless it is an admin.
 func (g *gcall) newApp() *Application {
 	return &Application{
 		ID:              NewGUID(),
@@ -128,6 +129,7 @@ func (g *gcall) newApp() *Application {
 		CreatedDateTime: g.e.now().UTC(),
 		Tags:            []string{},
 		CreatedBy:       g.principal(),
+		Owners:          g.ownedBy(),
 		VisibleAt:       g.e.visibleAt(),
 	}
 }
@@ -138,6 +140,9 @@ func (e *Emulator) appsCreate(g *gcall) bool {
 	m, ok := g.decodeObject()
 	if !ok {
 		return false
+	}
+	if !g.mayCreateApp() {
+		return g.denied()
 	}
 	if _, has := m["uniqueName"]; has {
 		return g.fail(http.StatusBadRequest, "Request_BadRequest", "Property 'uniqueName' is read-only and cannot be set.")
@@ -206,7 +211,9 @@ func (e *Emulator) appsPatch(g *gcall) bool {
 	upsert := g.preferCreate()
 	switch {
 	case a != nil && a.Deleted():
-		// The uniqueName of a soft-deleted app stays taken until it is purged.
+		// The uniqueName of a soft-deleted app stays taken until it is purged: 400
+		// Request_BadRequest as for a taken uniqueName on create (tenants.md §5). What the upsert
+		// answers for a deleted app's key, and this wording, are [unverified].
 		msg := "Another object with the same value for property uniqueName already exists."
 		return g.fail(http.StatusBadRequest, "Request_BadRequest", msg, GraphErrorDetail{Code: "ObjectConflict", Message: msg, Target: "uniqueName"})
 	case a != nil:
@@ -214,6 +221,13 @@ func (e *Emulator) appsPatch(g *gcall) bool {
 		// to reads, so retries converge on one object.
 		if !upsert && !g.sees(a.VisibleAt) {
 			return g.notFound(key)
+		}
+		if !g.mayManageApp(a) {
+			return g.denied()
+		}
+		_, keys := m["keyCredentials"]
+		if keys && g.credentialRace(a) {
+			return false
 		}
 		cp := *a
 		if !g.applyAppProps(&cp, m) {
@@ -223,10 +237,16 @@ func (e *Emulator) appsPatch(g *gcall) bool {
 			cp.PasswordCredentials = keptPasswords(a, raw)
 		}
 		*a = cp
+		if keys {
+			a.credentialWrite = g.e.now()
+		}
 		writeGraphNoContent(g.w, g.r)
 		return true
 	case !upsert || !byUniqueName:
 		return g.notFound(key)
+	}
+	if !g.mayCreateApp() {
+		return g.denied()
 	}
 	// Create through the upsert.
 	if !hasString(m, "displayName") {
@@ -253,6 +273,9 @@ func (e *Emulator) appsDelete(g *gcall) bool {
 	a, ok := g.liveApp()
 	if !ok {
 		return false
+	}
+	if !g.mayManageApp(a) {
+		return g.denied()
 	}
 	now := g.e.now().UTC()
 	a.DeletedDateTime = &now
@@ -288,8 +311,19 @@ func (g *gcall) newPassword(pr passwordRequest) (PasswordCredential, bool) {
 		g.invalidValue("endDateTime", "PasswordCredential")
 		return PasswordCredential{}, false
 	}
-	if max := time.Duration(g.e.faults.config().MaxSecretLifetime); max > 0 && end.Sub(start) > max {
-		msg := fmt.Sprintf("Credential lifetime exceeds the max value allowed as per assigned policy '%s'.", stableGUID(g.t.ID+"/appManagementPolicy"))
+	policy := g.t.settings().AppManagementPolicy
+	if policy.BlockPasswordAddition {
+		// 400 as the Microsoft 365 Agents Toolkit's tests expect ([unverified] live), tenants.md §4.
+		g.fail(http.StatusBadRequest, "CredentialTypeNotAllowedAsPerAppPolicy", "Credential type not allowed as per assigned policy")
+		return PasswordCredential{}, false
+	}
+	max := time.Duration(g.e.faults.config().MaxSecretLifetime)
+	if p := time.Duration(policy.MaxPasswordLifetime); p > 0 && (max <= 0 || p < max) {
+		max = p
+	}
+	if max > 0 && end.Sub(start) > max {
+		// The tenant default policy (tenants.md §4); the fault knob plays the same policy.
+		msg := fmt.Sprintf("Credential lifetime exceeds the max value allowed as per assigned policy '%s'.", defaultAppManagementPolicyID)
 		g.fail(http.StatusBadRequest, "CredentialInvalidLifetimeAsPerAppPolicy", msg, GraphErrorDetail{Code: "InvalidKeyEndDate", Message: msg, Target: "EndDate"})
 		return PasswordCredential{}, false
 	}
@@ -315,6 +349,12 @@ func (e *Emulator) appsAddPassword(g *gcall) bool {
 	if !ok {
 		return false
 	}
+	if !g.mayManageApp(a) {
+		return g.denied()
+	}
+	if g.credentialRace(a) {
+		return false
+	}
 	var body struct {
 		PasswordCredential *passwordRequest `json:"passwordCredential"`
 	}
@@ -330,6 +370,7 @@ func (e *Emulator) appsAddPassword(g *gcall) bool {
 		return false
 	}
 	a.PasswordCredentials = append(append([]PasswordCredential(nil), a.PasswordCredentials...), pc)
+	a.credentialWrite = g.e.now()
 	out := renderPassword(pc, true)
 	out["@odata.context"] = g.metadata() + "microsoft.graph.passwordCredential"
 	writeGraphJSON(g.w, g.r, http.StatusOK, out)
@@ -340,6 +381,12 @@ func (e *Emulator) appsAddPassword(g *gcall) bool {
 func (e *Emulator) appsRemovePassword(g *gcall) bool {
 	a, ok := g.passwordApp("removePassword")
 	if !ok {
+		return false
+	}
+	if !g.mayManageApp(a) {
+		return g.denied()
+	}
+	if g.credentialRace(a) {
 		return false
 	}
 	var body struct {
@@ -362,6 +409,7 @@ func (e *Emulator) appsRemovePassword(g *gcall) bool {
 		return g.invalidValue("keyId", "PasswordCredential")
 	}
 	a.PasswordCredentials = kept
+	a.credentialWrite = g.e.now()
 	writeGraphNoContent(g.w, g.r)
 	return true
 }
@@ -409,4 +457,16 @@ func keptPasswords(a *Application, raw json.RawMessage) []PasswordCredential {
 func hasString(m map[string]json.RawMessage, key string) bool {
 	var s string
 	return json.Unmarshal(m[key], &s) == nil && strings.TrimSpace(s) != ""
+}
+
+// credentialRace answers 409 Directory_ConcurrencyViolation when the app's credentials changed
+// less than the tenant's CredentialConcurrencyWindow ago, as Entra does for back-to-back
+// credential writes to one app (tenants.md §5; Graph sends no Retry-After we know of).
+func (g *gcall) credentialRace(a *Application) bool {
+	w := time.Duration(g.t.settings().CredentialConcurrencyWindow)
+	if w <= 0 || a.credentialWrite.IsZero() || g.e.now().Sub(a.credentialWrite) >= w {
+		return false
+	}
+	g.fail(http.StatusConflict, "Directory_ConcurrencyViolation", "Error due to concurrent requests being made to the tenant. Please wait briefly and retry.")
+	return true
 }

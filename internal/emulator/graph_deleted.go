@@ -96,6 +96,9 @@ func (e *Emulator) deletedPurge(g *gcall) bool {
 	if a == nil && s == nil {
 		return g.notFound(g.p["id"])
 	}
+	if !g.mayPurge() {
+		return g.denied()
+	}
 	if a != nil {
 		var keep []*Application
 		for _, x := range g.t.Applications {
@@ -130,6 +133,10 @@ func (e *Emulator) deletedRestore(g *gcall) bool {
 	a, s := g.findDeleted()
 	if a == nil && s == nil {
 		return g.notFound(g.p["id"])
+	}
+	// Owners may restore what they own (users-default-permissions), app admins anything.
+	if (a != nil && !g.mayManageApp(a)) || (s != nil && !g.mayManageSP(s)) {
+		return g.denied()
 	}
 	if a != nil {
 		if g.t.AppByAppID(a.AppID) != nil {

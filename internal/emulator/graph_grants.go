@@ -79,7 +79,7 @@ func (e *Emulator) grantsGet(g *gcall) bool {
 // during replication lag); a second grant for the same key is "Permission entry already
 // exists." (400 today, 409 with FaultConfig.DuplicateGrantConflict as in 2021).
 func (e *Emulator) grantsCreate(g *gcall) bool {
-	if !g.isAdmin() {
+	if !g.mayConsentForOrg() {
 		return g.denied()
 	}
 	var in struct {
@@ -136,7 +136,7 @@ func (e *Emulator) grantsCreate(g *gcall) bool {
 
 // grantsPatch changes a grant's scope → 204.
 func (e *Emulator) grantsPatch(g *gcall) bool {
-	if !g.isAdmin() {
+	if !g.mayConsentForOrg() {
 		return g.denied()
 	}
 	gr := g.findGrant()
@@ -166,7 +166,7 @@ func (e *Emulator) grantsPatch(g *gcall) bool {
 }
 
 func (e *Emulator) grantsDelete(g *gcall) bool {
-	if !g.isAdmin() {
+	if !g.mayConsentForOrg() {
 		return g.denied()
 	}
 	gr := g.findGrant()

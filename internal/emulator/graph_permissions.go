@@ -42,6 +42,8 @@ var (
 	usersReadD   = []string{"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	usersReadA   = []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	deletedReadD = []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+	ownersWrite  = []string{"Application.ReadWrite.All", "Directory.ReadWrite.All"}
+	memberOfD    = []string{"User.Read", "User.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 )
 
 // orgFullRead are the delegated permissions that show every property of the organization.
@@ -66,6 +68,9 @@ var graphPermissions = []RoutePermissions{
 	{Route: "graph.applications.addPassword", Call: "POST /applications/{id}/addPassword", Page: "application-addpassword", Delegated: appsWriteD, Application: appsWriteA},
 	{Route: "graph.applications.removePassword", Call: "POST /applications/{id}/removePassword", Page: "application-removepassword", Delegated: appsWriteD, Application: appsWriteA},
 	{Route: "graph.applications.delete", Call: "DELETE /applications/{id}", Page: "application-delete", Delegated: appsWriteD, Application: appsWriteA},
+	{Route: "graph.applications.owners.list", Call: "GET /applications/{id}/owners", Page: "application-list-owners", Delegated: appsReadD, Application: appsReadA},
+	{Route: "graph.applications.owners.add", Call: "POST /applications/{id}/owners/$ref", Page: "application-post-owners", Delegated: ownersWrite, Application: ownersWrite,
+		Note: "Application.ReadWrite.OwnedBy isn't sufficient to add another owner"},
 	{Route: "graph.servicePrincipals.list", Call: "GET /servicePrincipals", Page: "serviceprincipal-list", Delegated: appsReadD, Application: appsReadA},
 	{Route: "graph.servicePrincipals.get", Call: "GET /servicePrincipals/{id} | (appId='…')", Page: "serviceprincipal-get", Delegated: appsReadD, Application: appsReadA},
 	{Route: "graph.servicePrincipals.create", Call: "POST /servicePrincipals", Page: "serviceprincipal-post-serviceprincipals", Delegated: spWriteD, Application: spWriteA},
@@ -87,6 +92,8 @@ var graphPermissions = []RoutePermissions{
 		Note: "with User.Read only id, displayName and verifiedDomains; every other property is null (tenantType included)"},
 	{Route: "graph.me.get", Call: "GET /me", Page: "user-get", Delegated: meReadD,
 		Note: "delegated only: an app-only token gets 400 BadRequest"},
+	{Route: "graph.me.memberOf", Call: "GET /me/memberOf", Page: "user-list-memberof", Delegated: memberOfD,
+		Note: "delegated only: an app-only token gets 400 BadRequest; directory roles carry roleTemplateId"},
 	{Route: "graph.users.list", Call: "GET /users", Page: "user-list", Delegated: usersReadD, Application: usersReadA},
 	{Route: "graph.users.get", Call: "GET /users/{id}", Page: "user-get", Delegated: usersReadD, Application: usersReadA},
 	{Route: "graph.authenticationEventsFlows.list", Call: "GET /identity/authenticationEventsFlows", Page: "identitycontainer-list-authenticationeventsflows", Delegated: flowsRead, Application: flowsRead},

@@ -51,7 +51,7 @@ func TestEveryRouteRefusesATokenWithoutItsPermission(t *testing.T) {
 		admin := ""
 		g.e.Store().View(func(*Directory) {
 			for _, u := range g.tenant.Users {
-				if u.Admin {
+				if u.IsGlobalAdmin() {
 					admin = u.UserPrincipalName
 				}
 			}

@@ -86,6 +86,9 @@ func (g *gcall) createSP(appID string, m map[string]json.RawMessage) bool {
 	if app == nil || !g.sees(app.VisibleAt) {
 		return g.noBackingApp(appID)
 	}
+	if !g.mayCreateSP(app) {
+		return g.denied()
+	}
 	if g.t.SPByAppID(appID) != nil {
 		return g.spConflict(appID)
 	}
@@ -103,6 +106,7 @@ func (g *gcall) createSP(appID string, m map[string]json.RawMessage) bool {
 		Tags:                   append([]string{}, app.Tags...),
 		CreatedDateTime:        g.e.now().UTC(),
 		CreatedBy:              g.principal(),
+		Owners:                 g.ownedBy(),
 		VisibleAt:              g.e.visibleAt(),
 	}
 	if !g.applySPProps(s, m) {
@@ -146,6 +150,9 @@ func (e *Emulator) spsPatch(g *gcall) bool {
 		if !upsert && !g.sees(s.VisibleAt) {
 			return g.notFound(key)
 		}
+		if !g.mayManageSP(s) {
+			return g.denied()
+		}
 		cp := *s
 		if !g.applySPProps(&cp, m) {
 			return false
@@ -169,7 +176,7 @@ func (e *Emulator) spsDelete(g *gcall) bool {
 	if s == nil || !g.sees(s.VisibleAt) {
 		return g.notFound(key)
 	}
-	if s.AppID == GraphAppID {
+	if s.AppID == GraphAppID || !g.mayManageSP(s) {
 		return g.denied()
 	}
 	now := g.e.now().UTC()

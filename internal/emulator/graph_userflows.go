@@ -33,6 +33,9 @@ func (e *Emulator) flowsList(g *gcall) bool {
 	if !g.ciamOnly() {
 		return false
 	}
+	if !g.mayUseUserFlows() {
+		return g.denied()
+	}
 	var items []map[string]any
 	for _, f := range g.t.UserFlows {
 		items = append(items, renderFlow(f, g.metadata()))
@@ -41,13 +44,13 @@ func (e *Emulator) flowsList(g *gcall) bool {
 }
 
 // flow is the flow the path names, after the checks every handler of one flow makes: an
-// External ID tenant, an admin caller when admin is set, a flow that exists. nil means the
-// error is answered.
-func (g *gcall) flow(admin bool) *UserFlow {
+// External ID tenant, a caller who may manage user flows (GA or External ID User Flow
+// Administrator; reads too), a flow that exists. nil means the error is answered.
+func (g *gcall) flow() *UserFlow {
 	if !g.ciamOnly() {
 		return nil
 	}
-	if admin && !g.isAdmin() {
+	if !g.mayUseUserFlows() {
 		g.denied()
 		return nil
 	}
@@ -61,7 +64,7 @@ func (g *gcall) flow(admin bool) *UserFlow {
 }
 
 func (e *Emulator) flowsGet(g *gcall) bool {
-	f := g.flow(false)
+	f := g.flow()
 	if f == nil {
 		return false
 	}
@@ -75,7 +78,7 @@ func (e *Emulator) flowsCreate(g *gcall) bool {
 	if !g.ciamOnly() {
 		return false
 	}
-	if !g.isAdmin() {
+	if !g.mayUseUserFlows() {
 		return g.denied()
 	}
 	var in struct {
@@ -118,7 +121,7 @@ func (e *Emulator) flowsCreate(g *gcall) bool {
 }
 
 func (e *Emulator) flowsDelete(g *gcall) bool {
-	f := g.flow(true)
+	f := g.flow()
 	if f == nil {
 		return false
 	}
@@ -138,7 +141,7 @@ func (g *gcall) includeApplicationsContext(f *UserFlow) string {
 }
 
 func (e *Emulator) flowAppsList(g *gcall) bool {
-	f := g.flow(false)
+	f := g.flow()
 	if f == nil {
 		return false
 	}
@@ -159,7 +162,7 @@ func (e *Emulator) flowAppsList(g *gcall) bool {
 
 // flowAppsAdd links an app to a flow: 201 {"appId": …}.
 func (e *Emulator) flowAppsAdd(g *gcall) bool {
-	f := g.flow(true)
+	f := g.flow()
 	if f == nil {
 		return false
 	}
@@ -189,7 +192,7 @@ func (e *Emulator) flowAppsAdd(g *gcall) bool {
 }
 
 func (e *Emulator) flowAppsRemove(g *gcall) bool {
-	f := g.flow(true)
+	f := g.flow()
 	if f == nil {
 		return false
 	}

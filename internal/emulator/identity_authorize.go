@@ -296,8 +296,7 @@ func (e *Emulator) advance(w http.ResponseWriter, r *http.Request, d *Directory,
 		if len(show) == 0 {
 			show = need
 		}
-		// External ID customers cannot consent; nor can anyone to an admin-only permission.
-		if !u.Admin && (t.Type == ExternalID || requiresAdmin(t, show)) {
+		if mustAskAdmin(t, u, show) {
 			return func(w http.ResponseWriter, _ *http.Request) {
 				a := aadsts(e.now(), 90094, "Admin consent is required for the permissions requested by this application. An admin consent request may be sent to the admin.")
 				renderPage(w, http.StatusForbidden, "error", pageData{
@@ -308,13 +307,27 @@ func (e *Emulator) advance(w http.ResponseWriter, r *http.Request, d *Directory,
 			}
 		}
 		data := pageData{Title: "Permissions requested", Tenant: t.DisplayName, App: c.name(), Action: f.PageBase + "/consent", Flow: f.ID,
-			Username: signInName(t, u), CanConsentForOrg: u.Admin, Unverified: c.firstParty == nil, Publisher: "Microsoft"}
+			Username: signInName(t, u), CanConsentForOrg: u.CanConsentForOrg(), Unverified: c.firstParty == nil, Publisher: "Microsoft"}
 		for _, p := range show {
 			data.Permissions = append(data.Permissions, pagePermission{Value: p, Text: permissionText(p)})
 		}
 		return page(http.StatusOK, "consent", data)
 	}
 	return e.complete(w, r, d, f, t, u, c, granted)
+}
+
+// mustAskAdmin reports whether a person may not consent to perms, so the sign-in stops at "Need
+// admin approval" (AADSTS90094). GA, PRA, App and Cloud App Admins may consent to anything
+// delegated (tenants.md §3.3). Anyone else: never in an External ID tenant (customers cannot
+// consent, §3.2); never while the tenant's user consent is off (Settings.UserConsent; Entra may
+// say AADSTS90093 for a policy block, [unverified] which one a tenant without any ForSelf policy
+// shows: we answer 90094 as for admin-only permissions); and under the Legacy policy only to
+// permissions that need no admin (openid, profile, offline_access, email, User.Read).
+func mustAskAdmin(t *Tenant, u *User, perms []string) bool {
+	if u.CanConsentForOrg() {
+		return false
+	}
+	return t.Type == ExternalID || !t.settings().UserConsent || requiresAdmin(t, perms)
 }
 
 func tenantDisplay(d *Directory, id string) string {
@@ -496,10 +509,10 @@ func (e *Emulator) handleConsentPost(w http.ResponseWriter, r *http.Request, _ p
 			return e.advance(w, r, d, f)
 		}
 		need, _ := neededPermissions(t, c, parseScopes(f.Scope))
-		if !u.Admin && (t.Type == ExternalID || requiresAdmin(t, need)) {
+		if mustAskAdmin(t, u, need) {
 			return e.advance(w, r, d, f) // shows the admin-approval page
 		}
-		e.recordConsent(t, c, u.ID, need, u.Admin && r.Form.Get("consent_org") == "1")
+		e.recordConsent(t, c, u.ID, need, u.CanConsentForOrg() && r.Form.Get("consent_org") == "1")
 		f.Consented = true
 		return e.advance(w, r, d, f)
 	})

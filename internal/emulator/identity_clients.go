@@ -352,17 +352,7 @@ func (e *Emulator) recordConsent(t *Tenant, c client, userID string, perms []str
 		g = &Grant{ID: randomToken("", 32)[:43], ClientID: sp.ID, ConsentType: consent, PrincipalID: principal, ResourceID: graph.ID}
 		t.Grants = append(t.Grants, g)
 	}
-	have := strings.Fields(g.Scope)
-	for _, p := range perms {
-		dup := false
-		for _, h := range have {
-			dup = dup || strings.EqualFold(h, p)
-		}
-		if !dup {
-			have = append(have, p)
-		}
-	}
-	g.Scope = strings.Join(have, " ")
+	g.Scope = mergeScopes(g.Scope, perms)
 }
 
 // sortedValues lists a granted set's values in a stable order.

@@ -81,16 +81,27 @@ func NewSecretText() string {
 }
 
 // seedDirectory makes the directory the emulator starts with: a workforce tenant and an External
-// ID tenant, each with users, an automation client, Microsoft Graph's service principal, and for
-// External ID a sign-up/sign-in user flow.
-func seedDirectory(now time.Time) *Directory {
+// ID tenant (and an Azure AD B2C one when asked), each with users, an automation client,
+// Microsoft Graph's service principal, and for External ID a sign-up/sign-in user flow.
+//
+// Each tenant is shared by several people with different directory roles (tenants.md §7): the
+// first user is the Global Administrator and the second a member without a role, as before
+// roles existed, so callers that pick "the admin" or "a non-admin" keep working.
+func seedDirectory(now time.Time, b2c bool) *Directory {
 	wf := seedTenant(now, Workforce, "contoso", "Contoso", []User{
-		{DisplayName: "Adele Vance", UserPrincipalName: "adele@contoso.onmicrosoft.com", GivenName: "Adele", Surname: "Vance", Admin: true},
+		{DisplayName: "Adele Vance", UserPrincipalName: "adele@contoso.onmicrosoft.com", GivenName: "Adele", Surname: "Vance", Roles: []string{RoleGlobalAdmin}},
 		{DisplayName: "Megan Bowen", UserPrincipalName: "megan@contoso.onmicrosoft.com", GivenName: "Megan", Surname: "Bowen"},
+		{DisplayName: "Alex Wilber", UserPrincipalName: "alex@contoso.onmicrosoft.com", GivenName: "Alex", Surname: "Wilber", Roles: []string{RoleAppAdmin}},
+		{DisplayName: "Diego Siciliani", UserPrincipalName: "diego@contoso.onmicrosoft.com", GivenName: "Diego", Surname: "Siciliani", Roles: []string{RoleCloudAppAdmin}},
+		{DisplayName: "Lee Gu", UserPrincipalName: "lee@contoso.onmicrosoft.com", GivenName: "Lee", Surname: "Gu", Roles: []string{RoleAppDeveloper}},
 	})
 	ex := seedTenant(now, ExternalID, "wingtiptoyscustomers", "Wingtip Toys customers", []User{
-		{DisplayName: "Admin", UserPrincipalName: "admin@wingtiptoyscustomers.onmicrosoft.com", Admin: true},
+		{DisplayName: "Admin", UserPrincipalName: "admin@wingtiptoyscustomers.onmicrosoft.com", Roles: []string{RoleGlobalAdmin}},
 		{DisplayName: "Ada Customer", UserPrincipalName: "ada@wingtiptoyscustomers.onmicrosoft.com", Mail: "ada@example.com", GivenName: "Ada", Surname: "Customer"},
+		{DisplayName: "App Admin", UserPrincipalName: "appadmin@wingtiptoyscustomers.onmicrosoft.com", Roles: []string{RoleAppAdmin}},
+		{DisplayName: "Cloud App Admin", UserPrincipalName: "cloudappadmin@wingtiptoyscustomers.onmicrosoft.com", Roles: []string{RoleCloudAppAdmin}},
+		{DisplayName: "App Developer", UserPrincipalName: "developer@wingtiptoyscustomers.onmicrosoft.com", Roles: []string{RoleAppDeveloper}},
+		{DisplayName: "User Flow Admin", UserPrincipalName: "userflowadmin@wingtiptoyscustomers.onmicrosoft.com", Roles: []string{RoleUserFlowAdmin}},
 	})
 	desc := "Sign up or sign in with email and password"
 	ex.UserFlows = append(ex.UserFlows, &UserFlow{
@@ -99,7 +110,19 @@ func seedDirectory(now time.Time) *Directory {
 		Description: &desc,
 		Attributes:  []string{"email", "displayName"},
 	})
-	return &Directory{Tenants: []*Tenant{wf, ex}}
+	d := &Directory{Tenants: []*Tenant{wf, ex}}
+	if b2c {
+		d.Tenants = append(d.Tenants, seedB2C(now))
+	}
+	return d
+}
+
+// seedB2C is the Azure AD B2C tenant Options.B2CTenant adds.
+func seedB2C(now time.Time) *Tenant {
+	return seedTenant(now, B2C, "fabrikamb2c", "Fabrikam B2C", []User{
+		{DisplayName: "Admin", UserPrincipalName: "admin@fabrikamb2c.onmicrosoft.com", Roles: []string{RoleGlobalAdmin}},
+		{DisplayName: "Bo Member", UserPrincipalName: "bo@fabrikamb2c.onmicrosoft.com", GivenName: "Bo", Surname: "Member"},
+	})
 }
 
 func seedTenant(now time.Time, typ TenantType, sub, name string, users []User) *Tenant {
@@ -165,4 +188,22 @@ func seedTenant(now time.Time, typ TenantType, sub, name string, users []User) *
 // String shows a tenant without secrets, for logs.
 func (t *Tenant) String() string {
 	return fmt.Sprintf("%s tenant %s (%s)", t.Type, t.Domain, t.ID)
+}
+
+// upgradeDirectory brings a directory read from an older data file up to date: the "admin" flag
+// becomes the Global Administrator role, and a B2C tenant is added when asked for.
+func upgradeDirectory(d *Directory, now time.Time, b2c bool) {
+	hasB2C := false
+	for _, t := range d.Tenants {
+		hasB2C = hasB2C || t.Type == B2C
+		for _, u := range t.Users {
+			if u.LegacyAdmin && len(u.Roles) == 0 {
+				u.Roles = []string{RoleGlobalAdmin}
+			}
+			u.LegacyAdmin = false
+		}
+	}
+	if b2c && !hasB2C {
+		d.Tenants = append(d.Tenants, seedB2C(now))
+	}
 }

@@ -20,12 +20,16 @@ type (
 const (
 	Workforce  = emuclient.Workforce
 	ExternalID = emuclient.ExternalID
+	B2C        = emuclient.B2C
 )
 
 // graphTenantType is the value of organization.tenantType in Graph.
 func graphTenantType(t TenantType) string {
-	if t == ExternalID {
+	switch t {
+	case ExternalID:
 		return "CIAM"
+	case B2C:
+		return "AAD B2C"
 	}
 	return "AAD"
 }
@@ -51,6 +55,8 @@ type Tenant struct {
 	ServicePrincipals []*ServicePrincipal `json:"servicePrincipals"`
 	Grants            []*Grant            `json:"oauth2PermissionGrants"`
 	UserFlows         []*UserFlow         `json:"userFlows,omitempty"`
+	// Settings are the tenant's settings and policies; nil is DefaultSettings.
+	Settings *Settings `json:"settings,omitempty"`
 }
 
 // Subdomain is the first label of the onmicrosoft.com domain: the External ID host is
@@ -69,8 +75,12 @@ type User struct {
 	GivenName         string `json:"givenName,omitempty"`
 	Surname           string `json:"surname,omitempty"`
 	Password          string `json:"password"`
-	// Admin users may grant tenant-wide consent on the consent page.
-	Admin bool `json:"admin,omitempty"`
+	// Roles are the person's directory roles by display name (Role* constants); none for a
+	// plain member.
+	Roles []string `json:"roles,omitempty"`
+	// LegacyAdmin is the "admin" flag of data files written before roles: read as Global
+	// Administrator on load.
+	LegacyAdmin bool `json:"admin,omitempty"`
 	// SignedUp marks an External ID customer who created the account through a user flow.
 	SignedUp bool `json:"signedUp,omitempty"`
 }
@@ -100,6 +110,11 @@ type Application struct {
 	// CreatedBy is who created it through Graph ("user:<id>" or "app:<appId>"), for the
 	// non-admin object quota; empty for seeded objects.
 	CreatedBy string `json:"createdBy,omitempty"`
+	// Owners are the object ids (users, service principals) of the app's owners.
+	Owners []string `json:"owners,omitempty"`
+
+	// credentialWrite is when a credential of the app last changed, for the concurrency window.
+	credentialWrite time.Time
 
 	// VisibleAt is when replication makes the object visible to calls other than the one that
 	// created it (the replication-lag fault); zero means at once.
@@ -180,6 +195,7 @@ type ServicePrincipal struct {
 	AppRoleAssignments     []string                   `json:"appRoleAssignments,omitempty"` // application permissions granted to this SP, by value
 	Extra                  map[string]json.RawMessage `json:"extra,omitempty"`
 	CreatedBy              string                     `json:"createdBy,omitempty"` // see Application.CreatedBy
+	Owners                 []string                   `json:"owners,omitempty"`    // see Application.Owners
 	VisibleAt              time.Time                  `json:"-"`
 }
 

@@ -61,7 +61,7 @@ func registerApp(t *testing.T, e *emulatortest.Emulator, kind emulator.TenantTyp
 			ten.UserFlows[0].AppIDs = append(ten.UserFlows[0].AppIDs, a.appID)
 		}
 		for _, u := range ten.Users {
-			if !u.Admin {
+			if len(u.Roles) == 0 {
 				a.user, a.mail = u.UserPrincipalName, u.Mail
 				break
 			}

@@ -16,6 +16,9 @@ type TenantType string
 const (
 	Workforce  TenantType = "workforce"
 	ExternalID TenantType = "external"
+	// B2C is an Azure AD B2C tenant (Options.B2CTenant, --b2c): served as a workforce tenant,
+	// told apart only by organization.tenantType (tenants.md §6).
+	B2C TenantType = "b2c"
 )
 
 // AutomationClient is an app registration seeded in every tenant whose service principal holds
@@ -51,12 +54,15 @@ type TenantInfo struct {
 	UserFlows        []string         `json:"user_flows,omitempty"`
 }
 
-// UserInfo is a user and the password to sign in with.
+// UserInfo is a user, the password to sign in with and the person's directory roles.
 type UserInfo struct {
 	DisplayName       string `json:"display_name"`
 	UserPrincipalName string `json:"username"`
 	Password          string `json:"password"`
-	Admin             bool   `json:"admin,omitempty"`
+	// Roles are the directory roles' display names; empty for a member without a role.
+	Roles []string `json:"roles"`
+	// Admin marks the Global Administrator, the person who may do everything.
+	Admin bool `json:"admin,omitempty"`
 }
 
 // Tenant returns the info of the first tenant of a type.
