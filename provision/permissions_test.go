@@ -2,11 +2,9 @@ package provision
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,10 +18,9 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
-
-var updateDocs = flag.Bool("update", false, "rewrite docs/permissions.md")
 
 // toolCalls is every Graph call the tool makes with its own sign-in (internal/graph), by the
 // emulator's route name. TestDelegatedScopesCoverEveryCall fails when the tool makes a call not
@@ -237,18 +234,5 @@ tool), not with the tool's sign-in.
 		}
 		fmt.Fprintf(&b, "| `%s`%s | `%s` | %s | `%s` | %s | `%s` | %s |\n", strings.ReplaceAll(p.Call, "|", "or"), note, c.op, c.usedBy, p.Delegated[0], app, covering(p, scopes), p.Page)
 	}
-	got := b.String()
-	path := filepath.Join("..", "docs", "permissions.md")
-	if *updateDocs {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v: run go test ./provision -run TestPermissionsDoc -update", err)
-	}
-	if string(want) != got {
-		t.Errorf("docs/permissions.md is out of date: run go test ./provision -run TestPermissionsDoc -update")
-	}
+	testkit.Golden(t, filepath.Join("..", "docs", "permissions.md"), []byte(b.String()))
 }
