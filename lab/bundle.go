@@ -225,24 +225,14 @@ func zipBundle(dst, bundle, prefix string, files []string) error {
 		}
 		for _, rel := range files {
 			p := filepath.Join(bundle, filepath.FromSlash(rel))
-			info, err := os.Lstat(p)
+			// Read first, through one open that refuses a link: the zip holds what was checked.
+			b, mode, err := atomicfile.ReadFile(p)
 			if err != nil {
 				return err
 			}
-			if !info.Mode().IsRegular() {
-				return fmt.Errorf("%s is not a regular file", p)
-			}
-			h, err := zip.FileInfoHeader(info)
-			if err != nil {
-				return err
-			}
-			h.Name = path.Join(prefix, rel)
-			h.Method = zip.Deflate
+			h := &zip.FileHeader{Name: path.Join(prefix, rel), Method: zip.Deflate, Modified: time.Now()}
+			h.SetMode(mode)
 			w, err := zw.CreateHeader(h)
-			if err != nil {
-				return err
-			}
-			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
 			}
