@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,7 +155,11 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	}
 	printEmulatorHelp(o.IO.Err, e, info)
 	<-cmd.Context().Done()
-	fmt.Fprintln(o.IO.Err, "\nemulator stopped")
+	why := "Ctrl-C"
+	if errors.Is(context.Cause(cmd.Context()), ErrTerminated) {
+		why = "SIGTERM"
+	}
+	fmt.Fprintf(o.IO.Err, "\nemulator stopped (%s)\n", why)
 	return nil
 }
 

@@ -81,7 +81,8 @@ func exitCodeOf(ctx context.Context, err error) int {
 	case err == nil:
 		return ExitOK
 	case ctx.Err() != nil:
-		return ExitInterrupted
+		code, _ := signalExit(ctx)
+		return code
 	case errors.As(err, &u):
 		return ExitUsage
 	}

@@ -23,7 +23,7 @@ const (
 	ExitOK          = 0
 	ExitError       = 1   // the work failed
 	ExitUsage       = 2   // a flag or an answer was missing or wrong
-	ExitInterrupted = 130 // Ctrl-C (SIGINT) or SIGTERM, as shells report a signal
+	ExitInterrupted = 130 // Ctrl-C (SIGINT), as shells report it; SIGTERM is ExitTerminated
 )
 
 // GlobalOptions are the flags every command takes.
@@ -86,8 +86,9 @@ func Main(ctx context.Context, args []string, io *ui.Streams) int {
 		return ExitOK
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(io.Err, "Interrupted:", safetext.Text(err.Error()))
-		return ExitInterrupted
+		code, word := signalExit(ctx)
+		fmt.Fprintln(io.Err, word, safetext.Text(err.Error()))
+		return code
 	}
 	// The error may quote Graph, a file or a request: its words reach the terminal escaped.
 	fmt.Fprintln(io.Err, "Error:", safetext.Text(err.Error()))
