@@ -114,10 +114,13 @@ type handoutData struct {
 	Repository, RepoURL    string
 	Folder, ID             string
 	Copies                 []copyStep
-	Install, Run, Notes    []string
-	AppURL, RedirectURI    string
-	Emulated               bool
-	Cloud                  string
+	// Ignore are the copied files that hold the credential, to git-ignore in the sample's
+	// folder: copied there, they would otherwise show up for the next commit.
+	Ignore              []string
+	Install, Run, Notes []string
+	AppURL, RedirectURI string
+	Emulated            bool
+	Cloud               string
 }
 
 type copyStep struct{ From, To string }
@@ -143,6 +146,9 @@ func (cfg *Config) handout(a Attendee, m *marker) handoutData {
 	}
 	for _, f := range m.Files {
 		d.Copies = append(d.Copies, copyStep{From: configDir + "/" + f, To: f})
+		if slices.Contains(m.SecretFiles, configDir+"/"+f) {
+			d.Ignore = append(d.Ignore, f)
+		}
 	}
 	return d
 }
