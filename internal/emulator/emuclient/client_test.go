@@ -116,7 +116,7 @@ func TestReadAdminToken(t *testing.T) {
 			if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(dir, AdminTokenFile)); err != nil {
 				t.Fatal(err)
 			}
-		}, "", "--emulator-token"},
+		}, "", "readable only by you"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 )
 
 // TenantType is the kind of tenant: a workforce tenant (Graph tenantType "AAD") or an External ID
@@ -132,21 +132,12 @@ func FetchInfo(ctx context.Context, client *http.Client, base, token string) (*I
 // planted by someone else, or one others could read, is refused.
 func ReadAdminToken(caFile string) (string, error) {
 	p := filepath.Join(filepath.Dir(caFile), AdminTokenFile)
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	b, mode, err := atomicfile.ReadFile(p)
+	if errors.Is(err, atomicfile.ErrNotRegular) || (err == nil && mode&0o077 != 0) {
+		return "", fmt.Errorf("emulator admin token: %s is not a regular file readable only by you; restart the emulator to rewrite it, or pass --emulator-token", p)
+	}
 	if err != nil {
 		return "", fmt.Errorf("emulator admin token: %w; pass --emulator-token with the admin_token of the emulator's first JSON line", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("emulator admin token: %w", err)
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("emulator admin token: %s is not a regular file readable only by you (mode %v); restart the emulator to rewrite it, or pass --emulator-token", p, st.Mode())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
-	if err != nil {
-		return "", fmt.Errorf("emulator admin token: %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
