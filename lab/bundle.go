@@ -114,10 +114,13 @@ type handoutData struct {
 	Repository, RepoURL    string
 	Folder, ID             string
 	Copies                 []copyStep
-	Install, Run, Notes    []string
-	AppURL, RedirectURI    string
-	Emulated               bool
-	Cloud                  string
+	// Ignore are the copied files that hold the credential, to git-ignore in the sample's
+	// folder: copied there, they would otherwise show up for the next commit.
+	Ignore              []string
+	Install, Run, Notes []string
+	AppURL, RedirectURI string
+	Emulated            bool
+	Cloud               string
 }
 
 type copyStep struct{ From, To string }
@@ -143,6 +146,9 @@ func (cfg *Config) handout(a Attendee, m *marker) handoutData {
 	}
 	for _, f := range m.Files {
 		d.Copies = append(d.Copies, copyStep{From: configDir + "/" + f, To: f})
+		if slices.Contains(m.SecretFiles, configDir+"/"+f) {
+			d.Ignore = append(d.Ignore, f)
+		}
 	}
 	return d
 }
@@ -225,24 +231,14 @@ func zipBundle(dst, bundle, prefix string, files []string) error {
 		}
 		for _, rel := range files {
 			p := filepath.Join(bundle, filepath.FromSlash(rel))
-			info, err := os.Lstat(p)
+			// Read first, through one open that refuses a link: the zip holds what was checked.
+			b, mode, err := atomicfile.ReadFile(p)
 			if err != nil {
 				return err
 			}
-			if !info.Mode().IsRegular() {
-				return fmt.Errorf("%s is not a regular file", p)
-			}
-			h, err := zip.FileInfoHeader(info)
-			if err != nil {
-				return err
-			}
-			h.Name = path.Join(prefix, rel)
-			h.Method = zip.Deflate
+			h := &zip.FileHeader{Name: path.Join(prefix, rel), Method: zip.Deflate, Modified: time.Now()}
+			h.SetMode(mode)
 			w, err := zw.CreateHeader(h)
-			if err != nil {
-				return err
-			}
-			b, err := os.ReadFile(p)
 			if err != nil {
 				return err
 			}

@@ -115,7 +115,8 @@ func checkBundles(t *testing.T, cfg Config, rep *Report, log *testkit.Log[Event]
 			t.Errorf("%s: zip mode %v", a.ID, fi.Mode())
 		}
 		md, _ := os.ReadFile(filepath.Join(bundle, "HANDOUT.md"))
-		for _, want := range []string{a.ClientID, rep.TenantID, a.SecretFiles[0], "npm start", "git clone"} {
+		copied := strings.TrimPrefix(a.SecretFiles[0], configDir+"/") // where the handout tells them to copy it
+		for _, want := range []string{a.ClientID, rep.TenantID, a.SecretFiles[0], "npm start", "git clone", "git check-ignore -v " + copied} {
 			if !strings.Contains(string(md), want) {
 				t.Errorf("%s: HANDOUT.md lacks %q", a.ID, want)
 			}
@@ -128,6 +129,9 @@ func checkBundles(t *testing.T, cfg Config, rep *Report, log *testkit.Log[Event]
 		}
 		if !strings.Contains(string(html), "@media print") || !strings.Contains(string(html), a.ClientID) {
 			t.Errorf("%s: HANDOUT.html lacks print CSS or the client id", a.ID)
+		}
+		if !strings.Contains(string(html), "git check-ignore -v "+copied) {
+			t.Errorf("%s: HANDOUT.html does not say to git-ignore %s", a.ID, copied)
 		}
 		for _, s := range secrets[len(secrets)-1:] {
 			if strings.Contains(string(md), s) || strings.Contains(string(html), s) {

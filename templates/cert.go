@@ -9,8 +9,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"io"
-	"os"
 	"strings"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -103,7 +103,7 @@ func encodePFX(rand io.Reader, cert *x509.Certificate, key crypto.Signer, passwo
 
 // LoadPFX reads a PKCS#12 file written for a sample and returns its certificate and key.
 func LoadPFX(path, password string) (*x509.Certificate, crypto.Signer, error) {
-	b, err := os.ReadFile(path)
+	b, _, err := atomicfile.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the certificate: %w", err)
 	}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/template"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"github.com/tailscale/hujson"
 )
@@ -64,7 +64,7 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 	cfg := &Config{SampleID: m.ID, Dir: dir}
 	for _, s := range m.ReadBack.Sources {
 		p := filepath.Join(dir, filepath.FromSlash(s.Path))
-		b, err := os.ReadFile(p)
+		b, _, err := atomicfile.ReadFile(p) // may hold a secret: never through a link
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
@@ -40,15 +41,11 @@ func Restore(m *samples.Manifest, dir string, created []string) (*RestoreResult,
 	var errs []error
 	for _, p := range candidates {
 		bak := p + ".bak"
-		b, err := os.ReadFile(bak)
+		b, mode, err := atomicfile.ReadFile(bak)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err == nil {
-			mode := fs.FileMode(0o644)
-			if fi, err := os.Stat(bak); err == nil {
-				mode = fi.Mode().Perm()
-			}
 			err = writeAtomic(p, b, mode)
 		}
 		if err == nil {

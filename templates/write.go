@@ -367,26 +367,24 @@ func planFile(m *samples.Manifest, dir string, f samples.File, data *templateDat
 }
 
 func readExisting(p *plan) error {
-	fi, err := os.Lstat(p.abs)
+	// One open that refuses a link, and the checks on what it opened: no window between a
+	// check and the read for a link to be swapped in.
+	b, mode, err := atomicfile.ReadFile(p.abs)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if errors.Is(err, atomicfile.ErrNotRegular) {
+		return fmt.Errorf("%s is not a regular file (a link or a folder); move it away and run again", p.abs)
+	}
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", p.abs, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (a link or a folder); move it away and run again", p.abs)
 	}
 	// A read-only file is a person's choice; rename would replace it anyway (and root may
 	// write anything), so the mode is checked rather than the open.
-	if fi.Mode().Perm()&0o200 == 0 {
+	if mode&0o200 == 0 {
 		return fmt.Errorf("%s is read-only; make it writable (chmod u+w %s) and run again", p.abs, filepath.Base(p.abs))
 	}
-	b, err := os.ReadFile(p.abs)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", p.abs, err)
-	}
-	p.old, p.oldMode = b, fi.Mode().Perm()
+	p.old, p.oldMode = b, mode
 	return nil
 }
 
@@ -397,7 +395,7 @@ func startingContent(m *samples.Manifest, dir string, f samples.File, p *plan) (
 		return p.old, nil
 	}
 	if f.From != "" {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.From)))
+		b, _, err := atomicfile.ReadFile(filepath.Join(dir, filepath.FromSlash(f.From)))
 		if err == nil {
 			return b, nil
 		}

@@ -5,15 +5,13 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/cli"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.WithSignals(context.Background(), os.Stderr, os.Exit)
 	code := cli.Main(ctx, os.Args[1:], ui.System())
 	stop()
 	os.Exit(code)

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Write replaces path with data and mode: a temporary file in the same folder (same file
@@ -31,6 +33,7 @@ type Staged struct {
 // Discard removes it.
 func Stage(path string, data []byte, mode fs.FileMode) (*Staged, error) {
 	dir := filepath.Dir(path)
+	removeStale(dir, time.Now())
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: %w; check that the folder is writable", path, err)
@@ -73,3 +76,40 @@ func (s *Staged) Commit() error {
 
 // Discard removes the staged file; the destination stays as it was.
 func (s *Staged) Discard() { os.Remove(s.tmp) }
+
+// staleAfter is how old a staging file must be to count as left by a kill: a write in progress
+// (in this process or another run) stages and commits within seconds, so one this old is an
+// orphan, and a secret in it must not linger beside the sample.
+const staleAfter = 2 * time.Minute
+
+// removeStale removes staging files (".<name>.tmp-<digits>", as Stage makes them) older than
+// staleAfter from dir. Best effort: a file it cannot remove is left for the next write.
+func removeStale(dir string, now time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !isStagingName(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > staleAfter {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// isStagingName reports whether name is one CreateTemp makes for Stage: a leading dot, the
+// file's name, ".tmp-" and the random digits.
+func isStagingName(name string) bool {
+	i := strings.LastIndex(name, ".tmp-")
+	if !strings.HasPrefix(name, ".") || i < 2 || i+len(".tmp-") == len(name) {
+		return false
+	}
+	for _, r := range name[i+len(".tmp-"):] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

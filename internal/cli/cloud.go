@@ -56,7 +56,16 @@ func openTarget(ctx context.Context, g *GlobalOptions) (*target, error) {
 		if err != nil {
 			return nil, usagef("%w", err)
 		}
-		info, err := fetchEmulatorInfo(ctx, c)
+		// The token beside the CA file by default: whoever may read the CA file the emulator
+		// wrote is the person who ran it (the file is 0600), and the command stays as short as
+		// before; --emulator-token is for an emulator on another account or a copied CA file.
+		token := g.EmulatorToken
+		if token == "" {
+			if token, err = emuclient.ReadAdminToken(g.CAFile); err != nil {
+				return nil, usagef("%w", err)
+			}
+		}
+		info, err := fetchEmulatorInfo(ctx, c, token)
 		if err != nil {
 			return nil, err
 		}
@@ -111,8 +120,11 @@ func startLocalEmulator() (*target, error) {
 }
 
 // fetchEmulatorInfo asks a standalone emulator for its tenants.
-func fetchEmulatorInfo(ctx context.Context, c auth.Cloud) (*emuclient.Info, error) {
-	info, err := emuclient.FetchInfo(ctx, c.HTTPClient(), c.LoginBase)
+func fetchEmulatorInfo(ctx context.Context, c auth.Cloud, token string) (*emuclient.Info, error) {
+	info, err := emuclient.FetchInfo(ctx, c.HTTPClient(), c.LoginBase, token)
+	if errors.Is(err, emuclient.ErrAdminToken) {
+		return nil, fmt.Errorf("the emulator at %s refused its admin token (%w): pass the --ca-file of this run of the emulator, or --emulator-token with the admin_token of its first JSON line", c.LoginBase, err)
+	}
 	if errors.Is(err, emuclient.ErrNotEmulator) {
 		return nil, errors.New("the server at --emulator-url is not an entra-quickstart emulator: check the URL")
 	}

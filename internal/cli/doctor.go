@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
@@ -411,7 +411,7 @@ func sourceOf(cfg *templates.Config, keys []string) string {
 		return p
 	}
 	for _, p := range cfg.Sources {
-		b, err := os.ReadFile(p)
+		b, _, err := atomicfile.ReadFile(p)
 		if err != nil {
 			continue
 		}

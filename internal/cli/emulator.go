@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +34,9 @@ type EmulatorOptions struct {
 	MaxSecretLifetime    time.Duration
 	CredentialRaceWindow time.Duration
 	B2C                  bool
+	// AllowRemoteListen lets --listen be other than loopback (the emulator then serves its
+	// users' passwords and client secrets to the network).
+	AllowRemoteListen bool
 }
 
 func newEmulatorCmd(g *GlobalOptions) *cobra.Command {
@@ -43,13 +48,17 @@ func newEmulatorCmd(g *GlobalOptions) *cobra.Command {
 as a standalone HTTPS server, for rehearsing a workshop or pointing a real sample app at it.
 
 The first line on stdout is one JSON object: the emulator's url, the path of its CA certificate
-(ca_file), and the seeded tenants with their users (and passwords) and automation clients
+(ca_file), the admin_token its admin endpoints (<url>/_emulator/...) require as a bearer token
+(also written, mode 0600, to the admin-token file beside ca_file), and the seeded tenants with their users (and passwords) and automation clients
 (client_id and client_secret, for a Graph token by client credentials). Human-readable help
 follows on stderr. It runs until you press Ctrl-C.
 
 Reach it at its url (https://localhost:PORT), or under the real host names
 (login.microsoftonline.com, graph.microsoft.com, <name>.ciamlogin.com) by sending those names to
 its address: Chromium's --host-resolver-rules, or a hosts-file entry with the emulator on port 443.
+It listens only on a loopback address unless --allow-remote-listen says otherwise. Its CA is
+valid for 30 days and may vouch only for localhost, the loopback addresses and the hosts it
+emulates, so trusting it cannot let anyone impersonate another site.
 Faults (latency, throttling, errors, dropped connections, replication lag) can be set at start
 or at any time through the admin endpoint <url>/_emulator/faults.
 
@@ -86,6 +95,7 @@ with the flags below or through <url>/_emulator/settings.`,
 	f.DurationVar(&o.MaxSecretLifetime, "max-secret-lifetime", 0, "app management policy: refuse client secrets living longer (0: no limit)")
 	f.DurationVar(&o.CredentialRaceWindow, "credential-race-window", 0, "answer 409 Directory_ConcurrencyViolation to credential writes to one app closer together than this (e.g. 500ms; 0: off)")
 	f.BoolVar(&o.B2C, "b2c", false, "add an Azure AD B2C tenant (tenantType \"AAD B2C\")")
+	f.BoolVar(&o.AllowRemoteListen, "allow-remote-listen", false, "DANGEROUS: allow --listen on a non-loopback address; whoever reaches it can sign in as the seeded users and get their passwords and client secrets")
 	return cmd
 }
 
@@ -122,11 +132,20 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 		o.Data = abs
 		dir = filepath.Dir(abs)
 	}
-	e, err := emulator.Start(emulator.Options{Addr: o.Listen, DataFile: o.Data, Dir: dir, Faults: cfg, Settings: settings, B2CTenant: o.B2C})
+	e, err := emulator.Start(emulator.Options{Addr: o.Listen, DataFile: o.Data, Dir: dir, Faults: cfg, Settings: settings, B2CTenant: o.B2C, AllowRemoteListen: o.AllowRemoteListen})
+	if errors.Is(err, emulator.ErrRemoteListen) {
+		return usagef("--listen %s: %w", o.Listen, err)
+	}
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	if o.AllowRemoteListen {
+		fmt.Fprintf(o.IO.Err, "WARNING: --allow-remote-listen: the emulator listens on %s; anyone who can reach it can sign in as its users and, with the admin token, read their passwords and client secrets. Stop it when the rehearsal ends.\n", e.Addr())
+	}
+	if why := e.CARenewed(); why != "" {
+		fmt.Fprintf(o.IO.Err, "A new CA certificate was made (%s): trust the new %s where you trusted the old one.\n", why, e.CAFile())
+	}
 	info := e.Info()
 	if err := json.NewEncoder(o.IO.Out).Encode(info); err != nil {
 		return err
@@ -136,7 +155,11 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	}
 	printEmulatorHelp(o.IO.Err, e, info)
 	<-cmd.Context().Done()
-	fmt.Fprintln(o.IO.Err, "\nemulator stopped")
+	why := "Ctrl-C"
+	if errors.Is(context.Cause(cmd.Context()), ErrTerminated) {
+		why = "SIGTERM"
+	}
+	fmt.Fprintf(o.IO.Err, "\nemulator stopped (%s)\n", why)
 	return nil
 }
 
@@ -154,13 +177,14 @@ func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emuclient.Info) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, `
-Use it:
+Use it (the admin token is in %[4]s, readable only by you):
   entra-quickstart init --emulator-url %[1]s --ca-file %[2]s
-  curl --cacert %[2]s %[1]s/_emulator/info
+  TOKEN=$(cat %[4]s)
+  curl --cacert %[2]s -H "Authorization: Bearer $TOKEN" %[1]s/_emulator/info
   Graph:      %[1]s/v1.0/organization (bearer token from the tenant's token endpoint)
   Real names: chromium --host-resolver-rules="%[3]s" --ignore-certificate-errors
-Faults:       curl --cacert %[2]s -X POST %[1]s/_emulator/faults -d '{"route":"graph.*","kind":"status","status":503,"times":1}'
-Settings:     curl --cacert %[2]s -X PUT %[1]s/_emulator/settings -d '{"allowedToCreateApps":false}'
+Faults:       curl --cacert %[2]s -H "Authorization: Bearer $TOKEN" -X POST %[1]s/_emulator/faults -d '{"route":"graph.*","kind":"status","status":503,"times":1}'
+Settings:     curl --cacert %[2]s -H "Authorization: Bearer $TOKEN" -X PUT %[1]s/_emulator/settings -d '{"allowedToCreateApps":false}'
 Press Ctrl-C to stop.
-`, info.URL, info.CAFile, e.HostResolverRules())
+`, info.URL, info.CAFile, e.HostResolverRules(), shellQuote(filepath.Join(filepath.Dir(info.CAFile), emuclient.AdminTokenFile)))
 }

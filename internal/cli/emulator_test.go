@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 )
 
@@ -35,9 +36,10 @@ func TestEmulatorCommandFirstLine(t *testing.T) {
 		t.Fatalf("no first line: %v", err)
 	}
 	var info struct {
-		URL     string `json:"url"`
-		CAFile  string `json:"ca_file"`
-		Tenants []struct {
+		URL        string `json:"url"`
+		CAFile     string `json:"ca_file"`
+		AdminToken string `json:"admin_token"`
+		Tenants    []struct {
 			ID, Domain, Type string
 			Users            []struct{ Username, Password string }
 			AutomationClient struct {
@@ -70,11 +72,20 @@ func TestEmulatorCommandFirstLine(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
-	resp, err := c.Get(info.URL + "/_emulator/info")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("emulator does not answer at its url with its CA: %v %v", err, resp)
+	for _, tok := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {info.AdminToken, http.StatusOK}} {
+		req, _ := emuclient.NewAdminRequest(ctx, http.MethodGet, info.URL, "/info", tok.token, nil)
+		resp, err := c.Do(req)
+		if err != nil || resp.StatusCode != tok.want {
+			t.Fatalf("GET /_emulator/info with its CA, token given %v: %v %v, want %d", tok.token != "", err, resp, tok.want)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
+	if got, err := emuclient.ReadAdminToken(info.CAFile); err != nil || got != info.AdminToken || info.AdminToken == "" {
+		t.Errorf("the admin-token file beside ca_file does not hold the first line's admin_token: %v", err)
+	}
 	if st, err := os.Stat(data); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("--data file: %v %v, want mode 0600", err, st)
 	}
@@ -90,6 +101,20 @@ func TestEmulatorCommandFirstLine(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "CA certificate:") {
 		t.Errorf("no human help on stderr: %s", errOut)
+	}
+}
+
+// TestEmulatorCommandRefusesRemoteListen: a non-loopback --listen is a usage error that names
+// --allow-remote-listen, before anything listens.
+func TestEmulatorCommandRefusesRemoteListen(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:8443"} {
+		s, out, errOut := ui.Test("")
+		if code := Main(context.Background(), []string{"emulator", "--listen", addr}, s); code != ExitUsage {
+			t.Fatalf("--listen %s: exit code %d, want %d; stderr %s", addr, code, ExitUsage, errOut)
+		}
+		if !strings.Contains(errOut.String(), "--allow-remote-listen") || out.Len() != 0 {
+			t.Errorf("--listen %s: stderr %q does not name --allow-remote-listen, or stdout has %q", addr, errOut, out)
+		}
 	}
 }
 
@@ -119,9 +144,10 @@ func TestEmulatorCommandSettingsFlags(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr)
 	var info struct {
-		URL     string `json:"url"`
-		CAFile  string `json:"ca_file"`
-		Tenants []struct {
+		URL        string `json:"url"`
+		CAFile     string `json:"ca_file"`
+		AdminToken string `json:"admin_token"`
+		Tenants    []struct {
 			Domain, Type string
 			Users        []struct {
 				Username string
@@ -158,7 +184,8 @@ func TestEmulatorCommandSettingsFlags(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
-	resp, err := c.Get(info.URL + "/_emulator/settings")
+	req, _ := emuclient.NewAdminRequest(ctx, http.MethodGet, info.URL, "/settings", info.AdminToken, nil)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +210,40 @@ func TestEmulatorCommandSettingsFlags(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("emulator did not stop on cancel")
+	}
+}
+
+// TestEmulatorURLFindsTheAdminToken: --emulator-url with --ca-file alone reaches a standalone
+// emulator (the token is read beside the CA file); a wrong --emulator-token, or a CA file
+// without the token beside it, is refused with what to pass instead.
+func TestEmulatorURLFindsTheAdminToken(t *testing.T) {
+	home(t)
+	e, flags := remoteEmulator(t)
+	bare := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bare, e.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{"the CA file only", flags, ExitOK, ""},
+		{"the right token", append(flags, "--emulator-token", e.AdminToken()), ExitOK, ""},
+		{"a wrong token", append(flags, "--emulator-token", "wrong"), ExitError, "--emulator-token"},
+		{"a copied CA file", []string{"--emulator-url", e.URL(), "--ca-file", bare}, ExitUsage, "--emulator-token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, errOut := ui.Test("")
+			code := Main(context.Background(), append([]string{"list", "--no-input", "--tenant", e.Tenant(t, emuclient.Workforce).ID}, tt.args...), s)
+			if code != tt.want || !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.want, errOut)
+			}
+			if strings.Contains(errOut.String(), e.AdminToken()) {
+				t.Errorf("the admin token reached stderr")
+			}
+		})
 	}
 }

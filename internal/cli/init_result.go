@@ -81,7 +81,8 @@ func exitCodeOf(ctx context.Context, err error) int {
 	case err == nil:
 		return ExitOK
 	case ctx.Err() != nil:
-		return ExitInterrupted
+		code, _ := signalExit(ctx)
+		return code
 	case errors.As(err, &u):
 		return ExitUsage
 	}
@@ -222,6 +223,12 @@ func (r *InitResult) Print(w io.Writer, st ui.Styles) {
 	}
 	if r.ConfigOnly {
 		fmt.Fprintf(w, "\n  The config files are in %s, not in the sample: copy them into its folder.\n", r.Folder)
+		// Copied into a clone, a secret file is git-ignored only if the sample's .gitignore
+		// says so: say it, with the command that checks.
+		if names := r.secretFileNames(); len(names) > 0 {
+			fmt.Fprintf(w, "  %s holds the secret: git-ignore it there before any commit (git check-ignore -v %s names the rule; add any file it does not name to .gitignore).\n",
+				strings.Join(names, ", "), strings.Join(names, " "))
+		}
 		if m, err := samples.Lookup(r.Sample); err == nil {
 			fmt.Fprintf(w, "  Get and run the sample (or download %s instead of git clone):\n", m.ArchiveURL(""))
 		}
@@ -272,4 +279,20 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 		res.Verify = newCheckResult(*out.SignIn)
 	}
 	return res
+}
+
+// secretFileNames are the written files that hold the secret or key, relative to the folder.
+func (r *InitResult) secretFileNames() []string {
+	var names []string
+	for _, f := range r.Files {
+		if !f.Secret {
+			continue
+		}
+		rel, err := filepath.Rel(r.Folder, f.Path)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			rel = filepath.Base(f.Path)
+		}
+		names = append(names, shellQuote(filepath.ToSlash(rel)))
+	}
+	return names
 }

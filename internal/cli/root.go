@@ -23,7 +23,7 @@ const (
 	ExitOK          = 0
 	ExitError       = 1   // the work failed
 	ExitUsage       = 2   // a flag or an answer was missing or wrong
-	ExitInterrupted = 130 // Ctrl-C (SIGINT) or SIGTERM, as shells report a signal
+	ExitInterrupted = 130 // Ctrl-C (SIGINT), as shells report it; SIGTERM is ExitTerminated
 )
 
 // GlobalOptions are the flags every command takes.
@@ -36,7 +36,10 @@ type GlobalOptions struct {
 	Emulator    bool
 	EmulatorURL string
 	CAFile      string
-	Tenant      string
+	// EmulatorToken is the standalone emulator's admin token; empty: read from the admin-token
+	// file beside --ca-file.
+	EmulatorToken string
+	Tenant        string
 }
 
 // usageError marks an error as the caller's: exit code 2.
@@ -83,8 +86,9 @@ func Main(ctx context.Context, args []string, io *ui.Streams) int {
 		return ExitOK
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(io.Err, "Interrupted:", safetext.Text(err.Error()))
-		return ExitInterrupted
+		code, word := signalExit(ctx)
+		fmt.Fprintln(io.Err, word, safetext.Text(err.Error()))
+		return code
 	}
 	// The error may quote Graph, a file or a request: its words reach the terminal escaped.
 	fmt.Fprintln(io.Err, "Error:", safetext.Text(err.Error()))
@@ -122,6 +126,7 @@ Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
 	pf.BoolVar(&g.Emulator, "emulator", false, "use the built-in emulator of Entra ID and Graph instead of a real tenant")
 	pf.StringVar(&g.EmulatorURL, "emulator-url", "", "use a running standalone emulator at this URL (with --ca-file)")
 	pf.StringVar(&g.CAFile, "ca-file", "", "PEM file of the standalone emulator's CA (from its first output line)")
+	pf.StringVar(&g.EmulatorToken, "emulator-token", "", "the standalone emulator's admin_token (default: read from the admin-token file beside --ca-file)")
 	pf.StringVar(&g.Tenant, "tenant", "", "tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com")
 
 	root.AddCommand(newInitCmd(g), newVerifyCmd(g), newListCmd(g), newResetCmd(g), newDoctorCmd(g), newLabCmd(g), newEmulatorCmd(g), newVersionCmd(g))

@@ -1,11 +1,15 @@
 package emulator
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
@@ -13,7 +17,7 @@ import (
 // Info describes the emulator with URLs at its local base (the document GET /_emulator/info
 // answers; the client package reads it).
 func (e *Emulator) Info() emuclient.Info {
-	in := emuclient.Info{URL: e.base, CAFile: e.caFile, Addr: e.Addr()}
+	in := emuclient.Info{URL: e.base, CAFile: e.caFile, Addr: e.Addr(), AdminToken: e.adminToken}
 	e.store.View(func(d *Directory) {
 		for _, t := range d.Tenants {
 			ti := emuclient.TenantInfo{ID: t.ID, Domain: t.Domain, Subdomain: t.Subdomain(), Type: t.Type, DisplayName: t.DisplayName, AutomationClient: t.Automation}
@@ -49,7 +53,17 @@ func (e *Emulator) Info() emuclient.Info {
 //	POST   /keys/rotate     publish a new signing key
 //	GET    /requests        the request log; DELETE empties it
 //	GET    /routes          the route names faults can target
+//
+// Every one needs the admin token (Authorization: Bearer <admin_token>): the info alone holds
+// every password and client secret, and any web page can send requests to a loopback port.
 func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request, p string) {
+	if !e.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="entra-quickstart emulator admin"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "the admin endpoints need the header 'Authorization: Bearer <admin_token>': admin_token is in the emulator's first JSON line and in the admin-token file beside its ca.pem"})
+		return
+	}
 	reply := func(v any) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -127,6 +141,22 @@ func (e *Emulator) serveAdmin(w http.ResponseWriter, r *http.Request, p string) 
 		w.WriteHeader(http.StatusNotFound)
 		reply(map[string]string{"error": "unknown admin endpoint; see GET /_emulator/routes and the README"})
 	}
+}
+
+// adminAuthorized compares the bearer token in constant time, so its timing tells nothing.
+func (e *Emulator) adminAuthorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && e.adminToken != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(e.adminToken)) == 1
+}
+
+// newAdminToken is 32 random bytes, URL-safe base64: unguessable, and safe in a header, a
+// file and a shell variable.
+func newAdminToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("emulator: admin token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func validateFaults(fs []Fault) error {

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -26,6 +27,27 @@ func start(t testing.TB, opts Options) *Emulator {
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
+}
+
+// adminJSON is getJSON for an admin endpoint (path such as "/info") at base, with the token.
+func adminJSON(t testing.TB, e *Emulator, c *http.Client, base, path string, v any) *http.Response {
+	t.Helper()
+	req, err := emuclient.NewAdminRequest(context.Background(), http.MethodGet, base, path, e.AdminToken(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %v in %s", req.URL, err, b)
+		}
+	}
+	return resp
 }
 
 func getJSON(t testing.TB, c *http.Client, url string, v any) *http.Response {
@@ -73,7 +95,7 @@ func TestSitesAnswerWithTheirOwnBase(t *testing.T) {
 	c := e.Client()
 	// The local base: admin info.
 	var in emuclient.Info
-	getJSON(t, c, e.URL()+"/_emulator/info", &in)
+	adminJSON(t, e, c, e.URL(), "/info", &in)
 	if in.URL != e.URL() || len(in.Tenants) != 2 {
 		t.Fatalf("info = %+v", in)
 	}
@@ -107,7 +129,7 @@ func TestSitesAnswerWithTheirOwnBase(t *testing.T) {
 		}
 	}
 	// A real host name through the dialer override, with the certificate checked against it.
-	resp := getJSON(t, c, "https://graph.microsoft.com/_emulator/info", nil)
+	resp := adminJSON(t, e, c, "https://graph.microsoft.com", "/info", nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("real-name request: %s", resp.Status)
 	}
@@ -279,7 +301,7 @@ func TestDataFileKeepsStateAcrossRestarts(t *testing.T) {
 func TestAdminEndpointValidatesFaults(t *testing.T) {
 	e := start(t, Options{})
 	c := e.Client()
-	req, _ := http.NewRequest("POST", e.URL()+"/_emulator/faults", strings.NewReader(`{"route":"graph.*","kind":"explode"}`))
+	req, _ := emuclient.NewAdminRequest(context.Background(), "POST", e.URL(), "/faults", e.AdminToken(), strings.NewReader(`{"route":"graph.*","kind":"explode"}`))
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +310,7 @@ func TestAdminEndpointValidatesFaults(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "unknown kind") {
 		t.Fatalf("bad fault accepted: %s %s", resp.Status, b)
 	}
-	req, _ = http.NewRequest("PUT", e.URL()+"/_emulator/faults", strings.NewReader(`{"replicationLag":"2s","faults":[{"route":"graph.*","kind":"status","status":503,"times":2}]}`))
+	req, _ = emuclient.NewAdminRequest(context.Background(), "PUT", e.URL(), "/faults", e.AdminToken(), strings.NewReader(`{"replicationLag":"2s","faults":[{"route":"graph.*","kind":"status","status":503,"times":2}]}`))
 	resp, err = c.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("PUT faults: %v %v", err, resp)

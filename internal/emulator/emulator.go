@@ -23,6 +23,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // Options configure an emulator.
@@ -42,6 +45,9 @@ type Options struct {
 	Settings *Settings
 	// B2CTenant adds an Azure AD B2C tenant (tenantType "AAD B2C") to the seeded ones.
 	B2CTenant bool
+	// AllowRemoteListen lets Addr be other than a loopback address. The emulator serves users'
+	// passwords and client secrets to whoever reaches it, so it is off unless a person asks.
+	AllowRemoteListen bool
 }
 
 // Emulator is a running emulator.
@@ -59,6 +65,11 @@ type Emulator struct {
 	now      func() time.Time
 	log      requestLog
 	identity *identityState
+	// adminToken is the bearer token the admin endpoints (/_emulator/...) require; made at
+	// start, given in Info and in the admin-token file beside ca.pem.
+	adminToken string
+	// caRenewed says why a persisted CA was replaced at start ("" when it was kept).
+	caRenewed string
 
 	loginRoutes []route
 	graphRoutes []route
@@ -71,16 +82,31 @@ func Start(opts Options) (*Emulator, error) {
 		e.now = time.Now
 	}
 	e.faults.set(opts.Faults)
-	if err := e.loadOrSeed(); err != nil {
-		return nil, err
-	}
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	if !opts.AllowRemoteListen && !loopbackHost(addr) {
+		return nil, fmt.Errorf("emulator: %w", ErrRemoteListen)
+	}
+	tok, err := newAdminToken()
+	if err != nil {
+		return nil, err
+	}
+	e.adminToken = tok
+	if err := e.loadOrSeed(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		e.removeTemp()
 		return nil, fmt.Errorf("emulator: listen on %s: %w (pick another address with --listen, e.g. 127.0.0.1:0)", addr, err)
+	}
+	// A host name may resolve to anything: check the address actually bound too.
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !opts.AllowRemoteListen && !ta.IP.IsLoopback() {
+		ln.Close()
+		e.removeTemp()
+		return nil, fmt.Errorf("emulator: %s is bound to %s: %w", addr, ta.IP, ErrRemoteListen)
 	}
 	e.ln = ln
 	e.base = "https://localhost:" + portOf(ln.Addr())
@@ -95,6 +121,29 @@ func Start(opts Options) (*Emulator, error) {
 	}
 	go func() { _ = e.srv.ServeTLS(ln, "", "") }()
 	return e, nil
+}
+
+// ErrRemoteListen refuses a listen address other than loopback without AllowRemoteListen.
+var ErrRemoteListen = errors.New("the listen address is not a loopback address, and the emulator serves users' passwords and client secrets to whoever reaches it; listen on 127.0.0.1 (e.g. --listen 127.0.0.1:8443), or pass --allow-remote-listen if every machine that can reach this address may see them")
+
+// loopbackHost reports whether a listen address names only this machine: a loopback IP or
+// localhost. An empty host (":8443") means every interface.
+func loopbackHost(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (e *Emulator) removeTemp() {
+	if e.tempDir != "" {
+		os.RemoveAll(e.tempDir)
+	}
 }
 
 func portOf(a net.Addr) string {
@@ -121,6 +170,12 @@ func (e *Emulator) loadOrSeed() error {
 	var err error
 	if st.CACert != "" {
 		e.pki, err = loadPKI([]byte(st.CACert), []byte(st.CAKey), now)
+		if err == nil {
+			if why := caStale(e.pki.caCert, now); why != "" {
+				e.caRenewed = why
+				e.pki, err = newPKI(now)
+			}
+		}
 	} else {
 		e.pki, err = newPKI(now)
 	}
@@ -168,8 +223,13 @@ func (e *Emulator) loadOrSeed() error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	e.caFile = filepath.Join(caDir, "ca.pem")
-	if err := os.WriteFile(e.caFile, e.pki.caPEM, 0o644); err != nil {
+	if err := atomicfile.Write(e.caFile, e.pki.caPEM, 0o644); err != nil {
 		return fmt.Errorf("emulator: write CA file: %w", err)
+	}
+	// The admin token beside the CA, readable only by this user: a client given --ca-file
+	// finds it there, so a rehearsal needs no more typing than before.
+	if err := atomicfile.Write(filepath.Join(caDir, emuclient.AdminTokenFile), []byte(e.adminToken+"\n"), 0o600); err != nil {
+		return fmt.Errorf("emulator: write admin token file: %w", err)
 	}
 	if e.opts.DataFile != "" {
 		e.store.path = e.opts.DataFile
@@ -204,11 +264,16 @@ func (e *Emulator) Close() error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = e.srv.Close()
 	}
-	if e.tempDir != "" {
-		os.RemoveAll(e.tempDir)
-	}
+	e.removeTemp()
 	return err
 }
+
+// AdminToken is the bearer token the admin endpoints (/_emulator/...) require.
+func (e *Emulator) AdminToken() string { return e.adminToken }
+
+// CARenewed says why a CA kept in the data file was replaced at start ("" when it was kept):
+// people who trusted the old one must trust the new ca.pem.
+func (e *Emulator) CARenewed() string { return e.caRenewed }
 
 // URL is the local base, https://localhost:PORT.
 func (e *Emulator) URL() string { return e.base }

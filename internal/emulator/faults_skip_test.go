@@ -1,9 +1,12 @@
 package emulator
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 )
 
 // TestFaultSkipHitsTheNthRequest: Skip lets that many matching requests through, then the fault
@@ -32,7 +35,7 @@ func TestFaultSkipHitsTheNthRequest(t *testing.T) {
 	if ev := e.FaultEvents(); len(ev) != 1 {
 		t.Fatalf("fault events %+v, want one", ev)
 	}
-	req, _ := http.NewRequest(http.MethodPost, e.URL()+"/_emulator/faults", strings.NewReader(`{"route":"graph.*","kind":"drop","skip":-1}`))
+	req, _ := emuclient.NewAdminRequest(context.Background(), http.MethodPost, e.URL(), "/faults", e.AdminToken(), strings.NewReader(`{"route":"graph.*","kind":"drop","skip":-1}`))
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,40 @@ var ServerNames = []string{
 	"*.ciamlogin.com",
 }
 
+// caLifetime is how long the emulator's CA is valid: short, so a CA someone trusted for a
+// workshop stops mattering soon after it; a persisted one this old or older is replaced.
+const caLifetime = 30 * 24 * time.Hour
+
+// caRenewBefore is how close to its end a persisted CA is replaced, so a rehearsal does not
+// start on a CA that expires during the workshop.
+const caRenewBefore = 3 * 24 * time.Hour
+
+// permittedDNS and permittedIPs are the CA's name constraints: it can vouch only for the names
+// the emulator serves (the real hosts it stands in for and loopback), so a person who trusts
+// it cannot be shown a forged certificate for any other site, even if the CA key leaks.
+var (
+	permittedDNS = []string{"localhost", "login.microsoftonline.com", "graph.microsoft.com", ".ciamlogin.com"}
+	permittedIPs = []*net.IPNet{
+		{IP: net.IPv4(127, 0, 0, 0).To4(), Mask: net.CIDRMask(8, 32)},
+		{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+	}
+)
+
+// caStale says why a persisted CA must be replaced ("" when it may stay): one without the name
+// constraints (made before they existed), one older than caLifetime allows, or one close to
+// its end.
+func caStale(c *x509.Certificate, now time.Time) string {
+	switch {
+	case !c.PermittedDNSDomainsCritical || len(c.PermittedDNSDomains) == 0 || len(c.PermittedIPRanges) == 0:
+		return "it had no name constraints"
+	case c.NotAfter.Sub(c.NotBefore) > caLifetime+2*time.Hour:
+		return "it was valid for longer than 30 days"
+	case now.Add(caRenewBefore).After(c.NotAfter):
+		return "it expired or was about to"
+	}
+	return ""
+}
+
 // pki is the emulator's own certificate authority and the server certificate it issued.
 type pki struct {
 	caCert  *x509.Certificate
@@ -42,11 +76,16 @@ func newPKI(now time.Time) (*pki, error) {
 		SerialNumber:          randSerial(),
 		Subject:               pkix.Name{CommonName: "entra-quickstart emulator CA", Organization: []string{"entra-quickstart (local testing only)"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(5, 0, 0),
+		NotAfter:              now.Add(caLifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
+		// Critical, so a client that does not understand the constraints refuses the CA
+		// rather than trusting it for everything.
+		PermittedDNSDomainsCritical: true,
+		PermittedDNSDomains:         permittedDNS,
+		PermittedIPRanges:           permittedIPs,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -88,7 +127,7 @@ func loadPKI(caPEM, caKeyPEM []byte, now time.Time) (*pki, error) {
 		SerialNumber: randSerial(),
 		Subject:      pkix.Name{CommonName: "localhost"},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(1, 0, 0),
+		NotAfter:     caCert.NotAfter, // never outlives its CA
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     ServerNames,

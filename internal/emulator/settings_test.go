@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 // status and body.
 func putSettings(t *testing.T, e *Emulator, query, doc string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("PUT", e.URL()+"/_emulator/settings"+query, strings.NewReader(doc))
+	req, _ := emuclient.NewAdminRequest(context.Background(), "PUT", e.URL(), "/settings"+query, e.AdminToken(), strings.NewReader(doc))
 	resp, err := e.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +67,7 @@ func TestSettingsAdminEndpoint(t *testing.T) {
 		}
 	}
 	var viaGET map[string]Settings
-	if resp := getJSON(t, e.Client(), e.URL()+"/_emulator/settings", &viaGET); resp.StatusCode != 200 || len(viaGET) != 2 || viaGET["contoso.onmicrosoft.com"].AllowedToCreateApps {
+	if resp := adminJSON(t, e, e.Client(), e.URL(), "/settings", &viaGET); resp.StatusCode != 200 || len(viaGET) != 2 || viaGET["contoso.onmicrosoft.com"].AllowedToCreateApps {
 		t.Fatalf("GET settings: %v", viaGET)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/entra-quickstart/entra-quickstart/internal/atomicfile"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -86,7 +86,7 @@ func LoadCertificatePEM(certPath, keyPath string) (*x509.Certificate, *rsa.Priva
 		if p == "" {
 			continue
 		}
-		b, err := os.ReadFile(p)
+		b, _, err := atomicfile.ReadFile(p) // a private key: never through a link
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: read %s: %w", ErrConfig, p, err)
 		}

@@ -193,7 +193,12 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 	case <-tctx.Done():
 		j.mu.Lock()
 		if ctx.Err() != nil {
-			j.abortLocked("interrupted", "interrupted (Ctrl-C)", nil)
+			// The signal's own words (a SIGTERM is not a Ctrl-C), when the caller gave them.
+			why := "interrupted (Ctrl-C)"
+			if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+				why = c.Error()
+			}
+			j.abortLocked("interrupted", why, nil)
 		} else {
 			j.timeoutLocked()
 		}

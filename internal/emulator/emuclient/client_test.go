@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -51,13 +54,15 @@ func TestAppLink(t *testing.T) {
 func TestFetchInfo(t *testing.T) {
 	tests := []struct {
 		name    string
+		token   string
 		body    string
 		wantErr error
 		tenants int
 	}{
-		{"an emulator", `{"url":"https://localhost:1","tenants":[{"id":"t1","type":"workforce"}]}`, nil, 1},
-		{"no tenants", `{"url":"https://localhost:1","tenants":[]}`, ErrNotEmulator, 0},
-		{"not JSON", `<html>hello</html>`, ErrNotEmulator, 0},
+		{"an emulator", "tok", `{"url":"https://localhost:1","tenants":[{"id":"t1","type":"workforce"}]}`, nil, 1},
+		{"a wrong token", "other", `{"url":"https://localhost:1","tenants":[{"id":"t1","type":"workforce"}]}`, ErrAdminToken, 0},
+		{"no tenants", "tok", `{"url":"https://localhost:1","tenants":[]}`, ErrNotEmulator, 0},
+		{"not JSON", "tok", `<html>hello</html>`, ErrNotEmulator, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,10 +71,14 @@ func TestFetchInfo(t *testing.T) {
 					http.NotFound(w, r)
 					return
 				}
+				if r.Header.Get("Authorization") != "Bearer tok" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
 				_, _ = w.Write([]byte(tt.body))
 			}))
 			defer srv.Close()
-			info, err := FetchInfo(context.Background(), srv.Client(), srv.URL+"/")
+			info, err := FetchInfo(context.Background(), srv.Client(), srv.URL+"/", tt.token)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("FetchInfo error = %v, want %v", err, tt.wantErr)
 			}
@@ -84,7 +93,49 @@ func TestFetchInfoNoAnswer(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	if _, err := FetchInfo(context.Background(), http.DefaultClient, url); err == nil || errors.Is(err, ErrNotEmulator) {
+	if _, err := FetchInfo(context.Background(), http.DefaultClient, url, "tok"); err == nil || errors.Is(err, ErrNotEmulator) {
 		t.Fatalf("FetchInfo of a closed server = %v, want the request's error", err)
+	}
+}
+
+// TestReadAdminToken: the token file beside the CA is read only when it is a regular file no
+// one else may read; a link or a readable file is refused.
+func TestReadAdminToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string)
+		want    string
+		wantErr string
+	}{
+		{"0600 file", func(t *testing.T, dir string) { write(t, filepath.Join(dir, AdminTokenFile), "tok\n", 0o600) }, "tok", ""},
+		{"missing", func(t *testing.T, dir string) {}, "", "--emulator-token"},
+		{"readable by others", func(t *testing.T, dir string) { write(t, filepath.Join(dir, AdminTokenFile), "tok", 0o644) }, "", "readable only by you"},
+		{"empty", func(t *testing.T, dir string) { write(t, filepath.Join(dir, AdminTokenFile), "\n", 0o600) }, "", "empty"},
+		{"a link", func(t *testing.T, dir string) {
+			write(t, filepath.Join(dir, "elsewhere"), "tok", 0o600)
+			if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(dir, AdminTokenFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, "", "readable only by you"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.setup(t, dir)
+			got, err := ReadAdminToken(filepath.Join(dir, "ca.pem"))
+			if got != tt.want || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("ReadAdminToken = %q, %v; want %q, error containing %q", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func write(t *testing.T, path, s string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil { // past the umask
+		t.Fatal(err)
 	}
 }
