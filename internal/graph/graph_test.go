@@ -105,7 +105,7 @@ func (h *harness) client(t *testing.T, retry RetryPolicy, onRetry func(RetryEven
 // Graph's errors with the request-id.
 func TestAgainstEmulator(t *testing.T) {
 	h := start(t)
-	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, Deadline: 300 * time.Millisecond}, nil)
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, LagInterval: 10 * time.Millisecond, Deadline: 300 * time.Millisecond}, nil)
 	ctx := context.Background()
 	org, err := c.Organization(ctx)
 	if err != nil {
