@@ -25,6 +25,8 @@ type Result struct {
 	UserFlowID         string
 	// Created is true when this run created the app registration.
 	Created bool
+	// Owned is true when Spec.Owner is known to own the app after this run.
+	Owned bool
 	// Credential is the kind; Secret is set when a new secret was made (empty when the existing
 	// one stays), with its keyId and expiry; Certificate is set for certificates.
 	Credential    samples.CredentialKind
@@ -189,6 +191,30 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				done(AddSecret)
 			})
 			e.report(step, Done, "valid until "+pc.End.UTC().Format(time.DateOnly))
+			return nil
+		})
+	}
+	if s.Owner != "" && (p.Has(CreateApp) || p.Has(AddOwner)) {
+		round = append(round, func() error {
+			step := "make you an owner of the app"
+			owners, err := e.g.Owners(ctx, app.ID, true)
+			if err != nil {
+				return actionable(step, err)
+			}
+			if slices.ContainsFunc(owners, func(o graph.Owner) bool { return strings.EqualFold(o.ID, s.Owner) }) {
+				commit(func() { r.Owned = true })
+				return nil // Graph made the creator an owner (members, Application Developers, apps)
+			}
+			e.report(step, Started, "")
+			if err := e.g.AddOwner(ctx, app.ID, s.Owner); err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			commit(func() {
+				r.Owned = true
+				done(AddOwner)
+			})
+			e.report(step, Done, "")
 			return nil
 		})
 	}

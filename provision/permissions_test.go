@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -20,10 +19,9 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
-
-var updateDocs = flag.Bool("update", false, "rewrite docs/permissions.md")
 
 // toolCalls is every Graph call the tool makes with its own sign-in (internal/graph), by the
 // emulator's route name. TestDelegatedScopesCoverEveryCall fails when the tool makes a call not
@@ -34,6 +32,8 @@ var toolCalls = []struct{ route, op, usedBy string }{
 	{"graph.applications.upsert", "UpsertApplication", "init, doctor --fix, lab"},
 	{"graph.applications.addPassword", "AddPassword", "init, doctor --fix, lab"},
 	{"graph.applications.removePassword", "RemovePassword", "init (retiring its own older secrets)"},
+	{"graph.applications.owners.list", "Owners", "init, reset: whose an app under the uniqueName is"},
+	{"graph.applications.owners.add", "AddOwner", "init: you become an owner of the app it creates where Graph did not make you one"},
 	{"graph.applications.list", "ListApplications", "list, reset, lab"},
 	{"graph.applications.delete", "DeleteApplication", "reset, lab reset"},
 	{"graph.deletedItems.list", "DeletedApplications, DeletedServicePrincipals", "list, reset, lab reset"},
@@ -239,7 +239,7 @@ tool), not with the tool's sign-in.
 	}
 	got := b.String()
 	path := filepath.Join("..", "docs", "permissions.md")
-	if *updateDocs {
+	if testkit.Updating() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

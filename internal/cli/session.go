@@ -236,8 +236,14 @@ func emulatorPerson(info *emuclient.Info, tenantID, upn string) (emuclient.UserI
 	for _, u := range ti.Users {
 		people = append(people, fmt.Sprintf("%s (%s)", u.UserPrincipalName, rolesText(u.Roles)))
 	}
-	return emuclient.UserInfo{}, usagef("--emulator-user %s: the emulator's tenant %s has no such person; use one of: %s", upn, ti.Domain, strings.Join(people, ", "))
+	return emuclient.UserInfo{}, &noPersonError{usagef("--emulator-user %s: the emulator's tenant %s has no such person; use one of: %s", upn, ti.Domain, strings.Join(people, ", "))}
 }
+
+// noPersonError is --emulator-user naming nobody of a tenant (a usage error).
+type noPersonError struct{ err error }
+
+func (e *noPersonError) Error() string { return e.err.Error() }
+func (e *noPersonError) Unwrap() error { return e.err }
 
 // rolesText names a person's directory roles, or says they have none.
 func rolesText(roles []string) string {

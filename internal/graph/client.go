@@ -59,6 +59,8 @@ type Client struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	endpoint string
 	creds    appLocks // one app's credential changes, one after another
+	cred     azcore.TokenCredential
+	scopes   []string
 }
 
 // appLocks serialise work per application object id: Entra refuses credential changes to one
@@ -139,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := ep + "/v1.0"
 	ad.SetBaseUrl(base)
-	c := &Client{adapter: ad, base: base, retry: cfg.Retry.withDefaults(), onRetry: cfg.OnRetry, endpoint: ep, sleep: sleepCtx}
+	c := &Client{adapter: ad, base: base, retry: cfg.Retry.withDefaults(), onRetry: cfg.OnRetry, endpoint: ep, sleep: sleepCtx, cred: cfg.Credential, scopes: scopes}
 	return c, nil
 }
 

@@ -22,7 +22,7 @@ import (
 // appSelect are the application properties provision reads; keyCredentials on a single object
 // also brings each key's bytes, needed to keep a certificate when the collection is replaced.
 func appSelect() []string {
-	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web",
+	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
 		"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
 }
 
