@@ -87,13 +87,21 @@ func TestListAndReset(t *testing.T) {
 	if c := v.count(External, a.UniqueName); c.apps != 1 {
 		t.Fatalf("resetting bob's app touched alice's: %+v", c)
 	}
-	// Reset everything: alice's, and the one soft-deleted before, are purged.
+	// Reset everything: alice's is deleted and purged; the one soft-deleted before is left to
+	// whoever deleted it (30 days to restore) unless PurgeEarlier.
 	rr, err = eng.Reset(ctx, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rr.Deleted) != 1 || len(rr.Purged) != 2 {
-		t.Fatalf("reset of everything: deleted %d, purged %d; want 1 and 2", len(rr.Deleted), len(rr.Purged))
+	if len(rr.Deleted) != 1 || len(rr.Purged) != 1 {
+		t.Fatalf("reset of everything: deleted %d, purged %d; want 1 and 1 (only what it deleted)", len(rr.Deleted), len(rr.Purged))
+	}
+	rr, err = eng.Reset(ctx, Filter{PurgeEarlier: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Deleted) != 0 || len(rr.Purged) != 1 {
+		t.Fatalf("reset with PurgeEarlier: deleted %d, purged %d; want 0 and 1 (the one deleted before)", len(rr.Deleted), len(rr.Purged))
 	}
 	assertNothingTagged(t, v, External)
 	if got, err := g.AppByUniqueName(ctx, "someone-elses-app", false); err != nil || got == nil || !got.Deleted.IsZero() {

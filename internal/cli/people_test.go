@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/provision"
 )
 
 // personID is the object id of a person of the emulator's tenant by UPN.
@@ -78,5 +85,152 @@ func TestEmulatorUserFlag(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "lee@"+ti.Domain) {
 		t.Errorf("init does not say it signs in as lee:\n%s", errOut)
+	}
+}
+
+// asPerson runs the command as one person of the emulator on their own machine (home).
+func asPerson(t *testing.T, home, upn string, remote []string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("ENTRA_QUICKSTART_HOME", home)
+	return run(t, append(append(args, "--emulator-user", upn), remote...)...)
+}
+
+// sharedTenant starts an emulator where an admin consented to the tool's sign-in once, so every
+// person may sign in to it.
+func sharedTenant(t *testing.T) (*emulatortest.Emulator, emuclient.TenantInfo, []string) {
+	t.Helper()
+	e, remote := remoteEmulator(t)
+	ti := e.Tenant(t, emulator.Workforce)
+	s := emulator.DefaultSettings()
+	s.ToolConsentGranted = true
+	if err := e.SetSettings(ti.ID, s); err != nil {
+		t.Fatal(err)
+	}
+	return e, ti, remote
+}
+
+// appOf is the live tagged app a person owns; nil when none.
+func appOf(e *emulatortest.Emulator, tenantID, ownerID string) *emulator.Application {
+	live, _ := tagged(e, tenantID)
+	for i := range live {
+		if hasTag(live[i].Owners, ownerID) {
+			return &live[i]
+		}
+	}
+	return nil
+}
+
+func keyIDs(a *emulator.Application) []string {
+	var out []string
+	for _, p := range a.PasswordCredentials {
+		out = append(out, p.KeyID)
+	}
+	return out
+}
+
+// Two people configure the same sample under the default name in one tenant, each on their own
+// machine: two apps, each owned by its person (an admin is made owner by the tool); neither run
+// touches the other's app or secret, and each reset removes only its own.
+func TestTwoPeopleSameSampleGetTwoApps(t *testing.T) {
+	e, ti, remote := sharedTenant(t)
+	people := []string{"adele@" + ti.Domain, "alex@" + ti.Domain}
+	homes := []string{t.TempDir(), t.TempDir()}
+	ids := []string{personID(t, e, ti.ID, people[0]), personID(t, e, ti.ID, people[1])}
+	for i, p := range people {
+		if code, _, errOut := asPerson(t, homes[i], p, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()); code != ExitOK {
+			t.Fatalf("init as %s: exit %d\n%s", p, code, errOut)
+		}
+	}
+	a, b := appOf(e, ti.ID, ids[0]), appOf(e, ti.ID, ids[1])
+	live, _ := tagged(e, ti.ID)
+	if len(live) != 2 || a == nil || b == nil || a.ID == b.ID || *a.UniqueName == *b.UniqueName {
+		t.Fatalf("want two apps, one owned by each person; got %s", describeApps(live, nil))
+	}
+	if hasTag(a.Owners, ids[1]) || hasTag(b.Owners, ids[0]) {
+		t.Fatalf("an app is owned by both: %v / %v", a.Owners, b.Owners)
+	}
+	aKeys := keyIDs(a)
+
+	// Alex runs again from another folder: his app only.
+	if code, _, errOut := asPerson(t, homes[1], people[1], remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()); code != ExitOK {
+		t.Fatalf("init again as alex: exit %d\n%s", code, errOut)
+	}
+	if got := keyIDs(appOf(e, ti.ID, ids[0])); !slices.Equal(got, aKeys) {
+		t.Fatalf("alex's run changed adele's secrets: %v -> %v", aKeys, got)
+	}
+
+	// Each reset removes only its own.
+	for i, p := range people {
+		code, _, errOut := asPerson(t, homes[i], p, remote, "reset", "--no-input", "--yes")
+		if code != ExitOK {
+			t.Fatalf("reset as %s: exit %d\n%s", p, code, errOut)
+		}
+		if appOf(e, ti.ID, ids[i]) != nil {
+			t.Fatalf("reset as %s kept their app", p)
+		}
+		if i == 0 && appOf(e, ti.ID, ids[1]) == nil {
+			t.Fatalf("reset as %s removed alex's app too\n%s", p, errOut)
+		}
+	}
+}
+
+// An app someone else put under the person's uniqueName (untagged, or tagged but owned by
+// another person) stops init before any write, naming the app, its owners and what would
+// change; --adopt proceeds and the plan shows the foreign secret and redirect URI.
+func TestForeignAppUnderTheUniqueName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tags []string
+	}{
+		{"untagged", nil},
+		{"tagged, another owner", []string{provision.Tag, provision.TagSamplePrefix + "node-workforce", provision.TagNamePrefix + wizard.DefaultName}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			adele, megan := personID(t, e, ti.ID, "adele@"+ti.Domain), personID(t, e, ti.ID, "megan@"+ti.Domain)
+			un := provision.PersonalUniqueName("node-workforce", wizard.DefaultName, adele)
+			id := uuid.NewString()
+			name := "planted secret"
+			err := e.Store().Do(func(d *emulator.Directory) error {
+				for _, tn := range d.Tenants {
+					if tn.ID == ti.ID {
+						tn.Applications = append(tn.Applications, &emulator.Application{ID: id, AppID: uuid.NewString(), UniqueName: &un,
+							DisplayName: "megan's app", SignInAudience: "AzureADMyOrg", Tags: tc.tags, Owners: []string{megan},
+							Spa:                 emulator.RedirectSettings{RedirectURIs: []string{"https://megan.example/callback"}},
+							PasswordCredentials: []emulator.PasswordCredential{{KeyID: uuid.NewString(), DisplayName: &name, Hint: "abc", SecretText: "abc" + uuid.NewString(), EndDateTime: time.Now().Add(24 * time.Hour)}},
+							CreatedDateTime:     time.Now().Add(-time.Hour)})
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := t.TempDir()
+			e.ResetRequests()
+			code, _, errOut := asPerson(t, h, "adele@"+ti.Domain, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != ExitUsage {
+				t.Fatalf("init over megan's app: exit %d, want %d\n%s", code, ExitUsage, errOut)
+			}
+			for _, w := range []string{"megan's app", "megan@", "not yours", "--adopt", "Nothing was changed"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the stop does not say %q:\n%s", w, errOut)
+				}
+			}
+			for _, r := range e.Requests() {
+				if r.Host == "graph.microsoft.com" && r.Method != "GET" {
+					t.Errorf("init wrote before stopping: %s %s", r.Method, r.Path)
+				}
+			}
+			code, _, errOut = asPerson(t, h, "adele@"+ti.Domain, remote, "init", "--no-input", "--yes", "--no-verify", "--adopt", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != ExitOK {
+				t.Fatalf("init --adopt: exit %d\n%s", code, errOut)
+			}
+			for _, w := range []string{"planted secret", "https://megan.example/callback", "owner megan@"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the plan does not show %q:\n%s", w, errOut)
+				}
+			}
+		})
 	}
 }
