@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -344,6 +345,11 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 		return out, &StepError{Step: StepApply, Err: err}
 	}
 	out.Result = res
+	for i, h := range res.HandOffs {
+		if h.Step == provision.GrantConsent {
+			res.HandOffs[i].URL = AdminConsentURL(s.Cloud, s.TenantID, res.AppID)
+		}
+	}
 	emit(Event{Step: StepApply, Status: Done, Detail: "client id " + res.AppID, Plan: plan, Result: res})
 
 	// Recorded at once: a failure below must not leave an app that reset calls someone else's.
@@ -380,6 +386,12 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	rep, err := req.Verify(ctx, dir)
 	out.SignIn = &rep
 	return out, err
+}
+
+// AdminConsentURL is the page where an admin grants tenant-wide consent to an app
+// (facts/tenants.md §3.4, v1: every permission in its requiredResourceAccess).
+func AdminConsentURL(c auth.Cloud, tenantID, appID string) string {
+	return c.LoginBase + "/" + url.PathEscape(tenantID) + "/adminconsent?client_id=" + url.QueryEscape(appID)
 }
 
 // personalName is the default uniqueName of the caller's app for a sample and name: with the

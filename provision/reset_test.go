@@ -208,19 +208,6 @@ func TestActionableErrors(t *testing.T) {
 			want: []string{"CredentialInvalidLifetimeAsPerAppPolicy", "--secret-lifetime"},
 		},
 		{
-			name: "no consent permission",
-			setup: func(v *env) {
-				tid := v.tenant(Workforce).ID
-				_ = v.e.Store().Do(func(d *emulator.Directory) error {
-					ten := d.Tenant(tid)
-					sp := ten.SPByAppID(ten.Automation.AppID)
-					sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == "DelegatedPermissionGrant.ReadWrite.All" })
-					return nil
-				})
-			},
-			want: []string{"grant admin consent", "403", "Cloud Application Administrator"},
-		},
-		{
 			name:  "no permission on app registrations",
 			setup: func(v *env) { v.withoutRole(Workforce, "Application.ReadWrite.All") },
 			want:  []string{"403", "Application Developer"},
@@ -260,6 +247,33 @@ func TestActionableErrors(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// A consent the sign-in may not grant (403) is skipped, everything else done, and handed off to
+// the roles that may grant it, rather than failing the run.
+func TestConsentRefusedIsHandedOff(t *testing.T) {
+	v := newEnv(t)
+	tid := v.tenant(Workforce).ID
+	_ = v.e.Store().Do(func(d *emulator.Directory) error {
+		ten := d.Tenant(tid)
+		sp := ten.SPByAppID(ten.Automation.AppID)
+		sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == "DelegatedPermissionGrant.ReadWrite.All" })
+		return nil
+	})
+	eng := v.engine(Workforce)
+	ctx := context.Background()
+	p, err := eng.Plan(ctx, v.spec(Workforce, samples.Secret, "handoff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := eng.Apply(ctx, p)
+	if err != nil {
+		t.Fatalf("apply: %v; want the consent handed off", err)
+	}
+	if len(r.HandOffs) != 1 || r.HandOffs[0].Step != GrantConsent || !strings.Contains(r.HandOffs[0].To, "Cloud Application Administrator") ||
+		slices.Contains(r.Actions, GrantConsent) || r.Secret == "" || r.ServicePrincipalID == "" {
+		t.Fatalf("result %v, hand-offs %+v; want the app, secret and service principal, and the consent handed off", r, r.HandOffs)
 	}
 }
 

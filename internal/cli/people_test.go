@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -230,6 +231,125 @@ func TestForeignAppUnderTheUniqueName(t *testing.T) {
 				if !strings.Contains(errOut, w) {
 					t.Errorf("the plan does not show %q:\n%s", w, errOut)
 				}
+			}
+		})
+	}
+}
+
+// adminGrants counts the tenant-wide consents to an app.
+func adminGrants(e *emulatortest.Emulator, tenantID, appID string) int {
+	n := 0
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, sp := range tn.ServicePrincipals {
+				if !strings.EqualFold(sp.AppID, appID) {
+					continue
+				}
+				for _, g := range tn.Grants {
+					if g.ClientID == sp.ID && g.ConsentType == "AllPrincipals" {
+						n++
+					}
+				}
+			}
+		}
+	})
+	return n
+}
+
+// Each seeded role of the workforce tenant runs node-workforce through the CLI and gets the
+// furthest path the tenant allows: admins finish everything; an Application Developer and a
+// member get the app, its secret and service principal, with the admin consent handed off
+// (named, with its URL, in --json) and no grant they could not give; reset removes their app
+// and hands the purge off. With app registration off, a member stops before any write.
+func TestPersonasNodeWorkforce(t *testing.T) {
+	for _, tc := range []struct {
+		person       string
+		noRegister   bool // "Users can register applications" off
+		wantCode     int
+		wantConsent  bool     // the tool granted admin consent
+		wantHandOffs []string // init's handed-off steps
+		wantPurge    bool     // reset purges (else hands the purge off)
+		wantErr      string
+	}{
+		{person: "adele", wantConsent: true, wantPurge: true},
+		{person: "alex", wantConsent: true, wantPurge: true},
+		{person: "diego", wantConsent: true, wantPurge: true},
+		{person: "lee", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", noRegister: true, wantCode: ExitError, wantErr: "may not register applications"},
+	} {
+		name := tc.person
+		if tc.noRegister {
+			name += "/registration off"
+		}
+		t.Run(name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			if tc.noRegister {
+				s := emulator.DefaultSettings()
+				s.ToolConsentGranted, s.AllowedToCreateApps = true, false
+				if err := e.SetSettings(ti.ID, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			upn := tc.person + "@" + ti.Domain
+			me := personID(t, e, ti.ID, upn)
+			h := t.TempDir()
+			e.ResetRequests()
+			code, out, errOut := asPerson(t, h, upn, remote, "init", "--no-input", "--yes", "--no-verify", "--json", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != tc.wantCode {
+				t.Fatalf("init as %s: exit %d, want %d\n%s", upn, code, tc.wantCode, errOut)
+			}
+			if tc.wantErr != "" {
+				if !strings.Contains(errOut, tc.wantErr) {
+					t.Errorf("init as %s does not say %q:\n%s", upn, tc.wantErr, errOut)
+				}
+				if live, _ := tagged(e, ti.ID); len(live) != 0 {
+					t.Errorf("init as %s left apps: %s", upn, describeApps(live, nil))
+				}
+				return
+			}
+			var res InitResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("init --json: %v\n%s", err, out)
+			}
+			app := appOf(e, ti.ID, me)
+			if app == nil || app.AppID != res.ClientID || len(app.PasswordCredentials) != 1 {
+				t.Fatalf("init as %s: the app %+v is not theirs or has no secret (json client id %s)", upn, app, res.ClientID)
+			}
+			var steps []string
+			for _, h := range res.HandOffs {
+				steps = append(steps, h.Step)
+				if h.Step == "admin consent" && !strings.HasSuffix(h.URL, "/"+ti.ID+"/adminconsent?client_id="+app.AppID) {
+					t.Errorf("the consent hand-off's URL is %q", h.URL)
+				}
+				if h.To == "" || h.What == "" {
+					t.Errorf("hand-off %+v does not say to whom or what", h)
+				}
+			}
+			if !slices.Equal(steps, tc.wantHandOffs) {
+				t.Errorf("init as %s handed off %v, want %v", upn, steps, tc.wantHandOffs)
+			}
+			if got := adminGrants(e, ti.ID, app.AppID); got != map[bool]int{true: 1, false: 0}[tc.wantConsent] {
+				t.Errorf("init as %s: %d admin consents, want consent %v", upn, got, tc.wantConsent)
+			}
+
+			code, out, errOut = asPerson(t, h, upn, remote, "reset", "--no-input", "--yes", "--json")
+			if code != ExitOK {
+				t.Fatalf("reset as %s: exit %d\n%s", upn, code, errOut)
+			}
+			var rr ResetResult
+			if err := json.Unmarshal([]byte(out), &rr); err != nil {
+				t.Fatalf("reset --json: %v\n%s", err, out)
+			}
+			purgeHandedOff := len(rr.HandOffs) == 1 && rr.HandOffs[0].Step == "purge" && strings.Contains(rr.HandOffs[0].What, "250")
+			if len(rr.Deleted) != 1 || (len(rr.Purged) == 1) != tc.wantPurge || purgeHandedOff == tc.wantPurge {
+				t.Errorf("reset as %s: deleted %d, purged %d, hand-offs %+v; want purge %v or its hand-off", upn, len(rr.Deleted), len(rr.Purged), rr.HandOffs, tc.wantPurge)
+			}
+			if !tc.wantPurge && strings.Count(errOut, "Not purged") != 1 {
+				t.Errorf("reset as %s does not say once that it could not purge:\n%s", upn, errOut)
 			}
 		})
 	}
