@@ -286,9 +286,9 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			e.report(step, Started, s.consentScope())
 			var err error
 			if p.Grant != nil && p.Has(UpdateConsent) {
-				_, err = e.g.UpdateGrantScope(ctx, *p.Grant, s.consentScope())
+				_, err = e.consent.UpdateGrantScope(ctx, *p.Grant, s.consentScope())
 			} else {
-				_, err = e.g.EnsureGrant(ctx, sp.ID, p.GraphSPID, s.consentScope())
+				_, err = e.consent.EnsureGrant(ctx, sp.ID, p.GraphSPID, s.consentScope())
 			}
 			if refused(err) {
 				e.report(step, Done, "handed off: your role may not grant tenant-wide consent")

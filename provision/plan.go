@@ -16,6 +16,7 @@ import (
 // Engine provisions through one Graph client.
 type Engine struct {
 	g        *graph.Client
+	consent  *graph.Client // grants tenant-wide consent; g unless Options.Consent
 	now      func() time.Time
 	progress func(Event)
 	probe    func(ctx context.Context, tenantID string) (bool, error)
@@ -32,6 +33,9 @@ type Options struct {
 	// the organization's tenantType (see tenantKind); an error wrapping auth.ErrKindUnknown
 	// means it could not tell. Nil: the kind the caller asked for is taken on trust.
 	ExternalIDProbe func(ctx context.Context, tenantID string) (bool, error)
+	// Consent, when set, is the client that grants tenant-wide consent: the same sign-in asking
+	// also the consent-granting permission, so that the others ask no more than they need.
+	Consent *graph.Client
 }
 
 // Event is one progress report.
@@ -54,7 +58,10 @@ const (
 // New makes an Engine. Build g with graph.New; pass its OnRetry through Engine.OnRetry to see
 // retries as progress events.
 func New(g *graph.Client, opts Options) *Engine {
-	e := &Engine{g: g, now: opts.Now, progress: opts.Progress, probe: opts.ExternalIDProbe}
+	e := &Engine{g: g, consent: opts.Consent, now: opts.Now, progress: opts.Progress, probe: opts.ExternalIDProbe}
+	if e.consent == nil {
+		e.consent = g
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}

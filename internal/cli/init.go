@@ -113,7 +113,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: a.TenantType, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn})
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: a.TenantType, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn, ConsentWhenGranting: true})
 	if err != nil {
 		return err
 	}

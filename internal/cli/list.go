@@ -78,7 +78,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, true)}}
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, true), ReadOnly: true}}
 	defer ts.Close()
 	out := []ListedApp{}
 	var tenants []tenantRef

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
@@ -352,5 +353,67 @@ func TestPersonasNodeWorkforce(t *testing.T) {
 				t.Errorf("reset as %s does not say once that it could not purge:\n%s", upn, errOut)
 			}
 		})
+	}
+}
+
+// toolConsent is the scope an admin consented to for the tool's own sign-in client, for the
+// whole organisation.
+func toolConsent(e *emulatortest.Emulator, tenantID string) string {
+	var scope string
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, sp := range tn.ServicePrincipals {
+				if sp.AppID != auth.GraphCommandLineToolsClientID {
+					continue
+				}
+				for _, g := range tn.Grants {
+					if g.ClientID == sp.ID && g.ConsentType == "AllPrincipals" {
+						scope += " " + g.Scope
+					}
+				}
+			}
+		}
+	})
+	return strings.TrimSpace(scope)
+}
+
+// Each command asks the least it needs: the first sign-in of the tenant's admin to list consents
+// only read scopes for the organisation; init adds the write scope (a dry run too), and the
+// consent-granting one only when its plan's grant is made.
+func TestLeastPrivilegeScopes(t *testing.T) {
+	e, remote := remoteEmulator(t)
+	ti := e.Tenant(t, emulator.Workforce)
+	h := t.TempDir()
+	has := func(scope, p string) bool { return slices.Contains(strings.Fields(scope), p) }
+	for _, step := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"list", "--tenant", ti.ID}, []string{"User.Read", "Application.Read.All", "DelegatedPermissionGrant.Read.All"},
+			[]string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}},
+		// A plan that is not applied grants nothing: no consent-granting permission yet.
+		{[]string{"init", "--no-input", "--dry-run", "--sample", "node-workforce", "--dir", t.TempDir()},
+			[]string{"Application.ReadWrite.All"}, []string{"DelegatedPermissionGrant.ReadWrite.All"}},
+		{[]string{"init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()},
+			[]string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}, nil},
+	} {
+		code, _, errOut := asPerson(t, h, "adele@"+ti.Domain, remote, step.args...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s", step.args, code, errOut)
+		}
+		scope := toolConsent(e, ti.ID)
+		for _, p := range step.want {
+			if !has(scope, p) {
+				t.Errorf("after %s the tool's consented scopes %q lack %s", step.args[0], scope, p)
+			}
+		}
+		for _, p := range step.not {
+			if has(scope, p) {
+				t.Errorf("after %s the tool's consented scopes %q hold %s", step.args[0], scope, p)
+			}
+		}
 	}
 }

@@ -115,7 +115,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	if err != nil {
 		return err
 	}
-	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, false)}}
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, false), ConsentWhenGranting: true}}
 	defer ts.Close()
 	now := time.Now()
 	old := func(l provision.Listed) bool {

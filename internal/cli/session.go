@@ -8,6 +8,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -45,6 +46,10 @@ type sessionOptions struct {
 	// AutoSignIn (emulator only) approves a device code as the tenant's admin, so
 	// --auth device-code runs without a person.
 	AutoSignIn bool
+	// ReadOnly asks read scopes only (list, doctor without --fix). ConsentWhenGranting asks the
+	// consent-granting permission only for the grant itself (init: only a plan that grants
+	// consent asks it).
+	ReadOnly, ConsentWhenGranting bool
 }
 
 // openSession resolves the target cloud and tenant and builds the Graph client. Nothing signs
@@ -90,17 +95,25 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if o.WrapTransport != nil {
 		tr = o.WrapTransport(tr)
 	}
-	s.Graph, err = graph.New(graph.Config{
-		Credential: s.Cred,
-		Endpoint:   t.Cloud.GraphBase,
-		Transport:  tr,
-		Scopes:     s.Cred.Scopes,
-		OnRetry:    provision.OnRetry(events),
-	})
-	if err != nil {
+	gc := func(scopes []string) (*graph.Client, error) {
+		return graph.New(graph.Config{
+			Credential: s.Cred,
+			Endpoint:   t.Cloud.GraphBase,
+			Transport:  tr,
+			Scopes:     scopes,
+			OnRetry:    provision.OnRetry(events),
+		})
+	}
+	if s.Graph, err = gc(s.Cred.Scopes); err != nil {
 		return nil, err
 	}
-	s.Engine = provision.New(s.Graph, provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant})
+	eo := provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant}
+	if o.ConsentWhenGranting && !slices.Equal(s.Cred.Scopes, s.Cred.ConsentScopes) {
+		if eo.Consent, err = gc(s.Cred.ConsentScopes); err != nil {
+			return nil, err
+		}
+	}
+	s.Engine = provision.New(s.Graph, eo)
 	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
@@ -123,6 +136,8 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 		TenantID:       tenantID,
 		Method:         method,
 		ExternalID:     o.Kind == samples.External,
+		ReadOnly:       o.ReadOnly,
+		NoConsent:      o.ConsentWhenGranting,
 		CanOpenBrowser: g.IO.Interactive(),
 		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			fmt.Fprintln(g.IO.Err, m.Message)
