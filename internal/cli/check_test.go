@@ -100,7 +100,7 @@ func TestChecklistGolden(t *testing.T) {
 	for _, e := range events {
 		progress(e)
 	}
-	testkit.Golden(t, filepath.Join("testdata", "checklist.golden"), buf.Bytes())
+	testkit.Golden(t, filepath.Join("..", "ui", "testdata", "checklist.golden"), buf.Bytes())
 }
 
 func TestSummaryGolden(t *testing.T) {
@@ -138,7 +138,7 @@ func TestJSONGolden(t *testing.T) {
 			if err := ui.Render(&buf, ui.NewStyles(false), true, newCheckResult(tc.rep), tc.rep.ExitCode()); err != nil {
 				t.Fatal(err)
 			}
-			testkit.Golden(t, filepath.Join("testdata", tc.name), buf.Bytes())
+			testkit.Golden(t, filepath.Join("..", "ui", "testdata", tc.name), buf.Bytes())
 			if tc.rep.ExitCode() != tc.exit {
 				t.Errorf("exit code %d, want %d", tc.rep.ExitCode(), tc.exit)
 			}
