@@ -417,3 +417,42 @@ func TestLeastPrivilegeScopes(t *testing.T) {
 		}
 	}
 }
+
+// With the admin consent handed off, the sign-in check of an Application Developer's sample
+// goes through the consent page where the tenant allows user consent and passes; where it does
+// not, the check fails with "Need admin approval" and the result still names the hand-off and
+// its admin-consent URL.
+func TestHandedOffConsentAtFirstSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		userConsent bool
+		wantCode    int
+		wantCheck   string
+	}{
+		{"user consent allowed", true, ExitOK, "passed"},
+		{"user consent off", false, ExitError, "failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			s := emulator.DefaultSettings()
+			s.ToolConsentGranted, s.UserConsent = true, tc.userConsent
+			if err := e.SetSettings(ti.ID, s); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := asPerson(t, t.TempDir(), "lee@"+ti.Domain, remote, "init", "--no-input", "--yes", "--auto-sign-in", "--json", "--sample", "node-workforce", "--dir", t.TempDir())
+			var res InitResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("exit %d, init --json: %v\n%s\n%s", code, err, out, errOut)
+			}
+			if code != tc.wantCode || res.SignInCheck != tc.wantCheck {
+				t.Fatalf("exit %d, sign-in check %q; want %d, %q\n%s", code, res.SignInCheck, tc.wantCode, tc.wantCheck, errOut)
+			}
+			if len(res.HandOffs) != 1 || res.HandOffs[0].Step != "admin consent" || !strings.Contains(res.HandOffs[0].URL, "/adminconsent?client_id="+res.ClientID) {
+				t.Fatalf("hand-offs %+v; want the admin consent with its URL", res.HandOffs)
+			}
+			if !tc.userConsent && !strings.Contains(errOut, "AADSTS90094") {
+				t.Errorf("the failed check does not say admin approval is needed:\n%s", errOut)
+			}
+		})
+	}
+}
