@@ -135,7 +135,7 @@ func keyIDs(a *emulator.Application) []string {
 // touches the other's app or secret, and each reset removes only its own.
 func TestTwoPeopleSameSampleGetTwoApps(t *testing.T) {
 	e, ti, remote := sharedTenant(t)
-	people := []string{"adele@" + ti.Domain, "alex@" + ti.Domain}
+	people := []string{"adele@" + ti.Domain, "lee@" + ti.Domain}
 	homes := []string{t.TempDir(), t.TempDir()}
 	ids := []string{personID(t, e, ti.ID, people[0]), personID(t, e, ti.ID, people[1])}
 	for i, p := range people {
@@ -153,12 +153,12 @@ func TestTwoPeopleSameSampleGetTwoApps(t *testing.T) {
 	}
 	aKeys := keyIDs(a)
 
-	// Alex runs again from another folder: his app only.
+	// Lee runs again from another folder: her app only.
 	if code, _, errOut := asPerson(t, homes[1], people[1], remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()); code != ExitOK {
-		t.Fatalf("init again as alex: exit %d\n%s", code, errOut)
+		t.Fatalf("init again as lee: exit %d\n%s", code, errOut)
 	}
 	if got := keyIDs(appOf(e, ti.ID, ids[0])); !slices.Equal(got, aKeys) {
-		t.Fatalf("alex's run changed adele's secrets: %v -> %v", aKeys, got)
+		t.Fatalf("lee's run changed adele's secrets: %v -> %v", aKeys, got)
 	}
 
 	// Each reset removes only its own.
@@ -171,7 +171,7 @@ func TestTwoPeopleSameSampleGetTwoApps(t *testing.T) {
 			t.Fatalf("reset as %s kept their app", p)
 		}
 		if i == 0 && appOf(e, ti.ID, ids[1]) == nil {
-			t.Fatalf("reset as %s removed alex's app too\n%s", p, errOut)
+			t.Fatalf("reset as %s removed lee's app too\n%s", p, errOut)
 		}
 	}
 }
