@@ -11,9 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
@@ -63,6 +65,10 @@ type Request struct {
 
 	// DryRun stops after the plan: nothing is created or written.
 	DryRun bool
+	// Adopt uses an app found under the uniqueName that is not the signed-in person's (not
+	// tagged by this tool, or owned by others and not on this machine's record); without it the
+	// run stops before any write with a *ForeignAppError.
+	Adopt bool
 	// Confirm is asked before a plan that changes something is applied; nil applies without
 	// asking. Its error ends the run unchanged (a refusal or a no).
 	Confirm func(ctx context.Context, plan *provision.Plan) error
@@ -120,6 +126,8 @@ type Wait struct {
 
 // Outcome is what a run did. Run returns it as far as it got, with its error.
 type Outcome struct {
+	// Caller is who signed in: the app is theirs.
+	Caller   provision.Caller
 	Location Location
 	Spec     provision.Spec
 	Plan     *provision.Plan
@@ -175,6 +183,64 @@ type InputError struct{ Err error }
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
+// ForeignAppError stops a run before any write: the app under the uniqueName is not the
+// signed-in person's. Commands exit with their usage code (2): the person decides (another
+// --name, or --adopt).
+type ForeignAppError struct {
+	UniqueName, DisplayName, AppID string
+	// Untagged: the app does not carry this tool's tag (someone made it by hand).
+	Untagged bool
+	// Owners are the app's owners as a person reads them; empty: none (made by an admin).
+	Owners []string
+	// Changes are what the plan would do to it; Holds what it holds that the tool did not make.
+	Changes, Holds []string
+}
+
+func (e *ForeignAppError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the app registration %q (uniqueName %s, client id %s) is not yours", e.DisplayName, e.UniqueName, e.AppID)
+	switch {
+	case e.Untagged:
+		b.WriteString(": entra-quickstart did not make it (it has no entra-quickstart tag)")
+	default:
+		b.WriteString(": it is not on this machine's record")
+	}
+	if len(e.Owners) > 0 {
+		fmt.Fprintf(&b, ", and its owners are %s", strings.Join(e.Owners, ", "))
+	} else {
+		b.WriteString(", and it has no owners")
+	}
+	if len(e.Changes) > 0 {
+		fmt.Fprintf(&b, ". Using it would: %s", strings.Join(e.Changes, "; "))
+	}
+	if len(e.Holds) > 0 {
+		fmt.Fprintf(&b, ". It holds what this tool would leave in place: %s", strings.Join(e.Holds, "; "))
+	}
+	b.WriteString(". Nothing was changed. Next: choose another --name for your own app, or pass --adopt to take this one over (its owners, secrets and redirect URIs stay)")
+	return b.String()
+}
+
+// foreign says why an existing app is not the caller's, or nil when it is: it carries the tag
+// and the caller owns it, or this machine's record holds it by object id.
+func foreign(plan *provision.Plan, caller provision.Caller, prev *state.App) *ForeignAppError {
+	a := plan.App
+	if a == nil {
+		return nil
+	}
+	onRecord := prev != nil && strings.EqualFold(prev.ObjectID, a.ID)
+	if plan.Tagged() && (plan.OwnedBy(caller.ObjectID) || onRecord) {
+		return nil
+	}
+	e := &ForeignAppError{UniqueName: a.UniqueName, DisplayName: a.DisplayName, AppID: a.AppID, Untagged: !plan.Tagged(), Holds: plan.Foreign()}
+	for _, o := range plan.Owners {
+		e.Owners = append(e.Owners, o.Name())
+	}
+	for _, x := range plan.Actions {
+		e.Changes = append(e.Changes, x.Summary)
+	}
+	return e
+}
+
 // StepError is a step that failed once Graph was being changed: Step says which, so the command
 // can say what is already in place.
 type StepError struct {
@@ -207,9 +273,16 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 		out.Location = loc
 	}
 	dir := out.Location.Dir
+	caller, err := s.Engine.Caller(ctx)
+	if err != nil {
+		return out, err
+	}
+	out.Caller = caller
 	uniqueName := req.UniqueName
 	if uniqueName == "" {
-		uniqueName = provision.UniqueName(m.ID, req.Name)
+		if uniqueName, err = s.personalName(ctx, m.ID, req.Name, caller); err != nil {
+			return out, err
+		}
 	}
 	if !req.DryRun && req.Lock != nil {
 		release, err := req.Lock(dir, uniqueName)
@@ -230,6 +303,7 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	if err != nil {
 		return out, err
 	}
+	spec.Owner = caller.ObjectID
 	out.Spec = spec
 
 	release := func(bool) {}
@@ -245,6 +319,10 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	}
 	out.Plan = plan
 	emit(Event{Step: StepPlan, Status: Done, Plan: plan})
+	if f := foreign(plan, caller, prev); f != nil && !req.Adopt && req.Lab == "" {
+		release(false)
+		return out, f
+	}
 	if req.DryRun {
 		return out, nil
 	}
@@ -267,6 +345,11 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 		return out, &StepError{Step: StepApply, Err: err}
 	}
 	out.Result = res
+	for i, h := range res.HandOffs {
+		if h.Step == provision.GrantConsent {
+			res.HandOffs[i].URL = AdminConsentURL(s.Cloud, s.TenantID, res.AppID)
+		}
+	}
 	emit(Event{Step: StepApply, Status: Done, Detail: "client id " + res.AppID, Plan: plan, Result: res})
 
 	// Recorded at once: a failure below must not leave an app that reset calls someone else's.
@@ -305,6 +388,36 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	return out, err
 }
 
+// AdminConsentURL is the page where an admin grants tenant-wide consent to an app
+// (facts/tenants.md §3.4, v1: every permission in its requiredResourceAccess).
+func AdminConsentURL(c auth.Cloud, tenantID, appID string) string {
+	return c.LoginBase + "/" + url.PathEscape(tenantID) + "/adminconsent?client_id=" + url.QueryEscape(appID)
+}
+
+// personalName is the default uniqueName of the caller's app for a sample and name: with the
+// caller's id (provision.PersonalUniqueName), unless this machine's record holds the app under
+// the name used before (without it), which is carried over rather than made again.
+func (s Session) personalName(ctx context.Context, sample, name string, caller provision.Caller) (string, error) {
+	who := caller.ObjectID
+	if caller.App {
+		who = caller.AppID
+	}
+	personal := provision.PersonalUniqueName(sample, name, who)
+	if s.Record == nil {
+		return personal, nil
+	}
+	rec, err := s.Record.Load(ctx)
+	if err != nil {
+		return "", err
+	}
+	if rec.Find(s.CloudKey, s.TenantID, personal) == nil {
+		if legacy := provision.UniqueName(sample, name); rec.Find(s.CloudKey, s.TenantID, legacy) != nil {
+			return legacy, nil
+		}
+	}
+	return personal, nil
+}
+
 // spec is the desired app registration: the request's answers, the record's credential and
 // where the certificate's key is kept.
 func (req Request) spec(s Session, prev *state.App, uniqueName, dir string) (provision.Spec, error) {
@@ -337,10 +450,8 @@ func (req Request) spec(s Session, prev *state.App, uniqueName, dir string) (pro
 	if err != nil {
 		return spec, &InputError{err}
 	}
-	if req.UniqueName != "" || req.DisplayName != "" {
-		if req.UniqueName != "" {
-			spec.UniqueName = req.UniqueName
-		}
+	if spec.UniqueName != uniqueName || req.DisplayName != "" {
+		spec.UniqueName = uniqueName
 		if req.DisplayName != "" {
 			spec.DisplayName = req.DisplayName
 		}

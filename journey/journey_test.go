@@ -200,3 +200,50 @@ func TestProblemsAreInputErrors(t *testing.T) {
 		})
 	}
 }
+
+// The default uniqueName carries the caller's id (for an app-only sign-in, its client id); an
+// app made under the name used before (without it) that this machine's record holds is carried
+// over on the next run, not made again.
+func TestPersonalNameAndCarryOver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		name   string
+		legacy bool // an app under the old name is on the record
+	}{
+		{"new", false},
+		{"carried over", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, g := session(t, samples.Workforce)
+			m, err := samples.Lookup("node-workforce")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := Request{Sample: m, Name: "journey", Dir: filepath.Join(t.TempDir(), "out"), Wait: Wait{Skip: true}}
+			legacy := provision.UniqueName(m.ID, "journey")
+			if tc.legacy {
+				old := req
+				old.UniqueName = legacy
+				if _, err := Run(ctx, s, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := Run(ctx, s, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := provision.PersonalUniqueName(m.ID, "journey", out.Caller.AppID)
+			if tc.legacy {
+				want = legacy
+			}
+			apps, err := g.ListApplications(ctx, graph.AppFilter{Tag: provision.Tag})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !out.Caller.App || out.Spec.UniqueName != want || len(apps) != 1 || apps[0].UniqueName != want {
+				t.Fatalf("caller %+v, uniqueName %s, %d apps (%v); want one app %s", out.Caller, out.Spec.UniqueName, len(apps), apps, want)
+			}
+		})
+	}
+}

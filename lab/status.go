@@ -242,7 +242,7 @@ func Reset(ctx context.Context, g *graph.Client, name string, progress func(prov
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	return provision.New(g, provision.Options{Progress: progress}).Reset(ctx, provision.Filter{Lab: name})
+	return provision.New(g, provision.Options{Progress: progress}).Reset(ctx, provision.Filter{Lab: name, PurgeEarlier: true})
 }
 
 // Record is what this machine remembers of a lab, so that status finds its folder. No secret.

@@ -25,6 +25,8 @@ type Result struct {
 	UserFlowID         string
 	// Created is true when this run created the app registration.
 	Created bool
+	// Owned is true when Spec.Owner is known to own the app after this run.
+	Owned bool
 	// Credential is the kind; Secret is set when a new secret was made (empty when the existing
 	// one stays), with its keyId and expiry; Certificate is set for certificates.
 	Credential    samples.CredentialKind
@@ -32,11 +34,41 @@ type Result struct {
 	SecretKeyID   string
 	SecretExpires time.Time
 	Certificate   *Cert
+	// HandOffs are planned steps the signed-in role may not take (Graph answered 403): skipped,
+	// with everything else done, and left to someone who may.
+	HandOffs []HandOff
 	// Actions are the kinds of change made; RoundTrips the dependent Graph rounds it took.
 	Actions    []ActionKind
 	RoundTrips int
 
 	graceKey string
+}
+
+// HandOff is a step left to someone else: the action, who may take it, and what it means
+// until they do. URL, when set, is where they take it (the journey fills in the admin-consent
+// page, which needs the cloud).
+type HandOff struct {
+	Step ActionKind
+	To   string
+	What string
+	URL  string
+}
+
+// refused reports a 403: the signed-in role (or scope) may not take the step.
+func refused(err error) bool {
+	ge, ok := graph.AsError(err)
+	return ok && ge.Status == 403 && !ge.HasCode("Directory_QuotaExceeded")
+}
+
+// consentHandOff is the hand-off of a tenant-wide consent the role may not grant.
+func consentHandOff(t Tenant, scope string) HandOff {
+	h := HandOff{Step: GrantConsent, To: "a Global Administrator, Application Administrator or Cloud Application Administrator"}
+	if t.Type == External {
+		h.What = "admin consent for " + scope + " was not granted (your role may not grant tenant-wide consent); customers of an External ID tenant cannot consent for themselves, so the sample's sign-in fails until an admin grants it at the admin-consent URL"
+	} else {
+		h.What = "admin consent for " + scope + " was not granted (your role may not grant tenant-wide consent); where the tenant allows user consent, each person consents for themselves at their first sign-in to the sample, otherwise an admin grants it once at the admin-consent URL"
+	}
+	return h
 }
 
 // String summarises the result without secrets.
@@ -154,6 +186,14 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			step := "create the user flow"
 			e.report(step, Started, s.UserFlow.CreateName)
 			f, err := e.g.CreateUserFlow(ctx, s.UserFlow.CreateName)
+			if refused(err) {
+				e.report(step, Done, "handed off: your role may not create user flows")
+				commit(func() {
+					r.HandOffs = append(r.HandOffs, HandOff{Step: CreateUserFlow, To: "a Global Administrator or an External ID User Flow Administrator",
+						What: fmt.Sprintf("no sign-up and sign-in user flow was created (your role may not create user flows): create one named %q and add the app to it, then run again", s.UserFlow.CreateName)})
+				})
+				return nil
+			}
 			if err != nil {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
@@ -192,6 +232,30 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return nil
 		})
 	}
+	if s.Owner != "" && (p.Has(CreateApp) || p.Has(AddOwner)) {
+		round = append(round, func() error {
+			step := "make you an owner of the app"
+			owners, err := e.g.Owners(ctx, app.ID, true)
+			if err != nil {
+				return actionable(step, err)
+			}
+			if slices.ContainsFunc(owners, func(o graph.Owner) bool { return strings.EqualFold(o.ID, s.Owner) }) {
+				commit(func() { r.Owned = true })
+				return nil // Graph made the creator an owner (members, Application Developers, apps)
+			}
+			e.report(step, Started, "")
+			if err := e.g.AddOwner(ctx, app.ID, s.Owner); err != nil {
+				e.report(step, Failed, err.Error())
+				return actionable(step, err)
+			}
+			commit(func() {
+				r.Owned = true
+				done(AddOwner)
+			})
+			e.report(step, Done, "")
+			return nil
+		})
+	}
 	if p.Has(CreateServicePrincipal) {
 		round = append(round, func() error {
 			step := "create the service principal"
@@ -222,9 +286,14 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			e.report(step, Started, s.consentScope())
 			var err error
 			if p.Grant != nil && p.Has(UpdateConsent) {
-				_, err = e.g.UpdateGrantScope(ctx, *p.Grant, s.consentScope())
+				_, err = e.consent.UpdateGrantScope(ctx, *p.Grant, s.consentScope())
 			} else {
-				_, err = e.g.EnsureGrant(ctx, sp.ID, p.GraphSPID, s.consentScope())
+				_, err = e.consent.EnsureGrant(ctx, sp.ID, p.GraphSPID, s.consentScope())
+			}
+			if refused(err) {
+				e.report(step, Done, "handed off: your role may not grant tenant-wide consent")
+				commit(func() { r.HandOffs = append(r.HandOffs, consentHandOff(p.Tenant, s.consentScope())) })
+				return nil
 			}
 			if err != nil {
 				e.report(step, Failed, err.Error())
@@ -235,7 +304,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return nil
 		})
 	}
-	if p.Has(LinkUserFlow) {
+	if p.Has(LinkUserFlow) && flow != nil {
 		round = append(round, func() error {
 			step := "link the app to the user flow"
 			e.report(step, Started, flow.DisplayName)
@@ -245,6 +314,14 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				}
 			}
 			if err := e.g.LinkUserFlow(ctx, flow.ID, app.AppID); err != nil {
+				if refused(err) {
+					e.report(step, Done, "handed off: your role may not link apps to user flows")
+					commit(func() {
+						r.HandOffs = append(r.HandOffs, HandOff{Step: LinkUserFlow, To: "a Global Administrator or an External ID User Flow Administrator",
+							What: fmt.Sprintf("the app (client id %s) is not linked to the user flow %q (your role may not link apps to user flows): in the admin center, External Identities > User flows > %s > Applications > Add application; sign-ups fail until then", app.AppID, flow.DisplayName, flow.DisplayName)})
+					})
+					return nil
+				}
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
 			}

@@ -31,6 +31,8 @@ var toolCalls = []struct{ route, op, usedBy string }{
 	{"graph.applications.upsert", "UpsertApplication", "init, doctor --fix, lab"},
 	{"graph.applications.addPassword", "AddPassword", "init, doctor --fix, lab"},
 	{"graph.applications.removePassword", "RemovePassword", "init (retiring its own older secrets)"},
+	{"graph.applications.owners.list", "Owners", "init, reset: whose an app under the uniqueName is"},
+	{"graph.applications.owners.add", "AddOwner", "init: you become an owner of the app it creates where Graph did not make you one"},
 	{"graph.applications.list", "ListApplications", "list, reset, lab"},
 	{"graph.applications.delete", "DeleteApplication", "reset, lab reset"},
 	{"graph.deletedItems.list", "DeletedApplications, DeletedServicePrincipals", "list, reset, lab reset"},

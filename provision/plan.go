@@ -16,6 +16,7 @@ import (
 // Engine provisions through one Graph client.
 type Engine struct {
 	g        *graph.Client
+	consent  *graph.Client // grants tenant-wide consent; g unless Options.Consent
 	now      func() time.Time
 	progress func(Event)
 	probe    func(ctx context.Context, tenantID string) (bool, error)
@@ -32,6 +33,9 @@ type Options struct {
 	// the organization's tenantType (see tenantKind); an error wrapping auth.ErrKindUnknown
 	// means it could not tell. Nil: the kind the caller asked for is taken on trust.
 	ExternalIDProbe func(ctx context.Context, tenantID string) (bool, error)
+	// Consent, when set, is the client that grants tenant-wide consent: the same sign-in asking
+	// also the consent-granting permission, so that the others ask no more than they need.
+	Consent *graph.Client
 }
 
 // Event is one progress report.
@@ -54,7 +58,10 @@ const (
 // New makes an Engine. Build g with graph.New; pass its OnRetry through Engine.OnRetry to see
 // retries as progress events.
 func New(g *graph.Client, opts Options) *Engine {
-	e := &Engine{g: g, now: opts.Now, progress: opts.Progress, probe: opts.ExternalIDProbe}
+	e := &Engine{g: g, consent: opts.Consent, now: opts.Now, progress: opts.Progress, probe: opts.ExternalIDProbe}
+	if e.consent == nil {
+		e.consent = g
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -101,6 +108,8 @@ const (
 	UpdateConsent          ActionKind = "update-consent"
 	CreateUserFlow         ActionKind = "create-user-flow"
 	LinkUserFlow           ActionKind = "link-user-flow"
+	// AddOwner makes Spec.Owner an owner of the app, unless Graph made them one already.
+	AddOwner ActionKind = "add-owner"
 	// RetireSecrets happens after WaitReady (Engine.Retire): older secrets made by this tool,
 	// but one kept as a grace period.
 	RetireSecrets ActionKind = "retire-secrets"
@@ -125,6 +134,7 @@ type Plan struct {
 	Tenant Tenant
 	// What exists now (nil: nothing).
 	App              *graph.Application
+	Owners           []graph.Owner // the existing app's owners
 	ServicePrincipal *graph.ServicePrincipal
 	Grant            *graph.Grant
 	GraphSPID        string // Microsoft Graph's service principal in this tenant (consent's resource)
@@ -139,6 +149,53 @@ type Plan struct {
 	planned   time.Time
 }
 
+// Tagged reports whether the existing app carries the tool's tag.
+func (p *Plan) Tagged() bool {
+	return p.App != nil && slices.Contains(p.App.Tags, Tag)
+}
+
+// OwnedBy reports whether a directory object (by id) owns the existing app.
+func (p *Plan) OwnedBy(id string) bool {
+	return id != "" && slices.ContainsFunc(p.Owners, func(o graph.Owner) bool { return strings.EqualFold(o.ID, id) })
+}
+
+// Foreign lists what the existing app holds that the tool did not make: other owners,
+// credentials without the tool's name, and redirect URIs (every platform) the spec does not ask
+// for. Empty for a new app.
+func (p *Plan) Foreign() []string {
+	if p.App == nil {
+		return nil
+	}
+	var out []string
+	for _, o := range p.Owners {
+		if !strings.EqualFold(o.ID, p.Spec.Owner) {
+			out = append(out, "owner "+o.Name())
+		}
+	}
+	for _, pc := range p.App.Passwords {
+		if !ownCredential(pc.DisplayName) {
+			out = append(out, fmt.Sprintf("client secret %q (%s…, until %s)", pc.DisplayName, pc.Hint, pc.End.UTC().Format(time.DateOnly)))
+		}
+	}
+	for _, k := range p.App.Keys {
+		if !ownCredential(k.DisplayName) {
+			out = append(out, fmt.Sprintf("certificate %q (until %s)", k.DisplayName, k.End.UTC().Format(time.DateOnly)))
+		}
+	}
+	for _, u := range p.App.Web.RedirectURIs {
+		if !slices.Contains(p.Spec.RedirectURIs, u) {
+			out = append(out, "web redirect URI "+u)
+		}
+	}
+	for _, u := range p.App.SPARedirectURIs {
+		out = append(out, "single-page-app redirect URI "+u)
+	}
+	for _, u := range p.App.PublicClientRedirectURIs {
+		out = append(out, "public-client redirect URI "+u)
+	}
+	return out
+}
+
 // Empty reports whether there is nothing to do.
 func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
 
@@ -151,6 +208,12 @@ func (p *Plan) Has(k ActionKind) bool {
 func (p *Plan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "app registration %q (uniqueName %s) in %s tenant %s\n", p.Spec.DisplayName, p.Spec.UniqueName, p.Tenant.Type, p.Tenant.Domain)
+	if f := p.Foreign(); len(f) > 0 {
+		b.WriteString("  the app holds what entra-quickstart did not make (left as it is):\n")
+		for _, x := range f {
+			fmt.Fprintf(&b, "    ! %s\n", x)
+		}
+	}
 	if p.Empty() {
 		b.WriteString("  nothing to change\n")
 		return b.String()
@@ -212,6 +275,18 @@ func joinErrs(errs []error) error {
 		also = append(also, step)
 	}
 	return fmt.Errorf("%w (also failed: %s)", out[0], strings.Join(also, "; "))
+}
+
+// Caller is who signs in (graph.Caller).
+type Caller = graph.Caller
+
+// Caller says who the engine's Graph calls are made as (graph.Client.Caller).
+func (e *Engine) Caller(ctx context.Context) (Caller, error) {
+	c, err := e.g.Caller(ctx)
+	if err != nil {
+		return c, actionable("find out who is signed in", err)
+	}
+	return c, nil
 }
 
 // TenantFacts reads the signed-in tenant: its id, initial domain and kind (tenantKind). Type
@@ -352,6 +427,10 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 	if p.App != nil {
 		var fns []func() error
 		fns = append(fns, func() (err error) {
+			p.Owners, err = e.g.Owners(ctx, p.App.ID, false)
+			return wrapStep("read the app's owners", err)
+		})
+		fns = append(fns, func() (err error) {
 			p.ServicePrincipal, err = e.g.ServicePrincipal(ctx, p.App.AppID)
 			if err != nil || p.ServicePrincipal == nil {
 				return wrapStep("read the service principal", err)
@@ -410,6 +489,9 @@ func (e *Engine) planActions(p *Plan, flows []graph.UserFlow, linked map[string]
 		p.Actions = append(p.Actions, Action{Kind: CreateApp, Summary: "create the app registration " + s.DisplayName, Changes: appDiff(nil, want)})
 	} else if ch := appDiff(p.App, want); len(ch) > 0 {
 		p.Actions = append(p.Actions, Action{Kind: UpdateApp, Summary: "update the app registration " + s.DisplayName, Changes: ch})
+	}
+	if p.App != nil && s.Owner != "" && !p.OwnedBy(s.Owner) {
+		p.Actions = append(p.Actions, Action{Kind: AddOwner, Summary: "make you an owner of the app"})
 	}
 	switch s.Credential.Kind {
 	case samples.Secret:

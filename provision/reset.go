@@ -17,6 +17,10 @@ type Filter struct {
 	Sample string
 	Name   string
 	Lab    string // a workshop lab's apps (the lab tag)
+	// PurgeEarlier also purges matching apps that were soft-deleted before this run (someone
+	// else may be counting on their 30 days to restore them); by default Reset purges only what
+	// it deleted.
+	PurgeEarlier bool
 	// Keep, when set, narrows further (an age, a set the person confirmed). It can only narrow:
 	// an app without the entra-quickstart tag never reaches it.
 	Keep func(Listed) bool
@@ -181,7 +185,22 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Listed, error) {
 // ResetResult says what Reset removed.
 type ResetResult struct {
 	Deleted []Listed // soft-deleted by this run
-	Purged  []Listed // permanently deleted (including apps soft-deleted earlier)
+	Purged  []Listed // permanently deleted (with PurgeEarlier, also apps soft-deleted earlier)
+	// NotPurged are apps this run deleted but could not purge because the signed-in role may
+	// not (403): they stay in deleted items for 30 days. PurgeRefused is that 403.
+	NotPurged    []Listed
+	PurgeRefused error
+}
+
+// PurgeHandOff says, for a person, what a refused purge means and who can finish it; empty
+// when nothing was refused.
+func (r *ResetResult) PurgeHandOff() string {
+	if r == nil || len(r.NotPurged) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("your role may not purge deleted app registrations (Graph answered 403), so the %d app registration(s) deleted here stay in the tenant's deleted items for 30 days, "+
+		"restorable, and meanwhile keep counting toward the quota of 250 directory objects a non-admin may create (after a purge they would count a quarter each for 30 days). "+
+		"An Application Administrator or Cloud Application Administrator can purge them (entra-quickstart reset --all-tagged), or they go by themselves after 30 days", len(r.NotPurged))
 }
 
 // Reset deletes the app registrations carrying the entra-quickstart tag that match f, unlinks
@@ -241,14 +260,27 @@ func (e *Engine) Reset(ctx context.Context, f Filter) (*ResetResult, error) {
 		return res, err
 	}
 	fns = nil
+	thisRun := map[string]bool{}
+	for _, l := range res.Deleted {
+		thisRun[strings.ToLower(l.ObjectID)] = true
+	}
 	for _, a := range deleted {
 		l := listedOf(a)
-		if !f.match(a.Tags) || !f.keep(l) {
+		if !f.match(a.Tags) || !f.keep(l) || (!thisRun[strings.ToLower(l.ObjectID)] && !f.PurgeEarlier) {
 			continue
 		}
 		fns = append(fns, func() error {
 			e.report("purge "+l.DisplayName, Started, "")
 			if err := e.g.PurgeDeleted(ctx, l.ObjectID); err != nil {
+				if ge, ok := graph.AsError(err); ok && ge.Status == 403 {
+					// The role may not purge: a hand-off, not a failure (PurgeHandOff).
+					mu.Lock()
+					res.NotPurged = append(res.NotPurged, l)
+					res.PurgeRefused = err
+					mu.Unlock()
+					e.report("purge "+l.DisplayName, Done, "left in deleted items: your role may not purge")
+					return nil
+				}
 				e.report("purge "+l.DisplayName, Failed, err.Error())
 				return actionable("purge "+l.DisplayName+" from deleted items", err)
 			}
@@ -267,6 +299,15 @@ func (e *Engine) Reset(ctx context.Context, f Filter) (*ResetResult, error) {
 		})
 	}
 	return res, parallel(fns...)
+}
+
+// OwnedBy reports whether a directory object (by id) owns a live app (by object id).
+func (e *Engine) OwnedBy(ctx context.Context, appObjectID, who string) (bool, error) {
+	owners, err := e.g.Owners(ctx, appObjectID, false)
+	if err != nil {
+		return false, wrapStep("read the app's owners", err)
+	}
+	return slices.ContainsFunc(owners, func(o graph.Owner) bool { return strings.EqualFold(o.ID, who) }), nil
 }
 
 // StateApp is the local record of a Result (no secrets: the keyId or thumbprint only).

@@ -87,13 +87,21 @@ func TestListAndReset(t *testing.T) {
 	if c := v.count(External, a.UniqueName); c.apps != 1 {
 		t.Fatalf("resetting bob's app touched alice's: %+v", c)
 	}
-	// Reset everything: alice's, and the one soft-deleted before, are purged.
+	// Reset everything: alice's is deleted and purged; the one soft-deleted before is left to
+	// whoever deleted it (30 days to restore) unless PurgeEarlier.
 	rr, err = eng.Reset(ctx, Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rr.Deleted) != 1 || len(rr.Purged) != 2 {
-		t.Fatalf("reset of everything: deleted %d, purged %d; want 1 and 2", len(rr.Deleted), len(rr.Purged))
+	if len(rr.Deleted) != 1 || len(rr.Purged) != 1 {
+		t.Fatalf("reset of everything: deleted %d, purged %d; want 1 and 1 (only what it deleted)", len(rr.Deleted), len(rr.Purged))
+	}
+	rr, err = eng.Reset(ctx, Filter{PurgeEarlier: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Deleted) != 0 || len(rr.Purged) != 1 {
+		t.Fatalf("reset with PurgeEarlier: deleted %d, purged %d; want 0 and 1 (the one deleted before)", len(rr.Deleted), len(rr.Purged))
 	}
 	assertNothingTagged(t, v, External)
 	if got, err := g.AppByUniqueName(ctx, "someone-elses-app", false); err != nil || got == nil || !got.Deleted.IsZero() {
@@ -200,19 +208,6 @@ func TestActionableErrors(t *testing.T) {
 			want: []string{"CredentialInvalidLifetimeAsPerAppPolicy", "--secret-lifetime"},
 		},
 		{
-			name: "no consent permission",
-			setup: func(v *env) {
-				tid := v.tenant(Workforce).ID
-				_ = v.e.Store().Do(func(d *emulator.Directory) error {
-					ten := d.Tenant(tid)
-					sp := ten.SPByAppID(ten.Automation.AppID)
-					sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == "DelegatedPermissionGrant.ReadWrite.All" })
-					return nil
-				})
-			},
-			want: []string{"grant admin consent", "403", "Cloud Application Administrator"},
-		},
-		{
 			name:  "no permission on app registrations",
 			setup: func(v *env) { v.withoutRole(Workforce, "Application.ReadWrite.All") },
 			want:  []string{"403", "Application Developer"},
@@ -252,6 +247,33 @@ func TestActionableErrors(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// A consent the sign-in may not grant (403) is skipped, everything else done, and handed off to
+// the roles that may grant it, rather than failing the run.
+func TestConsentRefusedIsHandedOff(t *testing.T) {
+	v := newEnv(t)
+	tid := v.tenant(Workforce).ID
+	_ = v.e.Store().Do(func(d *emulator.Directory) error {
+		ten := d.Tenant(tid)
+		sp := ten.SPByAppID(ten.Automation.AppID)
+		sp.AppRoleAssignments = slices.DeleteFunc(sp.AppRoleAssignments, func(r string) bool { return r == "DelegatedPermissionGrant.ReadWrite.All" })
+		return nil
+	})
+	eng := v.engine(Workforce)
+	ctx := context.Background()
+	p, err := eng.Plan(ctx, v.spec(Workforce, samples.Secret, "handoff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := eng.Apply(ctx, p)
+	if err != nil {
+		t.Fatalf("apply: %v; want the consent handed off", err)
+	}
+	if len(r.HandOffs) != 1 || r.HandOffs[0].Step != GrantConsent || !strings.Contains(r.HandOffs[0].To, "Cloud Application Administrator") ||
+		slices.Contains(r.Actions, GrantConsent) || r.Secret == "" || r.ServicePrincipalID == "" {
+		t.Fatalf("result %v, hand-offs %+v; want the app, secret and service principal, and the consent handed off", r, r.HandOffs)
 	}
 }
 

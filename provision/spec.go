@@ -84,6 +84,10 @@ type Spec struct {
 	TenantID string
 	// Lab, when set, is the workshop lab the app belongs to: it gets the lab's tag.
 	Lab string
+	// Owner, when set, is the object id of who signs in (a user, or an app's service
+	// principal): they are made an owner of the app where Graph did not make them one (admins
+	// are not made owners of what they create).
+	Owner string
 
 	DisplayName    string
 	UniqueName     string // stable across runs: UniqueName(Sample, Name)
@@ -165,6 +169,25 @@ func UniqueName(sample, name string) string {
 		u = u[:100]
 	}
 	return u
+}
+
+// PersonalUniqueName is UniqueName with a stable short id of who signs in (the first 8
+// characters of a person's object id, or of an app's client id for an app-only sign-in), so
+// that two people configuring the same sample under the same name never share an app by
+// accident. An empty who gives UniqueName.
+func PersonalUniqueName(sample, name, who string) string {
+	id := cleanName(strings.ReplaceAll(who, "-", ""))
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	u := UniqueName(sample, name)
+	if id == "" {
+		return u
+	}
+	if len(u) > 100-len(id)-1 {
+		u = u[:100-len(id)-1]
+	}
+	return u + "." + id
 }
 
 // LabUniqueName is the uniqueName of an attendee's app in a workshop lab. Its second label is

@@ -114,3 +114,16 @@ func TestCertificateRenewal(t *testing.T) {
 		t.Errorf("renewals reused certificates: %v", thumbs)
 	}
 }
+
+func TestPersonalUniqueName(t *testing.T) {
+	long := strings.Repeat("x", 120)
+	for _, tc := range []struct{ sample, name, who, want string }{
+		{"node-workforce", "quickstart", "8F3a2b1c-0000-4000-8000-000000000000", "entra-quickstart.node-workforce.quickstart.8f3a2b1c"},
+		{"node-workforce", "quickstart", "", "entra-quickstart.node-workforce.quickstart"},
+		{"node-workforce", long, "abcdef12-3456", "entra-quickstart.node-workforce." + long[:100-len("entra-quickstart.node-workforce.")-9] + ".abcdef12"},
+	} {
+		if got := PersonalUniqueName(tc.sample, tc.name, tc.who); got != tc.want || len(got) > 100 {
+			t.Errorf("PersonalUniqueName(%q, %q, %q) = %q, want %q", tc.sample, tc.name, tc.who, got, tc.want)
+		}
+	}
+}

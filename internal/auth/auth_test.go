@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,25 @@ func TestValidateTenant(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("ValidateTenant(%q) = %v, want ok=%v", tc.in, err, tc.ok)
 		}
+	}
+}
+
+func TestPermissionsFor(t *testing.T) {
+	for _, tc := range []struct {
+		a    Access
+		want string
+	}{
+		{Access{}, "User.Read Application.Read.All DelegatedPermissionGrant.Read.All"},
+		{Access{ExternalID: true}, "User.Read Application.Read.All DelegatedPermissionGrant.Read.All EventListener.Read.All"},
+		{Access{Write: true}, "User.Read Application.ReadWrite.All DelegatedPermissionGrant.Read.All"},
+		{Access{Write: true, Consent: true}, "User.Read Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All"},
+		{Access{Write: true, Consent: true, ExternalID: true}, "User.Read Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All EventListener.ReadWrite.All"},
+	} {
+		if got := strings.Join(PermissionsFor(tc.a), " "); got != tc.want {
+			t.Errorf("PermissionsFor(%+v) = %s, want %s", tc.a, got, tc.want)
+		}
+	}
+	if got, want := Permissions(true), PermissionsFor(Access{ExternalID: true, Write: true, Consent: true}); !slices.Equal(got, want) {
+		t.Errorf("Permissions(true) = %v, want everything %v", got, want)
 	}
 }

@@ -37,13 +37,36 @@ func Methods() []Method {
 	return []Method{MethodAuto, MethodBrowser, MethodDeviceCode, MethodAzureCLI, MethodEnvironment}
 }
 
-// Permissions are the delegated Graph permissions the wizard asks for: it reads the tenant
-// (GET /organization needs User.Read at least), registers apps and their secrets, grants admin
-// consent, and in External ID tenants links the app to a user flow.
+// Permissions are the delegated Graph permissions the wizard asks for when it does everything:
+// it reads the tenant (GET /organization needs User.Read at least), registers apps and their
+// secrets, grants admin consent, and in External ID tenants links the app to a user flow.
 func Permissions(externalID bool) []string {
-	p := []string{"User.Read", "Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}
-	if externalID {
-		p = append(p, "EventListener.ReadWrite.All")
+	return PermissionsFor(Access{ExternalID: externalID, Write: true, Consent: true})
+}
+
+// Access says what a command does with Graph, so that its sign-in asks no more than that.
+type Access struct {
+	ExternalID bool // user flows: EventListener.*
+	Write      bool // registers, changes or deletes apps (else read scopes only)
+	Consent    bool // grants tenant-wide consent (DelegatedPermissionGrant.ReadWrite.All)
+}
+
+// PermissionsFor are the least delegated Graph permissions for an access: read scopes for a
+// read-only command (list, doctor), the consent-granting one only when consent is granted.
+func PermissionsFor(a Access) []string {
+	p := []string{"User.Read", "Application.Read.All", "DelegatedPermissionGrant.Read.All"}
+	if a.Write {
+		p[1] = "Application.ReadWrite.All"
+	}
+	if a.Consent {
+		p[2] = "DelegatedPermissionGrant.ReadWrite.All"
+	}
+	if a.ExternalID {
+		if a.Write {
+			p = append(p, "EventListener.ReadWrite.All")
+		} else {
+			p = append(p, "EventListener.Read.All")
+		}
 	}
 	return p
 }
@@ -57,6 +80,10 @@ type CredentialOptions struct {
 	Method   Method
 	// ExternalID adds the user-flow permission to the scopes.
 	ExternalID bool
+	// ReadOnly asks read scopes only (list, doctor without --fix); NoConsent leaves out the
+	// consent-granting permission from Scopes (it is in ConsentScopes, asked when a grant is
+	// made). Neither changes an app's client credentials (.default).
+	ReadOnly, NoConsent bool
 	// ClientID overrides the public client (default GraphCommandLineToolsClientID).
 	ClientID string
 	// DeviceCodePrompt shows the device-code message (required for the device-code method).
@@ -81,6 +108,9 @@ type Credential struct {
 	// delegated permissions for the public client, ".default" for the Azure CLI and for an app's
 	// client credentials.
 	Scopes []string
+	// ConsentScopes are Scopes with the consent-granting permission: what granting tenant-wide
+	// consent asks for (the same as Scopes unless NoConsent).
+	ConsentScopes []string
 	// Reason says why auto chose Method; empty when the method was asked for.
 	Reason string
 }
@@ -139,10 +169,15 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 	// Instance discovery asks the public cloud about the authority host: pointless for the
 	// Microsoft clouds, which azidentity knows, and a leak off the machine for the emulator.
 	noDiscovery := o.Cloud.Emulated()
-	delegated := make([]string, 0, 3)
-	for _, p := range Permissions(o.ExternalID) {
-		delegated = append(delegated, o.Cloud.GraphScope(p))
+	scopes := func(a Access) []string {
+		var out []string
+		for _, p := range PermissionsFor(a) {
+			out = append(out, o.Cloud.GraphScope(p))
+		}
+		return out
 	}
+	delegated := scopes(Access{ExternalID: o.ExternalID, Write: !o.ReadOnly, Consent: !o.ReadOnly && !o.NoConsent})
+	consent := scopes(Access{ExternalID: o.ExternalID, Write: true, Consent: true})
 	dflt := []string{o.Cloud.GraphScope(".default")}
 
 	switch m {
@@ -158,7 +193,7 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 		if err != nil {
 			return nil, fmt.Errorf("client secret from the environment: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: dflt}, nil
+		return &Credential{TokenCredential: c, Method: m, Scopes: dflt, ConsentScopes: dflt}, nil
 	case MethodAzureCLI:
 		if o.Cloud.Emulated() {
 			return nil, fmt.Errorf("the Azure CLI cannot sign in to the emulator: use --auth device-code or browser")
@@ -167,7 +202,7 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 		if err != nil {
 			return nil, fmt.Errorf("the Azure CLI credential: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: dflt}, nil
+		return &Credential{TokenCredential: c, Method: m, Scopes: dflt, ConsentScopes: dflt}, nil
 	case MethodBrowser:
 		c, err := azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
 			ClientOptions: copts, ClientID: clientID, TenantID: o.TenantID, DisableInstanceDiscovery: noDiscovery,
@@ -175,7 +210,7 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 		if err != nil {
 			return nil, fmt.Errorf("browser sign-in: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: delegated}, nil
+		return &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}, nil
 	case MethodDeviceCode:
 		if o.DeviceCodePrompt == nil {
 			return nil, fmt.Errorf("device-code sign-in needs a prompt to show the code")
@@ -187,7 +222,7 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 		if err != nil {
 			return nil, fmt.Errorf("device-code sign-in: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: delegated}, nil
+		return &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}, nil
 	}
 	return nil, fmt.Errorf("unknown sign-in method %q: use one of %v", m, Methods())
 }

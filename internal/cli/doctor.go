@@ -108,7 +108,8 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	prog := ui.NewProgress(o.IO, true)
 	// check signs in and runs the checks on the folder's configuration cfg.
 	check := func(cfg *templates.Config) (*DoctorResult, string, error) {
-		s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: samples.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog})
+		// The checks only read; --fix opens its own session (fixFolder) that may write.
+		s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: samples.TenantType(m.TenantType), AuthMethod: o.Auth, Progress: prog, ReadOnly: true})
 		if err != nil {
 			return nil, "", err
 		}
@@ -159,7 +160,7 @@ func fixFolder(ctx context.Context, o *DoctorOptions, m *samples.Manifest, dir, 
 		return usagef("--name: %w", err)
 	}
 	prog := ui.NewProgress(o.IO, false)
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: m.TenantType, AuthMethod: o.Auth, Progress: prog})
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: tenant, Kind: m.TenantType, AuthMethod: o.Auth, Progress: prog, ConsentWhenGranting: true})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ type InitOptions struct {
 	NoBrowser      bool
 	ShowSecret     bool
 	Yes            bool
+	Adopt          bool
 	AutoSignIn     bool
 	Auth           string
 	UserFlow       string
@@ -93,6 +94,7 @@ func addInitFlags(cmd *cobra.Command, o *InitOptions) {
 	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	f.BoolVar(&o.ShowSecret, "show-secret", false, "print the new client secret (it is in the sample's git-ignored config either way)")
 	f.BoolVar(&o.Yes, "yes", false, "apply the plan without asking")
+	f.BoolVar(&o.Adopt, "adopt", false, "use an app found under the uniqueName that is not yours (not made by entra-quickstart, or another person's); its owners, secrets and redirect URIs stay")
 	f.BoolVar(&o.AutoSignIn, "auto-sign-in", false, "emulator only: sign the emulator's demo user in without a browser")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment (AZURE_CLIENT_ID/SECRET/TENANT_ID)")
 	f.StringVar(&o.UserFlow, "user-flow", "", "External ID: the sign-up/sign-in user flow to link (name or id; default the only or first one, created when there is none)")
@@ -111,7 +113,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: a.TenantType, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn})
+	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: a.TenantType, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn, ConsentWhenGranting: true})
 	if err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func runInit(ctx context.Context, o *InitOptions) error {
 
 	req := journeyRequest(s, o.IO.Err, prog, m, a.Name, o.Dir)
 	req.Credential, req.SecretLifetime, req.UserFlow = a.Credential, o.SecretLifetime, userFlowSpec(o.UserFlow)
-	req.Download, req.DryRun = o.Download, o.DryRun
+	req.Download, req.DryRun, req.Adopt = o.Download, o.DryRun, o.Adopt
 	if !o.Yes && !o.NoInput {
 		req.Confirm = func(ctx context.Context, _ *provision.Plan) error {
 			return o.confirm(ctx, "Apply this plan?", "",
@@ -195,8 +197,9 @@ func journeyRequest(s *session, w io.Writer, prog *ui.Progress, m *samples.Manif
 func journeyErr(err error) error {
 	var in *journey.InputError
 	var step *journey.StepError
+	var foreign *journey.ForeignAppError
 	switch {
-	case errors.As(err, &in):
+	case errors.As(err, &in), errors.As(err, &foreign):
 		return usageError{err}
 	case errors.As(err, &step) && step.Step == journey.StepApply:
 		return fmt.Errorf("%w\nRun the same command again: it picks up where this one stopped and makes no duplicate", err)

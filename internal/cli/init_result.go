@@ -55,6 +55,8 @@ type InitResult struct {
 	Warnings   []string     `json:"warnings,omitempty"`
 	Run        []string     `json:"run,omitempty"`
 	Verify     *checkResult `json:"verify,omitempty"`
+	// HandOffs are steps your role may not take, skipped and left to someone who may.
+	HandOffs []HandOff `json:"hand_offs,omitempty"`
 }
 
 type planAction struct {
@@ -160,10 +162,34 @@ func shellQuote(s string) string {
 }
 
 // Print is init's summary for a person; a dry run's plan was shown already.
+// handOffStep names a handed-off action for --json and people.
+func handOffStep(k provision.ActionKind) string {
+	switch k {
+	case provision.GrantConsent, provision.UpdateConsent:
+		return "admin consent"
+	case provision.LinkUserFlow:
+		return "user-flow link"
+	case provision.CreateUserFlow:
+		return "user flow"
+	}
+	return string(k)
+}
+
+// printHandOffs names each handed-off step, who may take it, what it means, and where.
+func printHandOffs(w io.Writer, st ui.Styles, hs []HandOff) {
+	for _, h := range hs {
+		fmt.Fprintf(w, "%s Handed off to %s: %s: %s.\n", ui.MarkWarn, h.To, h.Step, h.What)
+		if h.URL != "" {
+			fmt.Fprintf(w, "  %s\n", st.Code.Render(h.URL))
+		}
+	}
+}
+
 func (r *InitResult) Print(w io.Writer, st ui.Styles) {
 	if r.DryRun {
 		return
 	}
+	defer printHandOffs(w, st, r.HandOffs)
 	fmt.Fprintln(w)
 	switch r.SignInCheck {
 	case "passed":
@@ -257,6 +283,9 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 	res.ClientID, res.ObjectID, res.ServicePrincipalID, res.UserFlowID = r.AppID, r.ObjectID, r.ServicePrincipalID, r.UserFlowID
 	res.Created = r.Created
 	res.Actions = journey.InPlanOrder(plan, r.Actions)
+	for _, h := range r.HandOffs {
+		res.HandOffs = append(res.HandOffs, HandOff{Step: handOffStep(h.Step), To: h.To, What: h.What, URL: h.URL})
+	}
 	if r.Secret != "" {
 		exp := r.SecretExpires
 		res.SecretExpires = &exp

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -77,7 +78,7 @@ func runList(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, true)}}
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, true), ReadOnly: true}}
 	defer ts.Close()
 	out := []ListedApp{}
 	var tenants []tenantRef
@@ -170,7 +171,11 @@ type tenantSessions struct {
 }
 
 // each runs fn with the session of each kind's tenant, in order.
+// With --emulator-user, a tenant where that person does not exist is skipped when more than one
+// is covered (the person belongs to one of the emulator's tenants).
 func (ts *tenantSessions) each(ctx context.Context, kinds []samples.TenantType, fn func(samples.TenantType, *session) error) error {
+	var absent error
+	ran := 0
 	for _, k := range kinds {
 		s := ts.kept
 		if s == nil || ts.keptKind != k {
@@ -179,9 +184,17 @@ func (ts *tenantSessions) each(ctx context.Context, kinds []samples.TenantType, 
 			o.Kind = k
 			var err error
 			if s, err = openSession(ctx, ts.g, o); err != nil {
+				var np *noPersonError
+				if len(kinds) > 1 && errors.As(err, &np) {
+					if absent == nil {
+						absent = err // the first tenant's people are listed
+					}
+					continue
+				}
 				return err
 			}
 		}
+		ran++
 		ts.kept, ts.keptKind = s, k
 		err := fn(k, s)
 		if len(kinds) > 1 {
@@ -190,6 +203,9 @@ func (ts *tenantSessions) each(ctx context.Context, kinds []samples.TenantType, 
 		if err != nil {
 			return err
 		}
+	}
+	if ran == 0 && absent != nil {
+		return absent
 	}
 	return nil
 }

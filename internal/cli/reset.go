@@ -29,6 +29,7 @@ type ResetOptions struct {
 	DryRun       bool
 	Yes          bool
 	RestoreFiles bool
+	AllTagged    bool
 	Auth         string
 }
 
@@ -42,9 +43,14 @@ one sample, name or age), unlinks them from their user flows, and purges them fr
 deleted items, together with tagged apps deleted earlier: deleted apps still count against the
 non-admin quota of 250 objects. An app without the tag is never touched.
 
+By default it touches only what is yours: apps you own or that this machine's record holds, and
+it purges only what it deleted. Other tagged apps (a colleague's, or ones deleted earlier, which
+someone may still restore) are listed apart and left alone unless --all-tagged is given. When your
+role may not purge (an Application Developer or a member), the deleted apps stay in deleted items
+for 30 days: reset says so once, with what it means for the 250-object quota.
+
 It shows what it will delete and asks first (--yes skips the question; --no-input without --yes
-refuses). Apps this machine did not make (tagged, but unknown to the local record) are named
-apart, so a shared tenant's other apps are not deleted by surprise. Against the emulator it
+refuses). Against the emulator it
 covers both of its tenants (workforce and External ID) unless --tenant, --tenant-type or
 --sample names one.
 
@@ -63,6 +69,7 @@ from their .bak copies, and the files init created removed.`,
 	f.DurationVar(&o.OlderThan, "older-than", 0, "only apps created longer ago than this, e.g. 24h")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be deleted and change nothing")
 	f.BoolVar(&o.Yes, "yes", false, "delete without asking")
+	f.BoolVar(&o.AllTagged, "all-tagged", false, "also delete tagged apps that are not yours (neither owned by you nor on this machine's record) and purge tagged apps deleted earlier")
 	f.BoolVar(&o.RestoreFiles, "restore-files", false, "put the samples' configuration files back as they were before init")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
 	return cmd
@@ -76,6 +83,19 @@ type ResetResult struct {
 	Purged   []ListedApp `json:"purged"`
 	Restored []string    `json:"restored_files,omitempty"`
 	Removed  []string    `json:"removed_files,omitempty"`
+	// NotYours are tagged apps left alone: neither owned by you nor on this machine's record
+	// (--all-tagged includes them), or deleted before this run.
+	NotYours []ListedApp `json:"not_yours,omitempty"`
+	// HandOffs are steps left to someone else (a purge your role may not make).
+	HandOffs []HandOff `json:"hand_offs,omitempty"`
+}
+
+// HandOff is a step the tool left to someone who may take it.
+type HandOff struct {
+	Step string `json:"step"`          // e.g. "purge", "admin consent"
+	To   string `json:"to"`            // who can take it
+	What string `json:"what"`          // what it means and how, for a person
+	URL  string `json:"url,omitempty"` // where, when there is a page for it
 }
 
 // resetGroup is one covered tenant's apps that match, and what this machine's record knows there.
@@ -84,6 +104,7 @@ type resetGroup struct {
 	tenant tenantRef
 	apps   []provision.Listed
 	known  map[string]state.App // by lower-case app id
+	owned  map[string]bool      // live apps the signed-in caller owns, by lower-case app id
 }
 
 func runReset(ctx context.Context, o *ResetOptions) error {
@@ -94,7 +115,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	if err != nil {
 		return err
 	}
-	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, false)}}
+	ts := &tenantSessions{g: o.GlobalOptions, opts: sessionOptions{Tenant: o.Tenant, AuthMethod: o.Auth, Progress: ui.NewProgress(o.IO, false), ConsentWhenGranting: true}}
 	defer ts.Close()
 	now := time.Now()
 	old := func(l provision.Listed) bool {
@@ -103,7 +124,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	f := provision.Filter{Sample: o.Sample, Name: o.Name, Keep: old}
 	var groups []*resetGroup
 	err = ts.each(ctx, kinds, func(k samples.TenantType, s *session) error {
-		g := &resetGroup{kind: k, tenant: tenantOf(s), known: map[string]state.App{}}
+		g := &resetGroup{kind: k, tenant: tenantOf(s), known: map[string]state.App{}, owned: map[string]bool{}}
 		rec, err := s.State.Load(ctx)
 		if err != nil {
 			return err
@@ -113,6 +134,23 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 		if g.apps, err = s.Engine.List(ctx, f); err != nil {
 			return err
+		}
+		// Whose the others are: only a live app can be asked for its owners.
+		var caller provision.Caller
+		for _, l := range g.apps {
+			if _, ok := g.known[strings.ToLower(l.AppID)]; ok || !l.Deleted.IsZero() {
+				continue
+			}
+			if caller.ObjectID == "" {
+				if caller, err = s.Engine.Caller(ctx); err != nil {
+					return err
+				}
+			}
+			mine, err := s.Engine.OwnedBy(ctx, l.ObjectID, caller.ObjectID)
+			if err != nil {
+				return err
+			}
+			g.owned[strings.ToLower(l.AppID)] = mine
 		}
 		groups = append(groups, g)
 		return nil
@@ -144,7 +182,8 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	var mine, foreign []pick
 	for _, g := range groups {
 		for _, l := range g.apps {
-			if _, ok := g.known[strings.ToLower(l.AppID)]; ok {
+			_, onRecord := g.known[strings.ToLower(l.AppID)]
+			if l.Deleted.IsZero() && (onRecord || g.owned[strings.ToLower(l.AppID)]) {
 				mine = append(mine, pick{g, l})
 			} else {
 				foreign = append(foreign, pick{g, l})
@@ -152,21 +191,38 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 	}
 	w := o.IO.Err
-	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s):\n", total)
+	if !o.AllTagged {
+		for _, p := range foreign {
+			res.NotYours = append(res.NotYours, listedApp(p.l, "", p.g.tenant))
+		}
+	}
+	if len(mine) == 0 && !o.AllTagged {
+		fmt.Fprintf(w, "Nothing to reset: none of the %d tagged app registration(s) is yours (owned by you or on this machine's record); --all-tagged includes them:\n", len(foreign))
+		for _, p := range foreign {
+			fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
+		}
+		return o.print(res)
+	}
+	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s) of yours:\n", len(mine))
 	for _, p := range mine {
 		fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 	}
 	if len(foreign) > 0 {
-		fmt.Fprintf(w, "  made by entra-quickstart elsewhere (unknown to this machine's record):\n")
+		if o.AllTagged {
+			fmt.Fprintf(w, "  and, with --all-tagged, made by entra-quickstart for someone else or deleted earlier (unknown to this machine's record):\n")
+		} else {
+			fmt.Fprintf(w, "  left alone, not yours (made by entra-quickstart for someone else, or deleted earlier; --all-tagged includes them):\n")
+		}
 		for _, p := range foreign {
 			fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 		}
 	}
+	if !o.AllTagged {
+		foreign = nil
+	}
 	if o.DryRun {
-		for _, g := range groups {
-			for _, l := range g.apps {
-				res.Deleted = append(res.Deleted, listedApp(l, g.known[strings.ToLower(l.AppID)].Folder, g.tenant))
-			}
+		for _, p := range append(append([]pick(nil), mine...), foreign...) {
+			res.Deleted = append(res.Deleted, listedApp(p.l, p.g.known[strings.ToLower(p.l.AppID)].Folder, p.g.tenant))
 		}
 		fmt.Fprintln(w, "Dry run: nothing was deleted.")
 		return o.print(res)
@@ -177,7 +233,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 			return usagef("reset deletes app registrations: pass --yes to confirm (or --dry-run to see what it would delete)")
 		}
 		wo := o.wizardOptions()
-		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d app registration(s) made on this machine?", len(mine)), "", wo)
+		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d app registration(s) of yours?", len(mine)), "", wo)
 		if err != nil {
 			return err
 		}
@@ -215,13 +271,16 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 	}
 	var removed []state.App
+	var notPurged int
 	err = ts.each(ctx, todoKinds, func(k samples.TenantType, s *session) error {
 		g := todo[k]
 		chosen := ids[g]
 		gf := f
 		gf.Keep = func(l provision.Listed) bool { return old(l) && chosen[strings.ToLower(l.ObjectID)] }
+		gf.PurgeEarlier = o.AllTagged
 		rr, err := s.Engine.Reset(ctx, gf)
 		if rr != nil {
+			notPurged += len(rr.NotPurged)
 			for _, l := range rr.Deleted {
 				res.Deleted = append(res.Deleted, listedApp(l, "", g.tenant))
 			}
@@ -256,6 +315,12 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		o.restoreFiles(res, removed)
 	}
 	fmt.Fprintf(w, "Deleted %d and purged %d app registration(s).\n", len(res.Deleted), len(res.Purged))
+	if notPurged > 0 {
+		h := HandOff{Step: "purge", To: "an Application Administrator or Cloud Application Administrator",
+			What: (&provision.ResetResult{NotPurged: make([]provision.Listed, notPurged)}).PurgeHandOff()}
+		res.HandOffs = append(res.HandOffs, h)
+		fmt.Fprintf(w, "%s Not purged: %s.\n", ui.MarkWarn, h.What)
+	}
 	return o.print(res)
 }
 

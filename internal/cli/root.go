@@ -35,7 +35,10 @@ type GlobalOptions struct {
 	Cloud       string
 	Emulator    bool
 	EmulatorURL string
-	CAFile      string
+	// EmulatorUser (with --emulator or --emulator-url) signs the tool in to Graph as this
+	// person of the emulator's tenant, by device code, instead of the automation client.
+	EmulatorUser string
+	CAFile       string
 	// EmulatorToken is the standalone emulator's admin token; empty: read from the admin-token
 	// file beside --ca-file.
 	EmulatorToken string
@@ -125,6 +128,7 @@ Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
 	pf.StringVar(&g.Cloud, "cloud", "public", "Microsoft cloud: public, usgov or china")
 	pf.BoolVar(&g.Emulator, "emulator", false, "use the built-in emulator of Entra ID and Graph instead of a real tenant")
 	pf.StringVar(&g.EmulatorURL, "emulator-url", "", "use a running standalone emulator at this URL (with --ca-file)")
+	pf.StringVar(&g.EmulatorUser, "emulator-user", "", "with --emulator or --emulator-url: sign the tool in to Graph as this person of the emulator (a UPN such as lee@contoso.onmicrosoft.com), by device code, to rehearse their role")
 	pf.StringVar(&g.CAFile, "ca-file", "", "PEM file of the standalone emulator's CA (from its first output line)")
 	pf.StringVar(&g.EmulatorToken, "emulator-token", "", "the standalone emulator's admin_token (default: read from the admin-token file beside --ca-file)")
 	pf.StringVar(&g.Tenant, "tenant", "", "tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com")

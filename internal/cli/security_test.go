@@ -65,24 +65,28 @@ func TestResetTouchesOnlyTaggedAppsAndAsksForUnknownOnes(t *testing.T) {
 		return found
 	}
 
-	// Yes to ours, no to the unknown one.
-	code, _, errOut := runIn(t, "y\nn\n", append([]string{"reset", "--accessible"}, base...)...)
+	// Yes to ours; the unknown one is named apart and left alone without --all-tagged.
+	code, _, errOut := runIn(t, "y\n", append([]string{"reset", "--accessible"}, base...)...)
 	if code != ExitOK {
 		t.Fatalf("reset: exit %d\n%s", code, errOut)
 	}
 	switch {
-	case !strings.Contains(errOut, "unknown to this machine's record") || !strings.Contains(errOut, "did not make"):
-		t.Errorf("reset did not name the unknown app apart and ask about it:\n%s", errOut)
+	case !strings.Contains(errOut, "not yours") || !strings.Contains(errOut, "--all-tagged") || !strings.Contains(errOut, "elsewhere"):
+		t.Errorf("reset did not name the unknown app apart and say how to include it:\n%s", errOut)
 	case strings.Contains(errOut, "lookalike"):
 		t.Errorf("reset listed the untagged app:\n%s", errOut)
 	case exists(mine[0].ID):
 		t.Errorf("reset kept the app this machine made")
 	case !exists(unknown):
-		t.Errorf("reset deleted the unknown tagged app although the answer was no")
+		t.Errorf("reset deleted the unknown tagged app without --all-tagged")
 	}
-	// --yes deletes every tagged app, and still not the untagged one.
-	if code, _, errOut := run(t, append([]string{"reset", "--yes", "--no-input"}, base...)...); code != ExitOK {
-		t.Fatalf("reset --yes: exit %d\n%s", code, errOut)
+	// --yes alone still leaves it; --yes --all-tagged deletes every tagged app, and still not
+	// the untagged one.
+	if code, _, errOut := run(t, append([]string{"reset", "--yes", "--no-input"}, base...)...); code != ExitOK || !exists(unknown) {
+		t.Fatalf("reset --yes: exit %d, unknown app kept %v (want true)\n%s", code, exists(unknown), errOut)
+	}
+	if code, _, errOut := run(t, append([]string{"reset", "--yes", "--no-input", "--all-tagged"}, base...)...); code != ExitOK {
+		t.Fatalf("reset --yes --all-tagged: exit %d\n%s", code, errOut)
 	}
 	if exists(unknown) || !exists(untagged) {
 		t.Errorf("after reset --yes: unknown tagged app present %v (want false), untagged app present %v (want true)", exists(unknown), exists(untagged))

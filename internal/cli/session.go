@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -44,6 +46,10 @@ type sessionOptions struct {
 	// AutoSignIn (emulator only) approves a device code as the tenant's admin, so
 	// --auth device-code runs without a person.
 	AutoSignIn bool
+	// ReadOnly asks read scopes only (list, doctor without --fix). ConsentWhenGranting asks the
+	// consent-granting permission only for the grant itself (init: only a plan that grants
+	// consent asks it).
+	ReadOnly, ConsentWhenGranting bool
 }
 
 // openSession resolves the target cloud and tenant and builds the Graph client. Nothing signs
@@ -89,17 +95,25 @@ func openSession(ctx context.Context, g *GlobalOptions, o sessionOptions) (*sess
 	if o.WrapTransport != nil {
 		tr = o.WrapTransport(tr)
 	}
-	s.Graph, err = graph.New(graph.Config{
-		Credential: s.Cred,
-		Endpoint:   t.Cloud.GraphBase,
-		Transport:  tr,
-		Scopes:     s.Cred.Scopes,
-		OnRetry:    provision.OnRetry(events),
-	})
-	if err != nil {
+	gc := func(scopes []string) (*graph.Client, error) {
+		return graph.New(graph.Config{
+			Credential: s.Cred,
+			Endpoint:   t.Cloud.GraphBase,
+			Transport:  tr,
+			Scopes:     scopes,
+			OnRetry:    provision.OnRetry(events),
+		})
+	}
+	if s.Graph, err = gc(s.Cred.Scopes); err != nil {
 		return nil, err
 	}
-	s.Engine = provision.New(s.Graph, provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant})
+	eo := provision.Options{Progress: events, ExternalIDProbe: t.Cloud.IsExternalIDTenant}
+	if o.ConsentWhenGranting && !slices.Equal(s.Cred.Scopes, s.Cred.ConsentScopes) {
+		if eo.Consent, err = gc(s.Cred.ConsentScopes); err != nil {
+			return nil, err
+		}
+	}
+	s.Engine = provision.New(s.Graph, eo)
 	dir, err := appdir.Dir()
 	if err != nil {
 		return nil, err
@@ -122,6 +136,8 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 		TenantID:       tenantID,
 		Method:         method,
 		ExternalID:     o.Kind == samples.External,
+		ReadOnly:       o.ReadOnly,
+		NoConsent:      o.ConsentWhenGranting,
 		CanOpenBrowser: g.IO.Interactive(),
 		DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			fmt.Fprintln(g.IO.Err, m.Message)
@@ -134,7 +150,27 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 	if o.Progress != nil {
 		opts.Notice = o.Progress.Note
 	}
-	if t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment) {
+	switch {
+	case g.EmulatorUser != "":
+		if t.Info == nil {
+			return nil, usagef("--emulator-user names a person of the emulator: use it with --emulator or --emulator-url")
+		}
+		if method != "" && method != auth.MethodAuto && method != auth.MethodDeviceCode {
+			return nil, usagef("--emulator-user signs in by device code: leave out --auth %s, or use --auth device-code", method)
+		}
+		u, err := emulatorPerson(t.Info, tenantID, g.EmulatorUser)
+		if err != nil {
+			return nil, err
+		}
+		opts.Method = auth.MethodDeviceCode
+		opts.DeviceCodePrompt = func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
+			fmt.Fprintln(g.IO.Err, m.Message)
+			return approveAs(ctx, t, u, m)
+		}
+		if o.Progress != nil {
+			o.Progress.Note("Graph sign-in: %s (%s) by device code, approved by the emulator's scripted browser", u.UserPrincipalName, rolesText(u.Roles))
+		}
+	case t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment):
 		var client emuclient.AutomationClient
 		for _, ti := range t.Info.Tenants {
 			if strings.EqualFold(ti.ID, tenantID) {
@@ -165,12 +201,83 @@ func approveAsAdmin(ctx context.Context, t *target, tenantID string, m azidentit
 		}
 		for _, u := range ti.Users {
 			if u.Admin {
-				return emuclient.ApproveDeviceCode(ctx, loopbackBrowser(t), m.VerificationURL, m.UserCode,
-					emuclient.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: true})
+				return approveAs(ctx, t, u, m)
 			}
 		}
 	}
 	return fmt.Errorf("the emulator has no admin in tenant %s to approve the device code", tenantID)
+}
+
+// approveAs enters a device code at the emulator's verification page as one person, the way
+// that person would in a browser: they consent for the organisation only when their role lets
+// them. A person who may not (and for whom no admin consented to the tool's client) meets "Need
+// admin approval", which is what they would see in a real tenant.
+func approveAs(ctx context.Context, t *target, u emuclient.UserInfo, m azidentity.DeviceCodeMessage) error {
+	err := emuclient.ApproveDeviceCode(ctx, loopbackBrowser(t), m.VerificationURL, m.UserCode,
+		emuclient.SignInOptions{Username: u.UserPrincipalName, Password: u.Password, ConsentForOrganization: mayConsentForOrganization(u.Roles)})
+	if err == nil {
+		return nil
+	}
+	var pe *emuclient.PageError
+	if errors.As(err, &pe) && pe.Code == 90094 {
+		return fmt.Errorf("%s (%s) may not consent to the tool's Graph permissions for the organisation (AADSTS90094, need admin approval): "+
+			"an admin (Global, Application or Cloud Application Administrator) must consent to the tool's sign-in once, "+
+			"e.g. PUT /_emulator/settings {\"toolConsentGranted\":true} on the emulator, or run as an admin with --emulator-user: %w",
+			u.UserPrincipalName, rolesText(u.Roles), err)
+	}
+	return fmt.Errorf("sign in to the emulator as %s: %w", u.UserPrincipalName, err)
+}
+
+// emulatorPerson finds a person of the emulator's tenant by UPN, or by the UPN's part before
+// the @; an unknown name is a usage error that lists the tenant's people and their roles.
+func emulatorPerson(info *emuclient.Info, tenantID, upn string) (emuclient.UserInfo, error) {
+	var ti *emuclient.TenantInfo
+	for i := range info.Tenants {
+		if strings.EqualFold(info.Tenants[i].ID, tenantID) {
+			ti = &info.Tenants[i]
+		}
+	}
+	if ti == nil {
+		return emuclient.UserInfo{}, usagef("the emulator has no tenant %s: use one of its tenants (entra-quickstart emulator prints them)", tenantID)
+	}
+	want := strings.ToLower(strings.TrimSpace(upn))
+	for _, u := range ti.Users {
+		name := strings.ToLower(u.UserPrincipalName)
+		if name == want || (!strings.Contains(want, "@") && strings.HasPrefix(name, want+"@")) {
+			return u, nil
+		}
+	}
+	people := make([]string, 0, len(ti.Users))
+	for _, u := range ti.Users {
+		people = append(people, fmt.Sprintf("%s (%s)", u.UserPrincipalName, rolesText(u.Roles)))
+	}
+	return emuclient.UserInfo{}, &noPersonError{usagef("--emulator-user %s: the emulator's tenant %s has no such person; use one of: %s", upn, ti.Domain, strings.Join(people, ", "))}
+}
+
+// noPersonError is --emulator-user naming nobody of a tenant (a usage error).
+type noPersonError struct{ err error }
+
+func (e *noPersonError) Error() string { return e.err.Error() }
+func (e *noPersonError) Unwrap() error { return e.err }
+
+// rolesText names a person's directory roles, or says they have none.
+func rolesText(roles []string) string {
+	if len(roles) == 0 {
+		return "no admin role"
+	}
+	return strings.Join(roles, ", ")
+}
+
+// mayConsentForOrganization reports whether one of the roles may grant tenant-wide consent to
+// Microsoft Graph's delegated permissions (facts/tenants.md §1.3, §3.3).
+func mayConsentForOrganization(roles []string) bool {
+	for _, r := range roles {
+		switch r {
+		case "Global Administrator", "Application Administrator", "Cloud Application Administrator", "Privileged Role Administrator":
+			return true
+		}
+	}
+	return false
 }
 
 // engineProgress prints the engine's events as steps.

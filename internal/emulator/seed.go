@@ -22,6 +22,11 @@ var graphScopes = []PermissionScope{
 	{ID: "41ce6ca6-6826-4807-84f1-1c82854f7ee5", Value: "DelegatedPermissionGrant.ReadWrite.All", Type: "Admin"},
 	{ID: "0edf5e9e-4ce8-468a-8432-d08631d18c43", Value: "EventListener.ReadWrite.All", Type: "Admin"},
 	{ID: "06da0dbc-49e2-44d2-8312-53f166ab848a", Value: "Directory.Read.All", Type: "Admin"},
+	// The read scopes the wizard's read-only commands ask for (ids unverified: only the values
+	// are checked).
+	{ID: "c79f8feb-a9db-4090-85f9-90d820caa0eb", Value: "Application.Read.All", Type: "Admin"},
+	{ID: "a197cdc4-a8e7-4d49-9d35-4ca7c83887b4", Value: "DelegatedPermissionGrant.Read.All", Type: "Admin"},
+	{ID: "f7dd3bed-5eec-48da-bc73-1c0ef50bc9a1", Value: "EventListener.Read.All", Type: "Admin"},
 }
 
 // Microsoft Graph's application permission (app role) ids. Unverified ids are marked; only the

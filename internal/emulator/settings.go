@@ -60,7 +60,8 @@ const toolClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 // toolConsentScopes are what ToolConsentGranted consents to: the OpenID scopes and the Graph
 // permissions the wizard asks for in either kind of tenant.
-var toolConsentScopes = []string{"openid", "profile", "offline_access", "User.Read", "Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All", "EventListener.ReadWrite.All"}
+var toolConsentScopes = []string{"openid", "profile", "offline_access", "User.Read", "Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All", "EventListener.ReadWrite.All",
+	"Application.Read.All", "DelegatedPermissionGrant.Read.All", "EventListener.Read.All"}
 
 // settings are the tenant's settings, defaults filled in.
 func (t *Tenant) settings() Settings {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -57,6 +58,33 @@ type Client struct {
 	onRetry  func(RetryEvent)
 	sleep    func(ctx context.Context, d time.Duration) error
 	endpoint string
+	creds    appLocks // one app's credential changes, one after another
+	cred     azcore.TokenCredential
+	scopes   []string
+}
+
+// appLocks serialise work per application object id: Entra refuses credential changes to one
+// app that come too close together (409 Directory_ConcurrencyViolation), so the client never
+// sends two at once for one app.
+type appLocks struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+// lock takes the lock of one app and returns its release.
+func (l *appLocks) lock(id string) func() {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*sync.Mutex{}
+	}
+	m, ok := l.m[id]
+	if !ok {
+		m = &sync.Mutex{}
+		l.m[id] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // New builds a client: a kiota request adapter with Graph's middleware over cfg.Transport, a
@@ -113,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := ep + "/v1.0"
 	ad.SetBaseUrl(base)
-	c := &Client{adapter: ad, base: base, retry: cfg.Retry.withDefaults(), onRetry: cfg.OnRetry, endpoint: ep, sleep: sleepCtx}
+	c := &Client{adapter: ad, base: base, retry: cfg.Retry.withDefaults(), onRetry: cfg.OnRetry, endpoint: ep, sleep: sleepCtx, cred: cfg.Credential, scopes: scopes}
 	return c, nil
 }
 

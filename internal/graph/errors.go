@@ -116,6 +116,15 @@ func IsReplicationLag(err error) bool {
 	return false
 }
 
+// IsConcurrencyViolation reports Directory_ConcurrencyViolation: Entra refusing a change
+// because another one to the same object (typically its credentials) came too close before it
+// (facts/tenants.md §5; seen as 409, and as 503). The advice is to wait briefly and retry: it is
+// a reason of its own, not replication lag (nothing is missing) nor a struggling service.
+func IsConcurrencyViolation(err error) bool {
+	ge, ok := AsError(err)
+	return ok && (ge.Status == 409 || ge.Status == 503) && ge.HasCode("Directory_ConcurrencyViolation")
+}
+
 // IsThrottled reports a 429.
 func IsThrottled(err error) bool {
 	ge, ok := AsError(err)

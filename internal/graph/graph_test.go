@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,18 +54,20 @@ func TestSecretIsRedacted(t *testing.T) {
 
 func TestErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
-		e                         *Error
-		lag, throttled, transient bool
+		e                                      *Error
+		lag, throttled, transient, concurrency bool
 	}{
-		{&Error{Status: 404, Code: "Request_ResourceNotFound"}, true, false, false},
-		{&Error{Status: 400, Code: "Request_BadRequest", Details: []Detail{{Code: "NoBackingApplicationObject"}}}, true, false, false},
-		{&Error{Status: 400, Code: "Request_BadRequest"}, false, false, false},
-		{&Error{Status: 429}, false, true, false},
-		{&Error{Status: 503}, false, false, true},
-		{&Error{Err: &AuthError{Err: errors.New("no")}}, false, false, false},
+		{&Error{Status: 404, Code: "Request_ResourceNotFound"}, true, false, false, false},
+		{&Error{Status: 400, Code: "Request_BadRequest", Details: []Detail{{Code: "NoBackingApplicationObject"}}}, true, false, false, false},
+		{&Error{Status: 400, Code: "Request_BadRequest"}, false, false, false, false},
+		{&Error{Status: 429}, false, true, false, false},
+		{&Error{Status: 503}, false, false, true, false},
+		{&Error{Status: 409, Code: "Directory_ConcurrencyViolation"}, false, false, false, true},
+		{&Error{Status: 409, Code: "Request_MultipleObjectsWithSameKeyValue"}, false, false, false, false},
+		{&Error{Err: &AuthError{Err: errors.New("no")}}, false, false, false, false},
 	} {
-		if IsReplicationLag(tc.e) != tc.lag || IsThrottled(tc.e) != tc.throttled || IsTransient(tc.e) != tc.transient {
-			t.Errorf("%+v: lag %v throttled %v transient %v", tc.e, IsReplicationLag(tc.e), IsThrottled(tc.e), IsTransient(tc.e))
+		if IsReplicationLag(tc.e) != tc.lag || IsThrottled(tc.e) != tc.throttled || IsTransient(tc.e) != tc.transient || IsConcurrencyViolation(tc.e) != tc.concurrency {
+			t.Errorf("%+v: lag %v throttled %v transient %v concurrency %v", tc.e, IsReplicationLag(tc.e), IsThrottled(tc.e), IsTransient(tc.e), IsConcurrencyViolation(tc.e))
 		}
 	}
 	e := &Error{Op: "add a client secret", Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation.", RequestID: "r-1", Attempts: 2}
@@ -303,5 +306,70 @@ func TestAppFilterQuotesAndValidates(t *testing.T) {
 	}
 	if f, err := (AppFilter{AppID: "3f1b0c2e-0000-4000-8000-000000000001"}).odata(); err != nil || f != "appId eq '3f1b0c2e-0000-4000-8000-000000000001'" {
 		t.Errorf("appId filter = %q, %v", f, err)
+	}
+}
+
+// Credential changes to one app that come too close together answer 409
+// Directory_ConcurrencyViolation: the client sends them one after another and retries that
+// answer with backoff as a reason of its own, so parallel secrets converge.
+func TestConcurrencyViolationRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		window time.Duration
+		want   bool // retries for a concurrent change expected
+	}{
+		{"no window", 0, false},
+		{"window of 300ms", 300 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t)
+			s := emulator.DefaultSettings()
+			s.CredentialConcurrencyWindow = emulator.Duration(tc.window)
+			if err := h.e.SetSettings(h.ti.Domain, s); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var reasons []string
+			c := h.client(t, RetryPolicy{Initial: 100 * time.Millisecond, Max: 400 * time.Millisecond, Deadline: 20 * time.Second, LagInterval: 20 * time.Millisecond}, func(ev RetryEvent) {
+				mu.Lock()
+				defer mu.Unlock()
+				reasons = append(reasons, ev.Reason)
+			})
+			ctx := context.Background()
+			app, _, err := c.UpsertApplication(ctx, "concurrency-"+strings.ReplaceAll(tc.name, " ", "-"), AppWrite{DisplayName: "concurrency"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 3)
+			keys := make([]string, 3)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					pc, _, err := c.AddPassword(ctx, app.ID, fmt.Sprintf("s%d", i), time.Now().Add(time.Hour))
+					errs[i], keys[i] = err, pc.KeyID
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("secret %d: %v", i, err)
+				}
+			}
+			for _, k := range keys {
+				if err := c.RemovePassword(ctx, app.ID, k); err != nil {
+					t.Fatalf("remove %s: %v", k, err)
+				}
+			}
+			got := slices.Contains(reasons, "concurrent change")
+			if got != tc.want {
+				t.Fatalf("retry reasons %v; concurrent change retried = %v, want %v", reasons, got, tc.want)
+			}
+			after, err := c.AppByUniqueName(ctx, app.UniqueName, false)
+			if err != nil || after == nil || len(after.Passwords) != 0 {
+				t.Fatalf("app after = %+v, %v; want every secret added and removed", after, err)
+			}
+		})
 	}
 }

@@ -22,7 +22,7 @@ import (
 // appSelect are the application properties provision reads; keyCredentials on a single object
 // also brings each key's bytes, needed to keep a certificate when the collection is replaced.
 func appSelect() []string {
-	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web",
+	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
 		"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
 }
 
@@ -105,6 +105,7 @@ func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, w App
 func (c *Client) AddPassword(ctx context.Context, appObjectID, displayName string, end time.Time) (PasswordCredential, Secret, error) {
 	var pc PasswordCredential
 	var secret Secret
+	defer c.creds.lock(appObjectID)()
 	err := c.call(ctx, "add a client secret", true, func(ctx context.Context) error {
 		body := applications.NewItemAddPasswordPostRequestBody()
 		p := models.NewPasswordCredential()
@@ -132,6 +133,7 @@ func (c *Client) RemovePassword(ctx context.Context, appObjectID, keyID string) 
 	if err != nil {
 		return fmt.Errorf("graph: secret key id %q: %w", keyID, err)
 	}
+	defer c.creds.lock(appObjectID)()
 	return c.callGone(ctx, "remove an old client secret", false, func(ctx context.Context) error {
 		body := applications.NewItemRemovePasswordPostRequestBody()
 		body.SetKeyId(&u)

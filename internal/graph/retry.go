@@ -18,6 +18,9 @@ import (
 //     Backing off exponentially only overshoots that moment (a 10 s lag cost 13.6 s with 1, 2,
 //     4, 8 s waits), so these answers are retried at a short, steady, jittered interval (LagWait)
 //     until Deadline.
+//   - A concurrent change (IsConcurrencyViolation, 409 Directory_ConcurrencyViolation): another
+//     write to the same object came too close; Entra asks to wait briefly and retry, so these
+//     back off exponentially from Initial (honouring a Retry-After) until Deadline.
 //   - Overload: a 429 waits its Retry-After (however many times Graph asks, unlike the SDK's
 //     three tries); a 5xx or a dropped connection backs off exponentially from Initial, so that
 //     a struggling service is not hammered. Every call this package makes is either idempotent
@@ -89,7 +92,7 @@ type RetryEvent struct {
 	Op      string
 	Attempt int           // the attempt that failed, from 1
 	Wait    time.Duration // before the next attempt
-	Reason  string        // "replication lag", "throttled", "server error", "connection lost"
+	Reason  string        // "replication lag", "concurrent change", "throttled", "server error", "connection lost"
 	Err     *Error
 }
 
@@ -135,6 +138,9 @@ func (c *Client) call(ctx context.Context, op string, lag bool, fn func(context.
 			if wait > c.retry.MaxRetryAfter {
 				return ge
 			}
+		case IsConcurrencyViolation(ge):
+			reason = "concurrent change"
+			wait = ge.RetryAfter
 		case lag && IsReplicationLag(ge):
 			reason = "replication lag"
 			if lagSince.IsZero() {

@@ -17,19 +17,23 @@ const (
 
 // Application is the part of an app registration provision reads.
 type Application struct {
-	ID                     string
-	AppID                  string
-	UniqueName             string
-	DisplayName            string
-	SignInAudience         string
-	Notes                  string
-	Tags                   []string
-	Web                    Web
-	RequiredResourceAccess []RequiredResourceAccess
-	Passwords              []PasswordCredential
-	Keys                   []KeyCredential
-	Created                time.Time
-	Deleted                time.Time // zero unless soft-deleted
+	ID             string
+	AppID          string
+	UniqueName     string
+	DisplayName    string
+	SignInAudience string
+	Notes          string
+	Tags           []string
+	Web            Web
+	// SPARedirectURIs and PublicClientRedirectURIs are the other platforms' redirect URIs: the
+	// tool writes neither, but shows them on an app it did not make.
+	SPARedirectURIs          []string
+	PublicClientRedirectURIs []string
+	RequiredResourceAccess   []RequiredResourceAccess
+	Passwords                []PasswordCredential
+	Keys                     []KeyCredential
+	Created                  time.Time
+	Deleted                  time.Time // zero unless soft-deleted
 }
 
 // Web is application.web.
@@ -194,6 +198,12 @@ func fromApp(m models.Applicationable) *Application {
 			a.Web.IDTokenIssuance = deref(ig.GetEnableIdTokenIssuance())
 			a.Web.AccessTokenIssuance = deref(ig.GetEnableAccessTokenIssuance())
 		}
+	}
+	if sp := m.GetSpa(); sp != nil {
+		a.SPARedirectURIs = sp.GetRedirectUris()
+	}
+	if pc := m.GetPublicClient(); pc != nil {
+		a.PublicClientRedirectURIs = pc.GetRedirectUris()
 	}
 	for _, r := range m.GetRequiredResourceAccess() {
 		rr := RequiredResourceAccess{ResourceAppID: deref(r.GetResourceAppId())}

@@ -1,0 +1,458 @@
+package cli
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
+	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
+	"github.com/entra-quickstart/entra-quickstart/provision"
+)
+
+// personID is the object id of a person of the emulator's tenant by UPN.
+func personID(t *testing.T, e *emulatortest.Emulator, tenantID, upn string) string {
+	t.Helper()
+	var id string
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, u := range tn.Users {
+				if strings.EqualFold(u.UserPrincipalName, upn) {
+					id = u.ID
+				}
+			}
+		}
+	})
+	if id == "" {
+		t.Fatalf("the emulator has no %s in tenant %s", upn, tenantID)
+	}
+	return id
+}
+
+// --emulator-user signs the tool in to Graph as that person, through the device code a real
+// person would enter; a wrong name or a missing emulator is a usage error that says what to do.
+func TestEmulatorUserFlag(t *testing.T) {
+	home(t)
+	e, remote := remoteEmulator(t)
+	ti := e.Tenant(t, emulator.Workforce)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  []string
+	}{
+		{"unknown person", append([]string{"list", "--emulator-user", "nobody@contoso.onmicrosoft.com"}, remote...), ExitUsage,
+			[]string{"no such person", "adele@", "Global Administrator", "lee@", "Application Developer"}},
+		{"no emulator", []string{"list", "--tenant", ti.ID, "--emulator-user", "adele"}, ExitUsage, []string{"--emulator or --emulator-url"}},
+		// Before any admin consented to the tool's client, a member meets "Need admin approval".
+		{"member before admin consent", append([]string{"list", "--emulator-user", "megan"}, remote...), ExitError, []string{"megan@", "AADSTS90094", "toolConsentGranted"}},
+		{"another sign-in method", append([]string{"list", "--emulator-user", "adele", "--auth", "browser"}, remote...), ExitUsage, []string{"device code"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := run(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d:\n%s", code, tc.wantCode, errOut)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
+
+	// Signed in as lee (Application Developer), the app init creates is lee's: Graph made her
+	// its owner because she, not the automation client, created it.
+	s := emulator.DefaultSettings()
+	s.ToolConsentGranted = true
+	if err := e.SetSettings(ti.ID, s); err != nil {
+		t.Fatal(err)
+	}
+	lee := personID(t, e, ti.ID, "lee@"+ti.Domain)
+	args := append([]string{"init", "--no-input", "--sample", "node-workforce", "--dir", t.TempDir(), "--no-verify", "--emulator-user", "lee@" + ti.Domain}, remote...)
+	code, _, errOut := run(t, args...)
+	live, _ := tagged(e, ti.ID)
+	if len(live) != 1 || !hasTag(live[0].Owners, lee) {
+		t.Fatalf("init as lee: exit %d, tagged apps %s; want one owned by lee (%s)\n%s", code, describeApps(live, nil), lee, errOut)
+	}
+	if !strings.Contains(errOut, "lee@"+ti.Domain) {
+		t.Errorf("init does not say it signs in as lee:\n%s", errOut)
+	}
+}
+
+// asPerson runs the command as one person of the emulator on their own machine (home).
+func asPerson(t *testing.T, home, upn string, remote []string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("ENTRA_QUICKSTART_HOME", home)
+	return run(t, append(append(args, "--emulator-user", upn), remote...)...)
+}
+
+// sharedTenant starts an emulator where an admin consented to the tool's sign-in once, so every
+// person may sign in to it.
+func sharedTenant(t *testing.T) (*emulatortest.Emulator, emuclient.TenantInfo, []string) {
+	t.Helper()
+	e, remote := remoteEmulator(t)
+	ti := e.Tenant(t, emulator.Workforce)
+	s := emulator.DefaultSettings()
+	s.ToolConsentGranted = true
+	if err := e.SetSettings(ti.ID, s); err != nil {
+		t.Fatal(err)
+	}
+	return e, ti, remote
+}
+
+// appOf is the live tagged app a person owns; nil when none.
+func appOf(e *emulatortest.Emulator, tenantID, ownerID string) *emulator.Application {
+	live, _ := tagged(e, tenantID)
+	for i := range live {
+		if hasTag(live[i].Owners, ownerID) {
+			return &live[i]
+		}
+	}
+	return nil
+}
+
+func keyIDs(a *emulator.Application) []string {
+	var out []string
+	for _, p := range a.PasswordCredentials {
+		out = append(out, p.KeyID)
+	}
+	return out
+}
+
+// Two people configure the same sample under the default name in one tenant, each on their own
+// machine: two apps, each owned by its person (an admin is made owner by the tool); neither run
+// touches the other's app or secret, and each reset removes only its own.
+func TestTwoPeopleSameSampleGetTwoApps(t *testing.T) {
+	e, ti, remote := sharedTenant(t)
+	people := []string{"adele@" + ti.Domain, "lee@" + ti.Domain}
+	homes := []string{t.TempDir(), t.TempDir()}
+	ids := []string{personID(t, e, ti.ID, people[0]), personID(t, e, ti.ID, people[1])}
+	for i, p := range people {
+		if code, _, errOut := asPerson(t, homes[i], p, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()); code != ExitOK {
+			t.Fatalf("init as %s: exit %d\n%s", p, code, errOut)
+		}
+	}
+	a, b := appOf(e, ti.ID, ids[0]), appOf(e, ti.ID, ids[1])
+	live, _ := tagged(e, ti.ID)
+	if len(live) != 2 || a == nil || b == nil || a.ID == b.ID || *a.UniqueName == *b.UniqueName {
+		t.Fatalf("want two apps, one owned by each person; got %s", describeApps(live, nil))
+	}
+	if hasTag(a.Owners, ids[1]) || hasTag(b.Owners, ids[0]) {
+		t.Fatalf("an app is owned by both: %v / %v", a.Owners, b.Owners)
+	}
+	aKeys := keyIDs(a)
+
+	// Lee runs again from another folder: her app only.
+	if code, _, errOut := asPerson(t, homes[1], people[1], remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()); code != ExitOK {
+		t.Fatalf("init again as lee: exit %d\n%s", code, errOut)
+	}
+	if got := keyIDs(appOf(e, ti.ID, ids[0])); !slices.Equal(got, aKeys) {
+		t.Fatalf("lee's run changed adele's secrets: %v -> %v", aKeys, got)
+	}
+
+	// Each reset removes only its own.
+	for i, p := range people {
+		code, _, errOut := asPerson(t, homes[i], p, remote, "reset", "--no-input", "--yes")
+		if code != ExitOK {
+			t.Fatalf("reset as %s: exit %d\n%s", p, code, errOut)
+		}
+		if appOf(e, ti.ID, ids[i]) != nil {
+			t.Fatalf("reset as %s kept their app", p)
+		}
+		if i == 0 && appOf(e, ti.ID, ids[1]) == nil {
+			t.Fatalf("reset as %s removed lee's app too\n%s", p, errOut)
+		}
+	}
+}
+
+// An app someone else put under the person's uniqueName (untagged, or tagged but owned by
+// another person) stops init before any write, naming the app, its owners and what would
+// change; --adopt proceeds and the plan shows the foreign secret and redirect URI.
+func TestForeignAppUnderTheUniqueName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tags []string
+	}{
+		{"untagged", nil},
+		{"tagged, another owner", []string{provision.Tag, provision.TagSamplePrefix + "node-workforce", provision.TagNamePrefix + wizard.DefaultName}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			adele, megan := personID(t, e, ti.ID, "adele@"+ti.Domain), personID(t, e, ti.ID, "megan@"+ti.Domain)
+			un := provision.PersonalUniqueName("node-workforce", wizard.DefaultName, adele)
+			id := uuid.NewString()
+			name := "planted secret"
+			err := e.Store().Do(func(d *emulator.Directory) error {
+				for _, tn := range d.Tenants {
+					if tn.ID == ti.ID {
+						tn.Applications = append(tn.Applications, &emulator.Application{ID: id, AppID: uuid.NewString(), UniqueName: &un,
+							DisplayName: "megan's app", SignInAudience: "AzureADMyOrg", Tags: tc.tags, Owners: []string{megan},
+							Spa:                 emulator.RedirectSettings{RedirectURIs: []string{"https://megan.example/callback"}},
+							PasswordCredentials: []emulator.PasswordCredential{{KeyID: uuid.NewString(), DisplayName: &name, Hint: "abc", SecretText: "abc" + uuid.NewString(), EndDateTime: time.Now().Add(24 * time.Hour)}},
+							CreatedDateTime:     time.Now().Add(-time.Hour)})
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := t.TempDir()
+			e.ResetRequests()
+			code, _, errOut := asPerson(t, h, "adele@"+ti.Domain, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != ExitUsage {
+				t.Fatalf("init over megan's app: exit %d, want %d\n%s", code, ExitUsage, errOut)
+			}
+			for _, w := range []string{"megan's app", "megan@", "not yours", "--adopt", "Nothing was changed"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the stop does not say %q:\n%s", w, errOut)
+				}
+			}
+			for _, r := range e.Requests() {
+				if r.Host == "graph.microsoft.com" && r.Method != "GET" {
+					t.Errorf("init wrote before stopping: %s %s", r.Method, r.Path)
+				}
+			}
+			code, _, errOut = asPerson(t, h, "adele@"+ti.Domain, remote, "init", "--no-input", "--yes", "--no-verify", "--adopt", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != ExitOK {
+				t.Fatalf("init --adopt: exit %d\n%s", code, errOut)
+			}
+			for _, w := range []string{"planted secret", "https://megan.example/callback", "owner megan@"} {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the plan does not show %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
+}
+
+// adminGrants counts the tenant-wide consents to an app.
+func adminGrants(e *emulatortest.Emulator, tenantID, appID string) int {
+	n := 0
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, sp := range tn.ServicePrincipals {
+				if !strings.EqualFold(sp.AppID, appID) {
+					continue
+				}
+				for _, g := range tn.Grants {
+					if g.ClientID == sp.ID && g.ConsentType == "AllPrincipals" {
+						n++
+					}
+				}
+			}
+		}
+	})
+	return n
+}
+
+// Each seeded role of the workforce tenant runs node-workforce through the CLI and gets the
+// furthest path the tenant allows: admins finish everything; an Application Developer and a
+// member get the app, its secret and service principal, with the admin consent handed off
+// (named, with its URL, in --json) and no grant they could not give; reset removes their app
+// and hands the purge off. With app registration off, a member stops before any write.
+func TestPersonasNodeWorkforce(t *testing.T) {
+	for _, tc := range []struct {
+		person       string
+		noRegister   bool // "Users can register applications" off
+		wantCode     int
+		wantConsent  bool     // the tool granted admin consent
+		wantHandOffs []string // init's handed-off steps
+		wantPurge    bool     // reset purges (else hands the purge off)
+		wantErr      string
+	}{
+		{person: "adele", wantConsent: true, wantPurge: true},
+		{person: "alex", wantConsent: true, wantPurge: true},
+		{person: "diego", wantConsent: true, wantPurge: true},
+		{person: "lee", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", noRegister: true, wantCode: ExitError, wantErr: "may not register applications"},
+	} {
+		name := tc.person
+		if tc.noRegister {
+			name += "/registration off"
+		}
+		t.Run(name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			if tc.noRegister {
+				s := emulator.DefaultSettings()
+				s.ToolConsentGranted, s.AllowedToCreateApps = true, false
+				if err := e.SetSettings(ti.ID, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			upn := tc.person + "@" + ti.Domain
+			me := personID(t, e, ti.ID, upn)
+			h := t.TempDir()
+			e.ResetRequests()
+			code, out, errOut := asPerson(t, h, upn, remote, "init", "--no-input", "--yes", "--no-verify", "--json", "--sample", "node-workforce", "--dir", t.TempDir())
+			if code != tc.wantCode {
+				t.Fatalf("init as %s: exit %d, want %d\n%s", upn, code, tc.wantCode, errOut)
+			}
+			if tc.wantErr != "" {
+				if !strings.Contains(errOut, tc.wantErr) {
+					t.Errorf("init as %s does not say %q:\n%s", upn, tc.wantErr, errOut)
+				}
+				if live, _ := tagged(e, ti.ID); len(live) != 0 {
+					t.Errorf("init as %s left apps: %s", upn, describeApps(live, nil))
+				}
+				return
+			}
+			var res InitResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("init --json: %v\n%s", err, out)
+			}
+			app := appOf(e, ti.ID, me)
+			if app == nil || app.AppID != res.ClientID || len(app.PasswordCredentials) != 1 {
+				t.Fatalf("init as %s: the app %+v is not theirs or has no secret (json client id %s)", upn, app, res.ClientID)
+			}
+			var steps []string
+			for _, h := range res.HandOffs {
+				steps = append(steps, h.Step)
+				if h.Step == "admin consent" && !strings.HasSuffix(h.URL, "/"+ti.ID+"/adminconsent?client_id="+app.AppID) {
+					t.Errorf("the consent hand-off's URL is %q", h.URL)
+				}
+				if h.To == "" || h.What == "" {
+					t.Errorf("hand-off %+v does not say to whom or what", h)
+				}
+			}
+			if !slices.Equal(steps, tc.wantHandOffs) {
+				t.Errorf("init as %s handed off %v, want %v", upn, steps, tc.wantHandOffs)
+			}
+			if got := adminGrants(e, ti.ID, app.AppID); got != map[bool]int{true: 1, false: 0}[tc.wantConsent] {
+				t.Errorf("init as %s: %d admin consents, want consent %v", upn, got, tc.wantConsent)
+			}
+
+			code, out, errOut = asPerson(t, h, upn, remote, "reset", "--no-input", "--yes", "--json")
+			if code != ExitOK {
+				t.Fatalf("reset as %s: exit %d\n%s", upn, code, errOut)
+			}
+			var rr ResetResult
+			if err := json.Unmarshal([]byte(out), &rr); err != nil {
+				t.Fatalf("reset --json: %v\n%s", err, out)
+			}
+			purgeHandedOff := len(rr.HandOffs) == 1 && rr.HandOffs[0].Step == "purge" && strings.Contains(rr.HandOffs[0].What, "250")
+			if len(rr.Deleted) != 1 || (len(rr.Purged) == 1) != tc.wantPurge || purgeHandedOff == tc.wantPurge {
+				t.Errorf("reset as %s: deleted %d, purged %d, hand-offs %+v; want purge %v or its hand-off", upn, len(rr.Deleted), len(rr.Purged), rr.HandOffs, tc.wantPurge)
+			}
+			if !tc.wantPurge && strings.Count(errOut, "Not purged") != 1 {
+				t.Errorf("reset as %s does not say once that it could not purge:\n%s", upn, errOut)
+			}
+		})
+	}
+}
+
+// toolConsent is the scope an admin consented to for the tool's own sign-in client, for the
+// whole organisation.
+func toolConsent(e *emulatortest.Emulator, tenantID string) string {
+	var scope string
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, sp := range tn.ServicePrincipals {
+				if sp.AppID != auth.GraphCommandLineToolsClientID {
+					continue
+				}
+				for _, g := range tn.Grants {
+					if g.ClientID == sp.ID && g.ConsentType == "AllPrincipals" {
+						scope += " " + g.Scope
+					}
+				}
+			}
+		}
+	})
+	return strings.TrimSpace(scope)
+}
+
+// Each command asks the least it needs: the first sign-in of the tenant's admin to list consents
+// only read scopes for the organisation; init adds the write scope (a dry run too), and the
+// consent-granting one only when its plan's grant is made.
+func TestLeastPrivilegeScopes(t *testing.T) {
+	e, remote := remoteEmulator(t)
+	ti := e.Tenant(t, emulator.Workforce)
+	h := t.TempDir()
+	has := func(scope, p string) bool { return slices.Contains(strings.Fields(scope), p) }
+	for _, step := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"list", "--tenant", ti.ID}, []string{"User.Read", "Application.Read.All", "DelegatedPermissionGrant.Read.All"},
+			[]string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}},
+		// A plan that is not applied grants nothing: no consent-granting permission yet.
+		{[]string{"init", "--no-input", "--dry-run", "--sample", "node-workforce", "--dir", t.TempDir()},
+			[]string{"Application.ReadWrite.All"}, []string{"DelegatedPermissionGrant.ReadWrite.All"}},
+		{[]string{"init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", t.TempDir()},
+			[]string{"Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"}, nil},
+	} {
+		code, _, errOut := asPerson(t, h, "adele@"+ti.Domain, remote, step.args...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s", step.args, code, errOut)
+		}
+		scope := toolConsent(e, ti.ID)
+		for _, p := range step.want {
+			if !has(scope, p) {
+				t.Errorf("after %s the tool's consented scopes %q lack %s", step.args[0], scope, p)
+			}
+		}
+		for _, p := range step.not {
+			if has(scope, p) {
+				t.Errorf("after %s the tool's consented scopes %q hold %s", step.args[0], scope, p)
+			}
+		}
+	}
+}
+
+// With the admin consent handed off, the sign-in check of an Application Developer's sample
+// goes through the consent page where the tenant allows user consent and passes; where it does
+// not, the check fails with "Need admin approval" and the result still names the hand-off and
+// its admin-consent URL.
+func TestHandedOffConsentAtFirstSignIn(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		userConsent bool
+		wantCode    int
+		wantCheck   string
+	}{
+		{"user consent allowed", true, ExitOK, "passed"},
+		{"user consent off", false, ExitError, "failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			s := emulator.DefaultSettings()
+			s.ToolConsentGranted, s.UserConsent = true, tc.userConsent
+			if err := e.SetSettings(ti.ID, s); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := asPerson(t, t.TempDir(), "lee@"+ti.Domain, remote, "init", "--no-input", "--yes", "--auto-sign-in", "--json", "--sample", "node-workforce", "--dir", t.TempDir())
+			var res InitResult
+			if err := json.Unmarshal([]byte(out), &res); err != nil {
+				t.Fatalf("exit %d, init --json: %v\n%s\n%s", code, err, out, errOut)
+			}
+			if code != tc.wantCode || res.SignInCheck != tc.wantCheck {
+				t.Fatalf("exit %d, sign-in check %q; want %d, %q\n%s", code, res.SignInCheck, tc.wantCode, tc.wantCheck, errOut)
+			}
+			if len(res.HandOffs) != 1 || res.HandOffs[0].Step != "admin consent" || !strings.Contains(res.HandOffs[0].URL, "/adminconsent?client_id="+res.ClientID) {
+				t.Fatalf("hand-offs %+v; want the admin consent with its URL", res.HandOffs)
+			}
+			if !tc.userConsent && !strings.Contains(errOut, "AADSTS90094") {
+				t.Errorf("the failed check does not say admin approval is needed:\n%s", errOut)
+			}
+		})
+	}
+}
