@@ -113,6 +113,46 @@ func (v *Env) graphCalls(n int) int {
 	return c
 }
 
+// appBench is what the single-app measurements share: an emulator, an engine signed in as the
+// tenant's automation client, and specs for new apps of one sample with a secret.
+type appBench struct {
+	v   *Env
+	m   *samples.Manifest
+	eng *provision.Engine
+	tmp string
+}
+
+func newAppBench(sample string) (*appBench, error) {
+	m, err := samples.Lookup(sample)
+	if err != nil {
+		return nil, err
+	}
+	v, err := Start()
+	if err != nil {
+		return nil, err
+	}
+	g, err := v.Graph(m.TenantType, nil)
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "eq-bench-")
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	return &appBench{v: v, m: m, eng: provision.New(g, provision.Options{}), tmp: tmp}, nil
+}
+
+func (a *appBench) spec(name string) (provision.Spec, error) {
+	return provision.SpecFor(a.m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(a.tmp, name+".pem")})
+}
+
+func (a *appBench) close() {
+	os.RemoveAll(a.tmp)
+	a.v.Close()
+}
+
 // SingleApp is one sample's app made three ways under the same latency.
 type SingleApp struct {
 	Sample     string
@@ -134,28 +174,12 @@ func (s SingleApp) Minimum() time.Duration { return time.Duration(s.RoundTrips) 
 // sequence, runs times each; medians.
 func RunSingleApp(ctx context.Context, sample string, latency time.Duration, runs int) (SingleApp, error) {
 	res := SingleApp{Sample: sample, Latency: latency, Runs: runs}
-	m, err := samples.Lookup(sample)
+	a, err := newAppBench(sample)
 	if err != nil {
 		return res, err
 	}
-	v, err := Start()
-	if err != nil {
-		return res, err
-	}
-	defer v.Close()
-	g, err := v.Graph(m.TenantType, nil)
-	if err != nil {
-		return res, err
-	}
-	eng := provision.New(g, provision.Options{})
-	tmp, err := os.MkdirTemp("", "eq-bench-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(tmp)
-	spec := func(name string) (provision.Spec, error) {
-		return provision.SpecFor(m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
-	}
+	defer a.close()
+	v, m, eng, spec := a.v, a.m, a.eng, a.spec
 	// Warm the token cache, the connections and the user flow outside the timing: the script's
 	// own sign-in is interactive and not counted either.
 	warm, err := spec("warm")
@@ -233,27 +257,14 @@ func (a ApplyUnderLag) Minimum() time.Duration { return LagsOnChain*a.Lag + a.No
 // and runs times with lag, in one emulator; medians.
 func RunApplyUnderLag(ctx context.Context, sample string, lag time.Duration, runs int) (ApplyUnderLag, error) {
 	res := ApplyUnderLag{Sample: sample, Lag: lag, Runs: runs}
-	m, err := samples.Lookup(sample)
+	a, err := newAppBench(sample)
 	if err != nil {
 		return res, err
 	}
-	v, err := Start()
-	if err != nil {
-		return res, err
-	}
-	defer v.Close()
-	g, err := v.Graph(m.TenantType, nil)
-	if err != nil {
-		return res, err
-	}
-	eng := provision.New(g, provision.Options{})
-	tmp, err := os.MkdirTemp("", "eq-bench-lag-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(tmp)
+	defer a.close()
+	v, eng := a.v, a.eng
 	apply := func(name string) (time.Duration, int, error) {
-		s, err := provision.SpecFor(m, provision.Answers{Name: name, Credential: samples.Secret, KeyFile: filepath.Join(tmp, name+".pem")})
+		s, err := a.spec(name)
 		if err != nil {
 			return 0, 0, err
 		}
