@@ -167,7 +167,8 @@ func TestProvisionInterruptedThenResumed(t *testing.T) {
 	th := testThrottle()
 	h.e.SetThrottle(th)
 	dir := t.TempDir()
-	cfg := h.config("ws2", "node-workforce", 25, dir, NewGovernor(GovernorOptions{Budget: budgetOf(th)}))
+	// A small start, so that the interruption finds attendees not begun yet.
+	cfg := h.config("ws2", "node-workforce", 25, dir, NewGovernor(GovernorOptions{Budget: budgetOf(th), Start: 2, Max: 16}))
 
 	ctx, cancel := context.WithCancel(background(t))
 	cfg.Progress = func(ev Event) {

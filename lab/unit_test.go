@@ -131,7 +131,7 @@ func (f *fakeGraph) RoundTrip(r *http.Request) (*http.Response, error) {
 // pauses every request for its Retry-After and halves the concurrency limit.
 func TestGovernorBudgetAndThrottle(t *testing.T) {
 	b := Budget{ResourceUnits: 1000, Window: time.Second, Writes: 5, WriteWindow: 200 * time.Millisecond}
-	g := NewGovernor(GovernorOptions{Budget: b, Margin: 10 * time.Millisecond})
+	g := NewGovernor(GovernorOptions{Budget: b, Margin: 10 * time.Millisecond, Start: 2, Max: 16})
 	f := &fakeGraph{}
 	c := &http.Client{Transport: g.Wrap(f)}
 	start := time.Now()

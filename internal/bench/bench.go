@@ -66,9 +66,9 @@ func (v *Env) tenant(kind samples.TenantType) (emuclient.TenantInfo, error) {
 	return ti, nil
 }
 
-// Graph is a Graph client signed in as the tenant's automation client; wrap (optional) wraps
-// its transport.
-func (v *Env) Graph(kind samples.TenantType, wrap func(http.RoundTripper) http.RoundTripper) (*graph.Client, error) {
+// Graph is a Graph client signed in as the tenant's automation client; gov (optional) meters
+// its transport, as lab provision's client has it.
+func (v *Env) Graph(kind samples.TenantType, gov *lab.Governor) (*graph.Client, error) {
 	ti, err := v.tenant(kind)
 	if err != nil {
 		return nil, err
@@ -83,8 +83,8 @@ func (v *Env) Graph(kind samples.TenantType, wrap func(http.RoundTripper) http.R
 		return nil, err
 	}
 	tr := v.Cloud.Transport
-	if wrap != nil {
-		tr = wrap(tr)
+	if gov != nil {
+		tr = gov.Wrap(tr)
 	}
 	return graph.New(graph.Config{Credential: cred, Endpoint: v.Cloud.GraphBase, Transport: tr, Scopes: cred.Scopes})
 }
@@ -496,7 +496,7 @@ func RunLab(ctx context.Context, n, scale int, lag time.Duration) (LabRun, error
 	b := res.Budget
 	v.E.SetThrottle(&emulator.Throttle{ResourceUnits: b.ResourceUnits, Window: emulator.Duration(b.Window), Writes: b.Writes, WriteWindow: emulator.Duration(b.WriteWindow)})
 	gov := lab.NewGovernor(lab.GovernorOptions{Budget: b})
-	g, err := v.Graph(samples.Workforce, gov.Wrap)
+	g, err := v.Graph(samples.Workforce, gov)
 	if err != nil {
 		return res, err
 	}
@@ -579,8 +579,11 @@ func RunJourneyUnderLag(ctx context.Context, bin, sample string, lag time.Durati
 	var noLag, under []time.Duration
 	for _, l := range []time.Duration{0, lag} {
 		v.E.SetReplicationLag(l)
-		for range runs {
-			d, err := runInit(ctx, bin, sample, "--emulator-url", v.E.URL(), "--ca-file", v.E.CAFile())
+		for i := range runs {
+			// A name of its own per run: each journey makes a new app, as a newcomer's first
+			// run does (a re-run would only renew the secret, one lag instead of the chain's).
+			d, err := runInit(ctx, bin, sample, "--emulator-url", v.E.URL(), "--ca-file", v.E.CAFile(),
+				"--name", fmt.Sprintf("lag%d-run%d", l.Milliseconds(), i))
 			if err != nil {
 				return res, err
 			}
