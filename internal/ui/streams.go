@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -34,10 +35,25 @@ func System() *Streams {
 	}
 }
 
-// Test returns streams over buffers, with no terminal and no colour.
+// Test returns streams over buffers, with no terminal and no colour. Each Write is serialised,
+// as the operating system serialises writes to stdout and stderr: a run may print from several
+// goroutines at once (a device-code prompt while the engine reports a step), and a bytes.Buffer
+// alone would race. Read the buffers once the run has returned.
 func Test(stdin string) (s *Streams, out, errOut *bytes.Buffer) {
 	out, errOut = &bytes.Buffer{}, &bytes.Buffer{}
-	return &Streams{In: strings.NewReader(stdin), Out: out, Err: errOut}, out, errOut
+	return &Streams{In: strings.NewReader(stdin), Out: &lockedWriter{w: out}, Err: &lockedWriter{w: errOut}}, out, errOut
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // Interactive reports whether prompts may be shown.
