@@ -93,16 +93,27 @@ func TestToolScopesCoverEveryListedCall(t *testing.T) {
 	}
 }
 
-// delegatedEngine signs the tenant's admin in by device code (the emulator's driver playing the
+// delegatedEngine signs a person of the tenant (holding role; "" is the Global Administrator) in by device code (the emulator's driver playing the
 // person) with exactly the scopes the tool asks for, consenting for the organisation, and builds
 // an engine over that token, as a person's `init` does.
-func delegatedEngine(t *testing.T, e *emulatortest.Emulator, kind samples.TenantType) (*Engine, auth.Cloud) {
+func delegatedEngine(t *testing.T, e *emulatortest.Emulator, kind samples.TenantType, role string) (*Engine, auth.Cloud) {
 	t.Helper()
 	c, err := auth.EmulatorCloud(e.URL(), e.CAPEM())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ti, admin := e.Admin(t, emuclient.TenantType(kind))
+	if role != "" {
+		found := false
+		for _, u := range ti.Users {
+			if slices.Contains(u.Roles, role) {
+				admin, found = u, true
+			}
+		}
+		if !found {
+			t.Fatalf("the emulator's %s tenant has nobody with the role %s", kind, role)
+		}
+	}
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Transport: c.Transport, Jar: jar}
 	cred, err := auth.NewCredential(auth.CredentialOptions{
@@ -133,10 +144,21 @@ func TestDelegatedScopesCoverEveryCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	listed := toolCallRoutes()
-	for _, kind := range []samples.TenantType{Workforce, External} {
-		eng, _ := delegatedEngine(t, e, kind)
+	for _, c := range []struct {
+		kind samples.TenantType
+		role string // "" is the Global Administrator
+		name string
+	}{
+		{Workforce, "", "scopes-ga"},
+		{External, "", "scopes-ga"},
+		// The least role tenants.md gives the whole workforce flow (create, consent, purge).
+		{Workforce, emulator.RoleAppAdmin, "scopes-appadmin"},
+		{Workforce, emulator.RoleCloudAppAdmin, "scopes-cloudappadmin"},
+	} {
+		kind := c.kind
+		eng, _ := delegatedEngine(t, e, kind, c.role)
 		v := &env{t: t, e: e}
-		spec := v.spec(kind, samples.Secret, "scopes")
+		spec := v.spec(kind, samples.Secret, c.name)
 		spec.TenantID = v.tenant(kind).ID
 		from := len(e.Requests())
 		p, err := eng.Plan(ctx, spec)
@@ -175,7 +197,7 @@ func TestDelegatedScopesCoverEveryCall(t *testing.T) {
 			}
 			seen[r.Route] = true
 			if r.Status == http.StatusForbidden {
-				t.Errorf("%s: %s %s was refused (403): the tool's scopes %v do not cover it", kind, r.Method, r.Path, auth.Permissions(kind == External))
+				t.Errorf("%s: %s %s was refused (403) for %q: the tool's scopes %v or that role do not allow it", kind, r.Method, r.Path, c.role, auth.Permissions(kind == External))
 			}
 			if !slices.Contains(listed, r.Route) {
 				t.Errorf("%s: the tool called %s (%s %s), which docs/permissions.md does not list: add it to toolCalls and run go test ./provision -run TestPermissionsDoc -update", kind, r.Route, r.Method, r.Path)
