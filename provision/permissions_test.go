@@ -211,6 +211,30 @@ func TestDelegatedScopesCoverEveryCall(t *testing.T) {
 	}
 }
 
+// scopeRows are the doc's table of what each kind of command asks for (auth.PermissionsFor).
+func scopeRows() string {
+	var b strings.Builder
+	for _, c := range []struct {
+		what string
+		a    auth.Access
+	}{
+		{"list, doctor (read only)", auth.Access{}},
+		{"init, doctor --fix, reset", auth.Access{Write: true}},
+		{"init and doctor --fix when they grant admin consent (a second token, same sign-in); lab provision", auth.Access{Write: true, Consent: true}},
+	} {
+		for _, ext := range []bool{false, true} {
+			a := c.a
+			a.ExternalID = ext
+			kind := "workforce"
+			if ext {
+				kind = "External ID"
+			}
+			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", c.what, kind, strings.Join(auth.PermissionsFor(a), "`, `"))
+		}
+	}
+	return b.String()
+}
+
 // TestPermissionsDoc keeps docs/permissions.md equal to the tables it prints (-update rewrites it).
 func TestPermissionsDoc(t *testing.T) {
 	var b strings.Builder
@@ -224,11 +248,9 @@ only the scopes below.
 
 ## What the tool asks for
 
-| tenant | delegated scopes (the person's sign-in) |
-|---|---|
-| workforce | ` + "`" + strings.Join(auth.Permissions(false), "`, `") + "`" + ` |
-| External ID | ` + "`" + strings.Join(auth.Permissions(true), "`, `") + "`" + ` |
-
+| command | tenant | delegated scopes (the person's sign-in) |
+|---|---|---|
+` + scopeRows() + `
 With ` + "`User.Read`" + ` Graph shows only ` + "`id`" + `, ` + "`displayName`" + ` and ` + "`verifiedDomains`" + ` of the organization:
 ` + "`tenantType`" + ` comes back null. The tool therefore learns the tenant's kind from the sign-in service's public
 External ID discovery document (` + "`https://{tenant-id}.ciamlogin.com/{tenant-id}/v2.0/.well-known/openid-configuration`" + `,
