@@ -129,7 +129,11 @@ func WaitReady(ctx context.Context, cfg ReadyConfig, r *Result) error {
 		if ok {
 			inRow++
 		} else {
-			inRow, lastReason = 0, reason
+			inRow = 0
+			if reason != "" {
+				// A poll cut short by the deadline says nothing: keep the last real answer.
+				lastReason = reason
+			}
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(ReadyEvent{Attempt: attempt, OK: ok, Successes: inRow, Reason: reason, Elapsed: time.Since(start)})
