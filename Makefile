@@ -13,7 +13,7 @@ TESTFLAGS ?= -p 2 -timeout 30m
 # tests, whose child processes are not instrumented. RACE= turns it off for a quick run.
 RACE ?= -race
 
-.PHONY: all build test test-deps vet unit fuzz demo demo-smoke bench bench-go bench-smoke lint reliability clean
+.PHONY: pin-samples all build test test-deps vet unit fuzz demo demo-smoke bench bench-go bench-smoke lint reliability clean
 
 all: build
 
@@ -82,3 +82,8 @@ reliability:
 
 clean:
 	rm -rf bin
+
+# Pins each catalog sample to the head commit of its branch and that archive's SHA-256 (needs the
+# network to GitHub; review the diff of samples/manifests and commit it). PIN_ONLY=id,id limits it.
+pin-samples:
+	$(GO) run ./internal/tools/pinsamples -dir samples/manifests -only "$(PIN_ONLY)"

@@ -472,6 +472,11 @@ func (req Request) write(ctx context.Context, s Session, out *Outcome, emit func
 	}
 	if loc.Download {
 		emit(Event{Step: StepDownload, Status: Started})
+		if m.Commit == "" {
+			// [Unpinned] the catalog could not hold a commit and hash yet (make pin-samples needs GitHub):
+			// say that what arrives is the branch's current head, checked by HTTPS alone.
+			emit(Event{Step: StepDownload, Status: Note, Detail: "the head of " + m.Repository + " " + m.Branch + ": the catalog pins no commit for this sample yet, so only HTTPS vouches for the archive"})
+		}
 		last := ""
 		_, err := samples.Download(ctx, m, loc.Dir, samples.DownloadOptions{Progress: func(p samples.Progress) {
 			if p.Phase != last {

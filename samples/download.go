@@ -55,6 +55,26 @@ type Progress struct {
 // removed if Download created it) and nothing is written outside it (the archive itself goes to
 // a temporary file that is removed). It returns target as an absolute path.
 func Download(ctx context.Context, m *Manifest, target string, opts DownloadOptions) (string, error) {
+	opts = opts.withDefaults()
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", target, err)
+	}
+	created, err := prepareTarget(abs)
+	if err != nil {
+		return "", err
+	}
+	url := m.ArchiveURL(opts.BaseURL)
+	err = downloadAndExtract(ctx, m, url, abs, opts)
+	if err != nil {
+		cleanTarget(abs, created)
+		return "", fmt.Errorf("downloading %s from %s: %w", m.ID, url, err)
+	}
+	return abs, nil
+}
+
+// withDefaults fills the zero fields of opts with the default limits, client and timeouts.
+func (opts DownloadOptions) withDefaults() DownloadOptions {
 	if opts.MaxDownload <= 0 {
 		opts.MaxDownload = DefaultMaxDownload
 	}
@@ -78,21 +98,7 @@ func Download(ctx context.Context, m *Manifest, target string, opts DownloadOpti
 	if opts.Progress == nil {
 		opts.Progress = func(Progress) {}
 	}
-	abs, err := filepath.Abs(target)
-	if err != nil {
-		return "", fmt.Errorf("resolving %s: %w", target, err)
-	}
-	created, err := prepareTarget(abs)
-	if err != nil {
-		return "", err
-	}
-	url := m.ArchiveURL(opts.BaseURL)
-	err = downloadAndExtract(ctx, m, url, abs, opts)
-	if err != nil {
-		cleanTarget(abs, created)
-		return "", fmt.Errorf("downloading %s from %s: %w", m.ID, url, err)
-	}
-	return abs, nil
+	return opts
 }
 
 // prepareTarget makes sure target is a new or empty folder, and says whether it created it.

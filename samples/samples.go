@@ -61,8 +61,9 @@ type Manifest struct {
 	Branch     string `json:"branch"`
 	// Commit and ArchiveSHA256 pin the download: when Commit is set the archive of that commit
 	// is fetched instead of the branch's, and when ArchiveSHA256 is set the archive must have that
-	// SHA-256 (hex) or nothing is extracted. [Not filled in yet for the seven samples: they could
-	// not be fetched from this project's machines; see DownloadOptions.]
+	// SHA-256 (hex) or nothing is extracted. Filled in by `make pin-samples` (internal/tools/pinsamples)
+	// on a machine that reaches GitHub. [Not filled in yet for the seven samples: the project's
+	// build machines reach only package registries, so their archives could not be fetched.]
 	Commit        string `json:"commit,omitempty"`
 	ArchiveSHA256 string `json:"archiveSha256,omitempty"`
 	// Folder is the sample's folder inside the repository, slash-separated: the folder the
