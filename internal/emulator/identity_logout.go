@@ -25,6 +25,20 @@ import (
 // server-side call only goes to loopback addresses (localhost apps, whose certificates are
 // usually self-signed, so TLS is not verified there) and never leaves the machine.
 func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps params) {
+	e.logout(w, r, ps, false)
+}
+
+// handleLogoutV1 is the v1 end-session endpoint {authority}/oauth2/logout, the
+// end_session_endpoint of the v1 document (the `identity` package's sign-out, facts
+// §2.5): it signs out as v2.0 does (never an account picker), but returns to a
+// post_logout_redirect_uri whose origin (scheme, host and port) is that of a registered redirect
+// URI ("only works if the base of the uri is registered", facts §5; the Python samples send their
+// home page http://localhost:5000/ with /getAToken registered).
+func (e *Emulator) handleLogoutV1(w http.ResponseWriter, r *http.Request, ps params) {
+	e.logout(w, r, ps, true)
+}
+
+func (e *Emulator) logout(w http.ResponseWriter, r *http.Request, ps params, v1 bool) {
 	_ = r.ParseForm()
 	q := r.Form
 	var fail *aadstsError
@@ -60,7 +74,7 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 				break
 			}
 			if c, ok := e.findClient(d, ref.tenant, ref.appID); ok {
-				if _, ok := matchRedirect(c.app, plr); ok {
+				if ok := logoutTargetAllowed(c.app, plr, v1); ok {
 					redirect = redirectTarget(plr)
 					if st, has := q["state"]; has {
 						u, _ := url.Parse(redirect)
@@ -87,6 +101,35 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 		return
 	}
 	renderPage(w, http.StatusOK, "signedout", pageData{Title: "Sign out", Tenant: tenantName, FrontChannel: front, PostLogoutURL: redirect})
+}
+
+// logoutTargetAllowed reports whether sign-out may return to plr: a registered redirect URI
+// (v2.0), or for v1 a URI on the origin of one.
+func logoutTargetAllowed(app *Application, plr string, v1 bool) bool {
+	if _, ok := matchRedirect(app, plr); ok {
+		return true
+	}
+	if !v1 {
+		return false
+	}
+	req, err := url.Parse(plr)
+	if err != nil || req.Fragment != "" || req.User != nil || req.Host == "" {
+		return false
+	}
+	for _, uris := range [][]string{app.Web.RedirectURIs, app.PublicClient.RedirectURIs, app.Spa.RedirectURIs} {
+		for _, reg := range uris {
+			if ru, err := url.Parse(reg); err == nil && ru.Host != "" {
+				origin := *ru
+				origin.Path, origin.RawPath, origin.RawQuery = "/", "", ""
+				withPath := *req
+				withPath.Path, withPath.RawPath, withPath.RawQuery = "/", "", ""
+				if redirectMatches(origin.String(), withPath.String()) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // appRef names an app as seen from a tenant.
