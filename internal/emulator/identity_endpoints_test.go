@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
@@ -247,6 +248,64 @@ func TestContractLogoutV1(t *testing.T) {
 			st, h, body = curl(t, c, http.MethodGet, end+"?post_logout_redirect_uri=http://127.0.0.1:5000/", nil)
 			if st != 200 || h.Get("Location") != "" || !strings.Contains(string(body), "You signed out of your account") {
 				t.Fatalf("v1 logout to another origin: %d %q", st, h.Get("Location"))
+			}
+		})
+	}
+}
+
+// TestContractFrontChannelFromTheBrowserOnly: row 12. The end-session answer is the signed-out
+// page whose hidden iframes load each signed-in app's logoutUrl?sid= (sid only, no iss); the
+// emulator itself never calls the app, so a plain HTTP client that does not load frames leaves
+// the app untold, and the scripted browser, which loads them, tells it once.
+func TestContractFrontChannelFromTheBrowserOnly(t *testing.T) {
+	e := start(t, Options{})
+	for _, tc := range authorityCases(e) {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var calls []url.Values
+			app := httptestApp(t, func(r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls = append(calls, r.URL.Query())
+			})
+			called := func() []url.Values {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]url.Values(nil), calls...)
+			}
+			ta := addApp(t, e, appSpec{kind: tc.kind, redirects: []string{"http://localhost:3000/auth/redirect", "http://localhost:3000"},
+				consent: "openid profile offline_access User.Read", logoutURL: app + "/signout-oidc"})
+			user := map[TenantType]string{Workforce: "megan@contoso.onmicrosoft.com", ExternalID: "ada@example.com"}[tc.kind]
+			authz := tc.authority + "/oauth2/v2.0/authorize?" + url.Values{"client_id": {ta.AppID}, "response_type": {"code"},
+				"scope": {"openid profile offline_access"}, "redirect_uri": {"http://localhost:3000/auth/redirect"}}.Encode()
+			c := browser(e)
+			back, err := emuclient.SignInWithForm(context.Background(), c, authz, user, DemoPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, tok := tokenCall(t, e.Client(), tc.endpoints+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"},
+				"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "code": {back.Query().Get("code")}, "redirect_uri": {"http://localhost:3000/auth/redirect"}})
+			sid, _ := claimsOf(t, tok["id_token"].(string))["sid"].(string)
+			if sid == "" {
+				t.Fatalf("no sid in the ID token")
+			}
+			// Plain HTTP, as the Node samples build it: the page, and no call to the app.
+			st, _, body := curl(t, c, http.MethodGet, tc.authority+"/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000", nil)
+			want := `<iframe class="frontchannel" src="` + app + `/signout-oidc?sid=` + sid + `"`
+			if st != 200 || !strings.Contains(string(body), want) || !strings.Contains(string(body), `id="post-logout" href="http://localhost:3000/"`) {
+				t.Fatalf("signed-out page: %d, want %s in\n%s", st, want, body)
+			}
+			if got := called(); len(got) != 0 {
+				t.Fatalf("the emulator called the app itself: %v", got)
+			}
+			// The scripted browser loads the frame.
+			if _, err := emuclient.SignInWithForm(context.Background(), c, authz, user, DemoPassword); err != nil {
+				t.Fatal(err)
+			}
+			to, err := emuclient.SignOut(context.Background(), c, tc.authority+"/oauth2/v2.0/logout?post_logout_redirect_uri=http://localhost:3000")
+			got := called()
+			if err != nil || to == nil || to.String() != "http://localhost:3000/" || len(got) != 1 || got[0].Get("sid") == "" || got[0].Has("iss") {
+				t.Fatalf("sign-out in the scripted browser: %v %v, app calls %v", to, err, got)
 			}
 		})
 	}

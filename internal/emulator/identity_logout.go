@@ -1,15 +1,8 @@
 package emulator
 
 import (
-	"context"
-	"crypto/tls"
-	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"sync"
-	"syscall"
-	"time"
 )
 
 // handleLogout is the end-session endpoint (GET or POST): it signs the browser out (the SSO
@@ -19,11 +12,11 @@ import (
 // of the app named by client_id or id_token_hint (or, when neither is sent, of an app the ended
 // session signed in to); otherwise it shows "You signed out of your account".
 //
-// Front-channel logout happens twice on purpose: the page loads each URL in a hidden iframe,
-// as Entra's does, and the emulator itself also issues the GET once, before answering, so a
-// test driving the sign-out over HTTP (no browser) observes it deterministically. That
-// server-side call only goes to loopback addresses (localhost apps, whose certificates are
-// usually self-signed, so TLS is not verified there) and never leaves the machine.
+// Front-channel logout is the browser's, as Entra's is (facts/endpoints.md §4): the signed-out
+// page loads each URL in a hidden iframe, and the emulator itself never calls an app. A browser
+// may not load a frame (a public https page framing http://localhost, a self-signed certificate,
+// Private Network Access): then the app is not told, as with Entra. The scripted browser
+// (emuclient) loads the frames as a browser would.
 func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps params) {
 	e.logout(w, r, ps, false)
 }
@@ -91,9 +84,6 @@ func (e *Emulator) logout(w http.ResponseWriter, r *http.Request, ps params, v1 
 		renderErrorPage(w, "", *fail)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	callFrontChannel(ctx, front)
 	if len(front) == 0 && redirect != "" {
 		w.Header().Set("Location", redirect)
 		w.Header().Set("Cache-Control", "no-store, no-cache")
@@ -210,53 +200,4 @@ func (e *Emulator) frontChannelURLs(d *Directory, acc *account) []string {
 		urls = append(urls, u.String())
 	}
 	return urls
-}
-
-// callFrontChannel issues GET on each URL at once and waits for all (bounded by ctx). Errors
-// are ignored: an app that is not running must not stop the sign-out.
-func callFrontChannel(ctx context.Context, urls []string) {
-	if len(urls) == 0 {
-		return
-	}
-	c := loopbackClient()
-	var wg sync.WaitGroup
-	for _, u := range urls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			if err != nil {
-				return
-			}
-			resp, err := c.Do(req)
-			if err == nil {
-				resp.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	c.CloseIdleConnections()
-}
-
-// loopbackClient reaches only loopback addresses; since nothing else is reachable it can skip
-// TLS verification, which local apps with self-signed certificates need.
-func loopbackClient() *http.Client {
-	d := &net.Dialer{Timeout: 2 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return fmt.Errorf("front-channel logout: %s is not a loopback address", address)
-		}
-		return nil
-	}}
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:     d.DialContext,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback only, see above
-			Proxy:           nil,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
