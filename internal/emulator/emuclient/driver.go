@@ -376,7 +376,7 @@ func (f *htmlForm) values(set map[string]string) url.Values {
 }
 
 type parsedPage struct {
-	forms map[string]*htmlForm // by id (the form_post page's by its id too)
+	forms  map[string]*htmlForm // by id (the form_post page's by its id too)
 	links  map[string]string    // href by id
 	frames []string             // iframe srcs, in page order
 	body   string
