@@ -310,3 +310,102 @@ func TestContractFrontChannelFromTheBrowserOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestContractSampleSignIn: rows 7-10 as the samples' libraries send them. Authorize with
+// form_post (msal-node: PKCE, client_info, no nonce) and with query (MSAL Python:
+// prompt=select_account, nonce, PKCE); the code redeemed with client_secret_post at the
+// document's token endpoint (a query string on it ignored); the refresh grant; Graph /me with the
+// access token; the v2.0 logout as the Node samples build it (unencoded, no client_id) and as
+// ASP.NET does (encoded, state echoed).
+func TestContractSampleSignIn(t *testing.T) {
+	e := start(t, Options{})
+	for _, tc := range authorityCases(e) {
+		t.Run(tc.name, func(t *testing.T) {
+			const redirect, home = "http://localhost:3000/auth/redirect", "http://localhost:3000"
+			ta := addApp(t, e, appSpec{kind: tc.kind, redirects: []string{redirect, home}, consent: "openid profile offline_access User.Read", userFlow: true})
+			user := map[TenantType]string{Workforce: "megan@contoso.onmicrosoft.com", ExternalID: "ada@example.com"}[tc.kind]
+			graph := "https://graph.microsoft.com"
+			if strings.HasPrefix(tc.authority, e.URL()) {
+				graph = e.URL()
+			}
+			c := browser(e)
+			_, doc := curlJSON(t, c, tc.authority+"/v2.0/.well-known/openid-configuration")
+			for _, mode := range []string{"form_post", "query"} {
+				verifier, challenge := pkcePair()
+				q := url.Values{"client_id": {ta.AppID}, "response_type": {"code"}, "redirect_uri": {redirect}, "response_mode": {mode},
+					"scope": {"User.Read openid profile offline_access"}, "state": {"st-" + mode}, "client_info": {"1"},
+					"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+				if mode == "query" {
+					q.Set("nonce", "n-0S6_WzA2Mj")
+					q.Set("prompt", "select_account")
+				}
+				a, err := emuclient.SignIn(context.Background(), c, doc["authorization_endpoint"].(string)+"?"+q.Encode(), emuclient.SignInOptions{Username: user, Password: DemoPassword})
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				p := a.Params()
+				wantMethod := map[string]string{"form_post": http.MethodPost, "query": http.MethodGet}[mode]
+				if a.Method != wantMethod || a.URL.Scheme+"://"+a.URL.Host+a.URL.Path != redirect || p.Get("code") == "" || p.Get("state") != "st-"+mode ||
+					p.Get("session_state") == "" || p.Get("client_info") == "" {
+					t.Fatalf("%s answer: %s %s %v", mode, a.Method, a.URL, p)
+				}
+				st, tok := tokenCall(t, e.Client(), doc["token_endpoint"].(string)+"?client-request-id=x", url.Values{"grant_type": {"authorization_code"},
+					"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "code": {p.Get("code")}, "redirect_uri": {redirect},
+					"code_verifier": {verifier}, "scope": {"User.Read openid profile offline_access"}, "client_info": {"1"}})
+				if st != 200 {
+					t.Fatalf("%s redemption: %d %v", mode, st, tok)
+				}
+				for _, k := range []string{"token_type", "scope", "expires_in", "ext_expires_in", "access_token", "refresh_token", "id_token", "client_info"} {
+					if tok[k] == nil {
+						t.Errorf("%s: the token answer has no %s", mode, k)
+					}
+				}
+				idc := claimsOf(t, tok["id_token"].(string))
+				if mode == "query" && idc["nonce"] != "n-0S6_WzA2Mj" {
+					t.Errorf("nonce %v", idc["nonce"])
+				}
+				for _, k := range []string{"sid", "tid", "oid", "sub", "preferred_username"} {
+					if idc[k] == nil {
+						t.Errorf("%s: the ID token has no %s", mode, k)
+					}
+				}
+				if idc["iss"] != doc["issuer"] {
+					t.Errorf("ID token iss %v; document issuer %v", idc["iss"], doc["issuer"])
+				}
+				st, ref := tokenCall(t, e.Client(), doc["token_endpoint"].(string), url.Values{"grant_type": {"refresh_token"},
+					"client_id": {ta.AppID}, "client_secret": {ta.Secret}, "refresh_token": {tok["refresh_token"].(string)}, "scope": {"User.Read openid profile offline_access"}})
+				if st != 200 || ref["access_token"] == nil {
+					t.Fatalf("%s refresh: %d %v", mode, st, ref)
+				}
+				req, _ := http.NewRequest(http.MethodGet, graph+"/v1.0/me", nil)
+				req.Header.Set("Authorization", "Bearer "+ref["access_token"].(string))
+				resp, err := e.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var me map[string]any
+				_ = json.NewDecoder(resp.Body).Decode(&me)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || me["id"] != idc["oid"] || me["displayName"] == nil || me["userPrincipalName"] == nil {
+					t.Fatalf("%s /me: %d %v", mode, resp.StatusCode, me)
+				}
+			}
+			// Node: the configured authority + /oauth2/v2.0/logout, the URI unencoded.
+			st, h, _ := curl(t, c, http.MethodGet, tc.authority+"/oauth2/v2.0/logout?post_logout_redirect_uri="+home, nil)
+			if st != http.StatusFound || h.Get("Location") != home+"/" {
+				t.Fatalf("Node-style logout: %d %q", st, h.Get("Location"))
+			}
+			// ASP.NET: signed in again, the document's end_session_endpoint, encoded URI, state
+			// echoed, x-client-*.
+			if _, err := emuclient.SignInWithForm(context.Background(), c, doc["authorization_endpoint"].(string)+"?"+url.Values{"client_id": {ta.AppID},
+				"response_type": {"code"}, "redirect_uri": {redirect}, "scope": {"openid profile"}}.Encode(), user, DemoPassword); err != nil {
+				t.Fatal(err)
+			}
+			st, h, _ = curl(t, c, http.MethodGet, doc["end_session_endpoint"].(string)+"?"+url.Values{"post_logout_redirect_uri": {home},
+				"state": {"CfDJ8"}, "x-client-SKU": {"ID_NET8_0"}, "x-client-ver": {"8.6.0.0"}}.Encode(), nil)
+			if loc, _ := url.Parse(h.Get("Location")); st != http.StatusFound || loc == nil || loc.Query().Get("state") != "CfDJ8" {
+				t.Fatalf("ASP.NET-style logout: %d %q", st, h.Get("Location"))
+			}
+		})
+	}
+}
