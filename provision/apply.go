@@ -359,7 +359,7 @@ func (e *Engine) Retire(ctx context.Context, r *Result) error {
 	if r == nil || r.Secret == "" || r.ObjectID == "" {
 		return nil
 	}
-	app, err := e.g.AppByUniqueName(ctx, r.UniqueName, true)
+	app, err := e.g.AppByUniqueName(ctx, r.UniqueName, true, false) // secrets only
 	if err != nil {
 		return actionable("remove old client secrets", err)
 	}

@@ -19,11 +19,17 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 )
 
-// appSelect are the application properties provision reads; keyCredentials on a single object
-// also brings each key's bytes, needed to keep a certificate when the collection is replaced.
-func appSelect() []string {
-	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
-		"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
+// appSelect are the application properties provision reads. keyCredentials only withKeys: it
+// brings each key's bytes (needed to keep a certificate when the collection is replaced), and
+// Graph limits reads that select it to 150 a minute per tenant (the v1.0 list-applications
+// doc), so the tool asks for it only when a certificate is involved.
+func appSelect(withKeys bool) []string {
+	sel := []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
+		"requiredResourceAccess", "passwordCredentials", "createdDateTime", "deletedDateTime"}
+	if withKeys {
+		sel = append(sel, "keyCredentials")
+	}
+	return sel
 }
 
 func preferCreate() *abs.RequestHeaders {
@@ -64,11 +70,13 @@ func (c *Client) byUniqueName(name string) *applicationswithuniquename.Applicati
 
 // AppByUniqueName reads an application by its uniqueName; nil when there is none. With
 // justWritten, a 404 is taken for replication lag and retried (the app was just upserted).
-func (c *Client) AppByUniqueName(ctx context.Context, uniqueName string, justWritten bool) (*Application, error) {
+// withKeys also reads keyCredentials with their bytes (see appSelect): only when a certificate
+// is involved.
+func (c *Client) AppByUniqueName(ctx context.Context, uniqueName string, justWritten, withKeys bool) (*Application, error) {
 	var out *Application
 	err := c.call(ctx, "read the app registration "+uniqueName, justWritten, func(ctx context.Context) error {
 		m, err := c.byUniqueName(uniqueName).Get(ctx, &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetQueryParameters{Select: appSelect()},
+			QueryParameters: &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetQueryParameters{Select: appSelect(withKeys)},
 		})
 		out = fromApp(m)
 		return err
@@ -96,7 +104,7 @@ func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, w App
 	if m != nil {
 		return fromApp(m), true, nil
 	}
-	app, err = c.AppByUniqueName(ctx, uniqueName, true)
+	app, err = c.AppByUniqueName(ctx, uniqueName, true, w.SetKeys)
 	return app, false, err
 }
 
@@ -151,7 +159,7 @@ func (c *Client) ListApplications(ctx context.Context, f AppFilter) ([]Applicati
 	return allPages(ctx, c, "list app registrations",
 		func(ctx context.Context) (models.ApplicationCollectionResponseable, error) {
 			return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect()},
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect(f.WithKeys)},
 			})
 		},
 		func(ctx context.Context, next string) (models.ApplicationCollectionResponseable, error) {
@@ -455,6 +463,9 @@ func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 type AppFilter struct {
 	Tag   string // tags/any(t:t eq '<Tag>')
 	AppID string // appId eq '<AppID>'; must be a GUID
+	// WithKeys also reads keyCredentials (see appSelect); Graph limits such reads to 150 a
+	// minute per tenant.
+	WithKeys bool
 }
 
 func (f AppFilter) odata() (string, error) {
