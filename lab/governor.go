@@ -148,7 +148,7 @@ type Governor struct {
 	writes window.Log
 	keys   window.Log // $select=keyCredentials reads
 	pause  time.Time  // no request leaves before this (Retry-After)
-	limit  float64   // concurrency limit (AIMD)
+	limit  float64    // concurrency limit (AIMD)
 	max    float64
 	inUse  int
 	slow   bool      // slow start until the first throttle
