@@ -661,9 +661,18 @@ func TestGraphUserFlows(t *testing.T) {
 	if r.str("appId") != a.str("appId") || !strings.HasSuffix(r.str("@odata.context"), "/includeApplications/$entity") {
 		t.Fatalf("link = %v", r.body)
 	}
+	// onAttributeCollection without its attributeCollectionPage ("Required." in the v1.0
+	// resource) is refused; with the page of the reference's example it is created.
+	coll := map[string]any{"@odata.type": "#microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp", "attributes": []any{map[string]any{"id": "email"}, map[string]any{"id": "displayName"}}}
+	if r := g.call("POST", "/identity/authenticationEventsFlows", map[string]any{"@odata.type": flowType, "displayName": "Second flow", "onAttributeCollection": coll}); r.status != 400 {
+		t.Fatalf("a flow without attributeCollectionPage: %d %s", r.status, r.raw)
+	}
+	coll["attributeCollectionPage"] = map[string]any{"views": []any{map[string]any{"inputs": []any{
+		map[string]any{"attribute": "email", "label": "Email Address", "inputType": "Text", "hidden": true, "editable": false, "writeToDirectory": true, "required": true},
+		map[string]any{"attribute": "displayName", "label": "Display Name", "inputType": "text", "hidden": false, "editable": true, "writeToDirectory": true, "required": false},
+	}}}}
 	created := g.must(g.call("POST", "/identity/authenticationEventsFlows", map[string]any{
-		"@odata.type": flowType, "displayName": "Second flow",
-		"onAttributeCollection": map[string]any{"@odata.type": "#microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp", "attributes": []any{map[string]any{"id": "email"}, map[string]any{"id": "displayName"}}},
+		"@odata.type": flowType, "displayName": "Second flow", "onAttributeCollection": coll,
 	}), 201)
 	other := "/identity/authenticationEventsFlows/" + created.str("id") + "/conditions/applications/includeApplications"
 	if r := g.call("POST", other, body); r.status != 400 {

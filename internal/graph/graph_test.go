@@ -192,7 +192,7 @@ func TestListsFollowNextLink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, app.DisplayName, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -235,7 +235,7 @@ func TestUserFlowListsFollowNextLink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, app.DisplayName, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.LinkUserFlow(ctx, flows[0].ID, app.AppID); err != nil {
