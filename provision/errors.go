@@ -65,7 +65,7 @@ func hints() []hint {
 			next: "ask for the Application Developer or Cloud Application Administrator role (and consent to Application.ReadWrite.All), then run again"},
 		{status: 400, code: "ObjectConflict", message: "uniqueName", step: "app registration",
 			explain: "An app registration with this uniqueName was deleted and is still in the tenant's deleted items: a deleted app keeps its uniqueName for 30 days, until it is purged",
-			next: "purge it with entra-quickstart reset --all-tagged (which also purges tagged apps deleted earlier), or run again with another --name"},
+			next:    "purge it with entra-quickstart reset --all-tagged (which also purges tagged apps deleted earlier), or run again with another --name"},
 		{code: "CredentialInvalidLifetimeAsPerAppPolicy", explain: "The tenant's app management policy limits how long a credential may be valid",
 			next: "run again with a shorter --secret-lifetime (for example 7d)"},
 		{code: "CredentialTypeNotAllowedAsPerAppPolicy", explain: "The tenant's app management policy does not allow this kind of credential",

@@ -434,7 +434,7 @@ func attributeCollection() models.OnAttributeCollectionExternalUsersSelfServiceS
 	text := models.TEXT_AUTHENTICATIONATTRIBUTECOLLECTIONINPUTTYPE
 	for _, x := range []struct {
 		id, name, description, label, regex string
-		hidden, editable, required           bool
+		hidden, editable, required          bool
 	}{
 		{"email", "Email Address", "Email address of the user", "Email Address", "^[a-zA-Z0-9.!#$%&’'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:.[a-zA-Z0-9-]+)*$", true, false, true},
 		{"displayName", "Display Name", "Display Name of the User.", "Display Name", "^[a-zA-Z_][0-9a-zA-Z_ ]*[0-9a-zA-Z_]+$", false, true, false},

@@ -129,7 +129,7 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 	}
 	labs = append(labs, kl)
 	rows = append(rows, row{
-		fmt.Sprintf("lab: %d attendees, aspnet-workforce (a certificate), also under Graph's 150 reads a minute that select keyCredentials, counts and windows ÷ %d", attendees, scale),
+		fmt.Sprintf("lab: %d attendees, aspnet-workforce (a certificate), also under Graph's 150 reads a minute that select keyCredentials (÷ %d; the other budgets ÷ %d)", attendees, min(scale, 10), scale),
 		fmt.Sprintf("%d attendees in %.1f s", attendees-kl.Failed, kl.Elapsed.Seconds()),
 		fmt.Sprintf("%d keyCredentials reads at most %d per %s", kl.KeyReads, kl.Budget.KeyCredentialReads, kl.Budget.KeyCredentialWindow),
 		"",
