@@ -20,23 +20,52 @@ type Budget struct {
 	Window        time.Duration
 	Writes        int
 	WriteWindow   time.Duration
+	// KeyCredentialReads per KeyCredentialWindow is the tenant's limit on reads of applications
+	// whose $select names keyCredentials (150 a minute, the v1.0 list-applications doc); 0 does
+	// not meter them.
+	KeyCredentialReads  int
+	KeyCredentialWindow time.Duration
 }
 
 // DocumentedBudget is the documented budget of a small tenant (under 50 users), the smallest
 // there is: 3,500 resource units per 10 s and 3,000 writes per 2 min 30 s. The tenant's size is
 // not known beforehand, so a lab plans for the smallest and lets 429s say otherwise.
 func DocumentedBudget() Budget {
-	return Budget{ResourceUnits: 3500, Window: 10 * time.Second, Writes: 3000, WriteWindow: 150 * time.Second}
+	return Budget{ResourceUnits: 3500, Window: 10 * time.Second, Writes: 3000, WriteWindow: 150 * time.Second,
+		KeyCredentialReads: 150, KeyCredentialWindow: time.Minute}
 }
 
 // Scaled divides the counts by count and the windows by window (both at least 1): the benchmark
 // keeps Graph's rates while shrinking the bursts, so a budget binds within seconds.
 func (b Budget) Scaled(count, window int) Budget {
 	count, window = max(count, 1), max(window, 1)
-	return Budget{
+	s := Budget{
 		ResourceUnits: max(b.ResourceUnits/count, 1), Window: b.Window / time.Duration(window),
 		Writes: max(b.Writes/count, 1), WriteWindow: b.WriteWindow / time.Duration(window),
 	}
+	if b.KeyCredentialReads > 0 {
+		s.KeyCredentialReads, s.KeyCredentialWindow = max(b.KeyCredentialReads/count, 1), b.KeyCredentialWindow/time.Duration(window)
+	}
+	return s
+}
+
+// SelectsKeyCredentials reports whether a Graph request reads applications with keyCredentials
+// in $select: such reads count against Budget.KeyCredentialReads too.
+func SelectsKeyCredentials(r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	p := strings.ToLower(r.URL.Path)
+	i := strings.Index(p, "/v1.0/")
+	if i < 0 || !strings.HasPrefix(p[i+len("/v1.0"):], "/applications") {
+		return false
+	}
+	for _, f := range strings.Split(r.URL.Query().Get("$select"), ",") {
+		if strings.EqualFold(strings.TrimSpace(f), "keyCredentials") {
+			return true
+		}
+	}
+	return false
 }
 
 // WritesPerSecond is the budget's sustained write rate.
@@ -99,7 +128,8 @@ type GovernorOptions struct {
 // Governor keeps a room's worth of Graph calls inside the throttling budget. It is both:
 //
 //   - a transport wrapper (Wrap) that meters every Graph request against the documented
-//     resource-unit and write budgets before sending it (sliding windows, as Graph counts),
+//     resource-unit and write budgets, and reads selecting keyCredentials against the tenant's
+//     150 a minute, before sending it (sliding windows, as Graph counts),
 //     and on a 429 pauses every request until Retry-After has passed;
 //   - a concurrency limit for whole units of work (Acquire), adapted by AIMD: it starts at
 //     Start, grows while work succeeds (doubling per round until the first throttle, then by
@@ -116,8 +146,9 @@ type Governor struct {
 	now    func() time.Time
 	ru     window.Log
 	writes window.Log
-	pause  time.Time // no request leaves before this (Retry-After)
-	limit  float64   // concurrency limit (AIMD)
+	keys   window.Log // $select=keyCredentials reads
+	pause  time.Time  // no request leaves before this (Retry-After)
+	limit  float64    // concurrency limit (AIMD)
 	max    float64
 	inUse  int
 	slow   bool      // slow start until the first throttle
@@ -131,6 +162,7 @@ type GovernorStats struct {
 	Writes    int     // of which writes
 	Units     int     // resource units spent
 	Throttled int     // 429 answers
+	KeyReads  int     // of the requests, reads that selected keyCredentials
 	Limit     float64 // concurrency limit now
 	PeakLimit float64
 	// BudgetWait is the time requests spent waiting for the budget or a Retry-After pause
@@ -238,7 +270,7 @@ func (g *Governor) throttled(retryAfter time.Duration) {
 
 // admit waits until the request fits the budget and no pause holds, then books it. It returns
 // the booking to refund when Graph did not count the request (a 429).
-func (g *Governor) admit(ctx context.Context, units int, write bool) (refund func(), err error) {
+func (g *Governor) admit(ctx context.Context, units int, write, keys bool) (refund func(), err error) {
 	start := g.now()
 	for {
 		if ctx.Err() != nil {
@@ -254,6 +286,11 @@ func (g *Governor) admit(ctx context.Context, units int, write bool) (refund fun
 			if wait <= 0 && write {
 				wait = g.writes.Wait(1, g.budget.Writes, g.budget.WriteWindow+g.margin, now)
 			}
+			if wait <= 0 && keys && g.budget.KeyCredentialReads > 0 {
+				// A wider margin here: a small count per window turns every read into a window
+				// edge, where the delay between our stamp and Graph's decides.
+				wait = g.keys.Wait(1, g.budget.KeyCredentialReads, g.budget.KeyCredentialWindow+max(g.margin, g.budget.KeyCredentialWindow/10), now)
+			}
 		}
 		if wait <= 0 {
 			r := window.Spend{At: now, Cost: units}
@@ -262,11 +299,15 @@ func (g *Governor) admit(ctx context.Context, units int, write bool) (refund fun
 				g.writes.Add(now, 1)
 				g.stats.Writes++
 			}
+			if keys {
+				g.keys.Add(now, 1)
+				g.stats.KeyReads++
+			}
 			g.stats.Requests++
 			g.stats.Units += units
 			g.stats.BudgetWait += now.Sub(start)
 			g.mu.Unlock()
-			return func() { g.refund(r, write) }, nil
+			return func() { g.refund(r, write, keys) }, nil
 		}
 		wake := g.cond
 		g.mu.Unlock()
@@ -283,9 +324,18 @@ func (g *Governor) admit(ctx context.Context, units int, write bool) (refund fun
 }
 
 // refund takes back a booking Graph did not count.
-func (g *Governor) refund(r window.Spend, write bool) {
+func (g *Governor) refund(r window.Spend, write, keys bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if keys {
+		for i, x := range g.keys {
+			if x.At.Equal(r.At) {
+				g.keys = append(g.keys[:i:i], g.keys[i+1:]...)
+				g.stats.KeyReads--
+				break
+			}
+		}
+	}
 	for i, x := range g.ru {
 		if x == r {
 			g.ru = append(g.ru[:i:i], g.ru[i+1:]...)
@@ -319,7 +369,7 @@ type governed struct {
 
 func (t governed) RoundTrip(r *http.Request) (*http.Response, error) {
 	units, write := Cost(r)
-	refund, err := t.g.admit(r.Context(), units, write)
+	refund, err := t.g.admit(r.Context(), units, write, SelectsKeyCredentials(r))
 	if err != nil {
 		return nil, fmt.Errorf("waiting for Graph's throttling budget: %w", err)
 	}

@@ -196,7 +196,7 @@ func TestGovernorBudgetAndThrottle(t *testing.T) {
 	// A cancelled wait returns at once.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := g.admit(cctx, 1, true); err == nil {
+	if _, err := g.admit(cctx, 1, true, false); err == nil {
 		t.Error("admit ignored a cancelled context")
 	}
 }

@@ -260,7 +260,7 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		round = append(round, func() error {
 			step := "create the service principal"
 			e.report(step, Started, "")
-			x, _, err := e.g.UpsertServicePrincipal(ctx, app.AppID, spTags(s.Tags))
+			x, _, err := e.g.UpsertServicePrincipal(ctx, app.AppID, s.DisplayName, spTags(s.Tags))
 			if err != nil {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
@@ -359,7 +359,7 @@ func (e *Engine) Retire(ctx context.Context, r *Result) error {
 	if r == nil || r.Secret == "" || r.ObjectID == "" {
 		return nil
 	}
-	app, err := e.g.AppByUniqueName(ctx, r.UniqueName, true)
+	app, err := e.g.AppByUniqueName(ctx, r.UniqueName, true, false) // secrets only
 	if err != nil {
 		return actionable("remove old client secrets", err)
 	}

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
@@ -264,4 +265,39 @@ func TestWaitReadyThroughReplicationLag(t *testing.T) {
 		t.Fatalf("WaitReady past its deadline = %v; want a clear not-ready error naming AADSTS7000215", err)
 	}
 	t.Log(err)
+}
+
+// A deleted app keeps its uniqueName until it is purged: a run with that name fails at the
+// upsert (400 ObjectConflict) and says how to get out (purge with reset --all-tagged, or
+// another --name), and the key-credential limit is not spent by a secret sample.
+func TestSoftDeletedUniqueNameHint(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	eng := v.engine(Workforce)
+	spec := v.spec(Workforce, samples.Secret, "deleted")
+	plan, err := eng.Plan(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Apply(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.graphClient(Workforce, fastRetry()).DeleteApplication(ctx, res.ObjectID); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = eng.Plan(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = eng.Apply(ctx, plan)
+	var pe *Error
+	if !errors.As(err, &pe) || !strings.Contains(pe.Explain, "deleted items") || !strings.Contains(pe.Next, "reset --all-tagged") || !strings.Contains(pe.Next, "--name") {
+		t.Fatalf("apply over a deleted app's uniqueName: %v", err)
+	}
+	for _, r := range v.e.Requests() {
+		if strings.Contains(r.Path, "keyCredentials") {
+			t.Errorf("a secret sample read keyCredentials: %s %s", r.Method, r.Path)
+		}
+	}
 }

@@ -376,7 +376,8 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 			return nil
 		},
 		func() (err error) {
-			p.App, err = e.g.AppByUniqueName(ctx, spec.UniqueName, false)
+			// keyCredentials only when a certificate is involved (Graph's 150 reads a minute).
+			p.App, err = e.g.AppByUniqueName(ctx, spec.UniqueName, false, spec.Credential.Kind == samples.Certificate)
 			return wrapStep("read the app registration", err)
 		},
 		func() error {

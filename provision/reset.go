@@ -91,7 +91,8 @@ func (e *Engine) List(ctx context.Context, f Filter) ([]Listed, error) {
 	var tenant Tenant
 	err := parallel(
 		func() (err error) {
-			live, err = e.g.ListApplications(ctx, graph.AppFilter{Tag: Tag})
+			// One read per list, which shows each app's certificates: keys are worth it here.
+			live, err = e.g.ListApplications(ctx, graph.AppFilter{Tag: Tag, WithKeys: true})
 			return wrapStep("list the app registrations", err)
 		},
 		func() (err error) {

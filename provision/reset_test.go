@@ -104,7 +104,7 @@ func TestListAndReset(t *testing.T) {
 		t.Fatalf("reset with PurgeEarlier: deleted %d, purged %d; want 0 and 1 (the one deleted before)", len(rr.Deleted), len(rr.Purged))
 	}
 	assertNothingTagged(t, v, External)
-	if got, err := g.AppByUniqueName(ctx, "someone-elses-app", false); err != nil || got == nil || !got.Deleted.IsZero() {
+	if got, err := g.AppByUniqueName(ctx, "someone-elses-app", false, false); err != nil || got == nil || !got.Deleted.IsZero() {
 		t.Fatalf("the untagged app is gone or changed: %v, %v", got, err)
 	}
 	if left, _ := eng.List(ctx, Filter{}); len(left) != 0 {
@@ -148,7 +148,7 @@ func TestSecretRotationKeepsOneGrace(t *testing.T) {
 			t.Fatal(err)
 		}
 		history = append(history, r.SecretKeyID)
-		app, err := g.AppByUniqueName(ctx, spec.UniqueName, false)
+		app, err := g.AppByUniqueName(ctx, spec.UniqueName, false, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,6 +53,29 @@ func BenchmarkLab(b *testing.B) {
 	}
 }
 
+// BenchmarkLabKeyCredentials is the lab row under the keyCredentials budget: aspnet-workforce
+// (a certificate), whose attendees read their app's keyCredentials, against the emulator
+// enforcing Graph's 150 such reads a minute (scaled as the other budgets): every attendee
+// provisioned, and no 429 of that limit.
+func BenchmarkLabKeyCredentials(b *testing.B) {
+	n := 100
+	if testing.Short() {
+		n = 20
+	}
+	for range b.N {
+		l, err := RunLabSample(context.Background(), "aspnet-workforce", n, 100, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if l.Failed > 0 || l.KeyThrottled > 0 || l.KeyReads < n {
+			b.Fatalf("%d attendees failed, %d key reads, %d of them answered 429", l.Failed, l.KeyReads, l.KeyThrottled)
+		}
+		b.ReportMetric(float64(l.KeyReads), "key-reads")
+		b.ReportMetric(float64(l.Throttled), "429s")
+		b.ReportMetric(l.Elapsed.Seconds(), "s")
+	}
+}
+
 // BenchmarkApplyUnderLag is the rows of Apply under 2 s and 10 s of replication lag, beside
 // the dependency-chain minimum (two lags plus Apply's round trips with no lag). -short uses
 // 200 ms so that the harness runs in CI; one op is the pair of measurements.

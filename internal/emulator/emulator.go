@@ -551,7 +551,17 @@ func (e *Emulator) serveRoute(w http.ResponseWriter, r *http.Request, x *route, 
 		}
 	}
 	if siteOf(r).kind == siteGraph {
-		key, _, _ := callerKey(r)
+		key, _, tenant := callerKey(r)
+		if selectsKeyCredentials(r, graphPath) {
+			if wait := e.faults.keyCredentialRead(tenant, start); wait > 0 {
+				w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)+1))
+				e.faults.record(FaultEvent{Time: start, Route: x.name, Method: r.Method, Kind: "throttle-keycredentials", Status: http.StatusTooManyRequests})
+				rec.status = http.StatusTooManyRequests
+				// Graph documents the limit, not the answer's wording: the identity service's 429.
+				writeGraphError(w, r, http.StatusTooManyRequests, "TooManyRequests", "Too many requests from Identifier:"+tenant+" under category:throttle.aad.ags.identity.keycredentials. Please try again later.")
+				return
+			}
+		}
 		cost, write := resourceUnits(r, graphPath)
 		if wait, info := e.faults.throttle(key, cost, write, start); wait > 0 {
 			secs := int(wait/time.Second) + 1

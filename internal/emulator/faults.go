@@ -108,7 +108,19 @@ type FaultConfig struct {
 	// MaxPageSize caps every collection page at this many items, however large $top is: Graph
 	// may answer fewer items than asked and a nextLink, and a client must follow it. 0 is no cap.
 	MaxPageSize int `json:"maxPageSize,omitempty"`
+	// KeyCredentialReads is how many reads of applications with keyCredentials in $select a
+	// tenant may make per minute (the v1.0 list-applications doc: "The use of $select to get
+	// keyCredentials for applications has a throttling limit of 150 requests per minute for each
+	// tenant"). 0 is that documented 150; a negative value turns the limit off.
+	KeyCredentialReads int `json:"keyCredentialReads,omitempty"`
+	// KeyCredentialWindow is the window of KeyCredentialReads (0: the documented minute); a
+	// benchmark shrinks both to keep the rate and bind sooner.
+	KeyCredentialWindow Duration `json:"keyCredentialWindow,omitempty"`
 }
+
+// DocumentedKeyCredentialReads is Graph's limit of $select=keyCredentials reads of
+// applications, per tenant per minute.
+const DocumentedKeyCredentialReads = 150
 
 // FaultEvent records one fault that hit a request, so tests can see what happened.
 type FaultEvent struct {
@@ -127,6 +139,7 @@ type faults struct {
 	skip    []int // per cfg.Faults entry: matching requests still to let through
 	events  []FaultEvent
 	buckets map[string]*bucket
+	keyLogs map[string]*window.Log // $select=keyCredentials reads, by tenant
 }
 
 type bucket struct {
@@ -148,6 +161,7 @@ func (f *faults) set(cfg FaultConfig) {
 		}
 	}
 	f.buckets = nil
+	f.keyLogs = nil
 }
 
 func (f *faults) config() FaultConfig {
@@ -229,6 +243,51 @@ func (f *faults) throttle(key string, ru int, write bool, now time.Time) (wait t
 		b.writes.Add(now, 1)
 	}
 	return 0, ""
+}
+
+// keyCredentialRead charges a $select=keyCredentials read of applications against its tenant's
+// per-minute limit. It returns 0 when the read may go on, else how long until it would fit.
+func (f *faults) keyCredentialRead(tenant string, now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	limit := f.cfg.KeyCredentialReads
+	if limit < 0 {
+		return 0
+	}
+	if limit == 0 {
+		limit = DocumentedKeyCredentialReads
+	}
+	if f.keyLogs == nil {
+		f.keyLogs = map[string]*window.Log{}
+	}
+	l := f.keyLogs[tenant]
+	if l == nil {
+		l = &window.Log{}
+		f.keyLogs[tenant] = l
+	}
+	win := time.Duration(f.cfg.KeyCredentialWindow)
+	if win <= 0 {
+		win = time.Minute
+	}
+	if wait := l.Wait(1, limit, win, now); wait > 0 {
+		return wait
+	}
+	l.Add(now, 1)
+	return 0
+}
+
+// selectsKeyCredentials reports whether a Graph request reads applications with keyCredentials
+// in $select (a list, one object by id or alternate key, or a page of either).
+func selectsKeyCredentials(r *http.Request, graphPath string) bool {
+	if r.Method != http.MethodGet || !strings.HasPrefix(strings.ToLower(graphPath), "/applications") {
+		return false
+	}
+	for _, f := range strings.Split(r.URL.Query().Get("$select"), ",") {
+		if strings.EqualFold(strings.TrimSpace(f), "keyCredentials") {
+			return true
+		}
+	}
+	return false
 }
 
 // resourceUnits is the documented cost of a Graph identity request (facts/graph.md §8).

@@ -28,8 +28,9 @@ func (g *gcall) visibleApps() []*Application {
 
 func (e *Emulator) appsList(g *gcall) bool {
 	var items []map[string]any
+	withKeys := selectsKeyCredentials(g.r, "/applications")
 	for _, a := range g.visibleApps() {
-		items = append(items, renderApp(a, false))
+		items = append(items, renderApp(a, withKeys))
 	}
 	return g.list(appsCollection, items)
 }
@@ -87,9 +88,8 @@ func (e *Emulator) appsGet(g *gcall) bool {
 	if !ok {
 		return false
 	}
-	// Graph returns keyCredentials.key only for one object read with $select=keyCredentials.
-	withKeys := strings.Contains(","+strings.ReplaceAll(g.r.URL.Query().Get("$select"), " ", "")+",", ",keyCredentials,")
-	return g.entity(http.StatusOK, appsCollection, renderApp(a, withKeys))
+	// Graph returns keyCredentials.key only when $select names keyCredentials (lists alike).
+	return g.entity(http.StatusOK, appsCollection, renderApp(a, selectsKeyCredentials(g.r, "/applications")))
 }
 
 // quotaExceeded enforces the non-admin object quota (FaultConfig.ObjectQuota): objects the
@@ -135,7 +135,8 @@ func (g *gcall) newApp() *Application {
 }
 
 // appsCreate is POST /applications: displayName required; passwordCredentials allowed here
-// (their secretText is in this answer only); uniqueName is read-only.
+// (their secretText is in this answer only); uniqueName may be given (the service accepts it,
+// though the v1.0 reference calls it read-only) and must not be taken.
 func (e *Emulator) appsCreate(g *gcall) bool {
 	m, ok := g.decodeObject()
 	if !ok {
@@ -144,8 +145,9 @@ func (e *Emulator) appsCreate(g *gcall) bool {
 	if !g.mayCreateApp() {
 		return g.denied()
 	}
-	if _, has := m["uniqueName"]; has {
-		return g.fail(http.StatusBadRequest, "Request_BadRequest", "Property 'uniqueName' is read-only and cannot be set.")
+	uniqueName, hasUnique, ok := g.uniqueNameIn(m, nil)
+	if !ok {
+		return false
 	}
 	if !hasString(m, "displayName") {
 		return g.invalidValue("displayName", "Application")
@@ -154,6 +156,9 @@ func (e *Emulator) appsCreate(g *gcall) bool {
 		return false
 	}
 	a := g.newApp()
+	if hasUnique {
+		a.UniqueName = &uniqueName
+	}
 	pwRaw, hasPw := m["passwordCredentials"]
 	delete(m, "passwordCredentials")
 	if !g.applyAppProps(a, m) {
@@ -184,6 +189,29 @@ func (e *Emulator) appsCreate(g *gcall) bool {
 	return true
 }
 
+// uniqueNameIn reads and removes uniqueName from a create or update body: a non-empty string
+// that no other application holds (a soft-deleted one's stays taken until purged). ok is false
+// when the call already failed.
+func (g *gcall) uniqueNameIn(m map[string]json.RawMessage, self *Application) (name string, has, ok bool) {
+	raw, has := m["uniqueName"]
+	if !has {
+		return "", false, true
+	}
+	delete(m, "uniqueName")
+	if json.Unmarshal(raw, &name) != nil || strings.TrimSpace(name) == "" {
+		g.invalidValue("uniqueName", "Application")
+		return "", true, false
+	}
+	for _, x := range g.t.Applications {
+		if x != self && x.UniqueName != nil && strings.EqualFold(*x.UniqueName, name) {
+			msg := "Another object with the same value for property uniqueName already exists."
+			g.fail(http.StatusBadRequest, "Request_BadRequest", msg, GraphErrorDetail{Code: "ObjectConflict", Message: msg, Target: "uniqueName"})
+			return "", true, false
+		}
+	}
+	return name, true, true
+}
+
 // appsPatch is PATCH /applications/{id} (update) and PATCH /applications(uniqueName='…')
 // (upsert with Prefer: create-if-missing: 201 and the new app, else 204; 404 without the
 // header when missing).
@@ -201,12 +229,21 @@ func (e *Emulator) appsPatch(g *gcall) bool {
 	}
 	altName, _, _ := altKey(g.p["alt"])
 	byUniqueName := altName == "uniqueName"
-	if raw, has := m["uniqueName"]; has {
-		var v string
-		if json.Unmarshal(raw, &v) != nil || !byUniqueName || !strings.EqualFold(v, key) {
-			return g.fail(http.StatusBadRequest, "Request_BadRequest", "Property 'uniqueName' is read-only and cannot be set.")
+	var setUnique *string
+	if _, has := m["uniqueName"]; has {
+		v, _, ok := g.uniqueNameIn(m, a)
+		if !ok {
+			return false
 		}
-		delete(m, "uniqueName")
+		switch {
+		case byUniqueName && !strings.EqualFold(v, key):
+			return g.fail(http.StatusBadRequest, "Request_BadRequest", "Property 'uniqueName' in the body does not match the key '"+key+"'.")
+		case a != nil && a.UniqueName != nil && !strings.EqualFold(*a.UniqueName, v):
+			// Settable once (POST or PATCH), "Immutable" after (the v1.0 reference); wording unverified.
+			return g.fail(http.StatusBadRequest, "Request_BadRequest", "Property 'uniqueName' is immutable once set.")
+		case a != nil && a.UniqueName == nil:
+			setUnique = &v
+		}
 	}
 	upsert := g.preferCreate()
 	switch {
@@ -235,6 +272,9 @@ func (e *Emulator) appsPatch(g *gcall) bool {
 		}
 		if raw, has := m["passwordCredentials"]; has {
 			cp.PasswordCredentials = keptPasswords(a, raw)
+		}
+		if setUnique != nil {
+			cp.UniqueName = setUnique
 		}
 		*a = cp
 		if keys {

@@ -43,7 +43,9 @@ func list[T any](s []T) []T {
 var emptyInfo = map[string]any{"logoUrl": nil, "marketingUrl": nil, "privacyStatementUrl": nil, "supportUrl": nil, "termsOfServiceUrl": nil}
 
 // renderApp is an application as Graph returns it. withKeys includes keyCredentials.key, which
-// Graph returns only for a single object read with $select=keyCredentials.
+// Graph returns only when $select names keyCredentials, for one object or a list (the v1.0
+// list-applications doc: "To retrieve the public key info in key, the keyCredentials property
+// must be specified in a $select query").
 func renderApp(a *Application, withKeys bool) map[string]any {
 	reqVersion := any(nil)
 	if strings.Contains(a.SignInAudience, "Personal") {

@@ -15,6 +15,8 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,7 +282,7 @@ func TestGraphApplicationValidation(t *testing.T) {
 		{"tag long", map[string]any{"displayName": "x", "tags": []string{strings.Repeat("t", 257)}}, "Request_BadRequest", "Invalid value specified for property 'tags' of resource 'Application'."},
 		{"audience", map[string]any{"displayName": "x", "signInAudience": "Everyone"}, "Request_BadRequest", "Invalid value specified for property 'signInAudience' of resource 'Application'."},
 		{"unknown property", map[string]any{"displayName": "x", "redirectUris": []string{}}, "BadRequest", "The property 'redirectUris' does not exist on type 'microsoft.graph.application'. Make sure to only use property names that are defined by the type."},
-		{"uniqueName on POST", map[string]any{"displayName": "x", "uniqueName": "u"}, "Request_BadRequest", "Property 'uniqueName' is read-only and cannot be set."},
+		{"uniqueName empty", map[string]any{"displayName": "x", "uniqueName": ""}, "Request_BadRequest", "Invalid value specified for property 'uniqueName' of resource 'Application'."},
 		{"bad json", "{", "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."},
 	}
 	for _, tc := range cases {
@@ -659,9 +661,18 @@ func TestGraphUserFlows(t *testing.T) {
 	if r.str("appId") != a.str("appId") || !strings.HasSuffix(r.str("@odata.context"), "/includeApplications/$entity") {
 		t.Fatalf("link = %v", r.body)
 	}
+	// onAttributeCollection without its attributeCollectionPage ("Required." in the v1.0
+	// resource) is refused; with the page of the reference's example it is created.
+	coll := map[string]any{"@odata.type": "#microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp", "attributes": []any{map[string]any{"id": "email"}, map[string]any{"id": "displayName"}}}
+	if r := g.call("POST", "/identity/authenticationEventsFlows", map[string]any{"@odata.type": flowType, "displayName": "Second flow", "onAttributeCollection": coll}); r.status != 400 {
+		t.Fatalf("a flow without attributeCollectionPage: %d %s", r.status, r.raw)
+	}
+	coll["attributeCollectionPage"] = map[string]any{"views": []any{map[string]any{"inputs": []any{
+		map[string]any{"attribute": "email", "label": "Email Address", "inputType": "Text", "hidden": true, "editable": false, "writeToDirectory": true, "required": true},
+		map[string]any{"attribute": "displayName", "label": "Display Name", "inputType": "text", "hidden": false, "editable": true, "writeToDirectory": true, "required": false},
+	}}}}
 	created := g.must(g.call("POST", "/identity/authenticationEventsFlows", map[string]any{
-		"@odata.type": flowType, "displayName": "Second flow",
-		"onAttributeCollection": map[string]any{"@odata.type": "#microsoft.graph.onAttributeCollectionExternalUsersSelfServiceSignUp", "attributes": []any{map[string]any{"id": "email"}, map[string]any{"id": "displayName"}}},
+		"@odata.type": flowType, "displayName": "Second flow", "onAttributeCollection": coll,
 	}), 201)
 	other := "/identity/authenticationEventsFlows/" + created.str("id") + "/conditions/applications/includeApplications"
 	if r := g.call("POST", other, body); r.status != 400 {
@@ -813,4 +824,73 @@ func TestGraphCertificateUpload(t *testing.T) {
 	if len(stored) != 1 || !bytes.Equal(stored[0].Key, der) {
 		t.Fatalf("stored key credentials: %+v", stored)
 	}
+}
+
+// uniqueName may be set by POST and by PATCH (once), and stays unique, a soft-deleted app's
+// included, until it is purged.
+func TestGraphUniqueNameSetByPostAndPatch(t *testing.T) {
+	g := newGraphEnv(t, Options{}, Workforce)
+	a := g.createApp(map[string]any{"displayName": "by post", "uniqueName": "set-by-post"})
+	if a.body["uniqueName"] != "set-by-post" {
+		t.Fatalf("POST uniqueName: %v", a.body["uniqueName"])
+	}
+	g.must(g.call("GET", "/applications(uniqueName='set-by-post')", nil), 200)
+	if r := g.call("POST", "/applications", map[string]any{"displayName": "dup", "uniqueName": "SET-BY-POST"}); r.status != 400 || r.code() != "Request_BadRequest" ||
+		r.message() != "Another object with the same value for property uniqueName already exists." {
+		t.Fatalf("taken uniqueName on POST: %d %s", r.status, r.raw)
+	}
+	b := g.createApp(map[string]any{"displayName": "by patch"})
+	g.must(g.call("PATCH", "/applications/"+b.str("id"), map[string]any{"uniqueName": "set-by-patch"}), 204)
+	if r := g.must(g.call("GET", "/applications(uniqueName='set-by-patch')", nil), 200); r.str("id") != b.str("id") {
+		t.Fatalf("PATCH uniqueName: %v", r.body)
+	}
+	g.must(g.call("PATCH", "/applications/"+b.str("id"), map[string]any{"uniqueName": "set-by-patch", "notes": "same name again"}), 204)
+	if r := g.call("PATCH", "/applications/"+b.str("id"), map[string]any{"uniqueName": "another"}); r.status != 400 {
+		t.Fatalf("changing a set uniqueName: %d %s", r.status, r.raw)
+	}
+	if r := g.call("PATCH", "/applications/"+b.str("id"), map[string]any{"uniqueName": "set-by-post"}); r.status != 400 {
+		t.Fatalf("another app's uniqueName: %d %s", r.status, r.raw)
+	}
+	// Soft-deleted: still taken.
+	g.must(g.call("DELETE", "/applications/"+a.str("id"), nil), 204)
+	if r := g.call("POST", "/applications", map[string]any{"displayName": "after delete", "uniqueName": "set-by-post"}); r.status != 400 {
+		t.Fatalf("a soft-deleted app's uniqueName: %d %s", r.status, r.raw)
+	}
+}
+
+// $select=keyCredentials brings each key's bytes, on lists as on one object, and such reads
+// are limited to 150 a minute per tenant: the 151st is a 429 with Retry-After; reads without
+// keyCredentials go on.
+func TestGraphKeyCredentialsSelectLimit(t *testing.T) {
+	g := newGraphEnv(t, Options{}, Workforce)
+	_, cert := newTestCert(t)
+	now := time.Now().UTC()
+	a := g.createApp(map[string]any{"displayName": "with a key", "keyCredentials": []any{map[string]any{"type": "AsymmetricX509Cert", "usage": "Verify",
+		"key": cert.Raw, "displayName": "CN=test", "startDateTime": now.Format(time.RFC3339), "endDateTime": now.Add(24 * time.Hour).Format(time.RFC3339)}}})
+	keyOf := func(r graphResp, list bool) any {
+		obj := r.body
+		if list {
+			obj = r.body["value"].([]any)[0].(map[string]any)
+		}
+		return obj["keyCredentials"].([]any)[0].(map[string]any)["key"]
+	}
+	filter := "$filter=" + url.QueryEscape("appId eq '"+a.str("appId")+"'")
+	if k := keyOf(g.must(g.call("GET", "/applications?"+filter, nil), 200), true); k != nil {
+		t.Fatalf("list without $select: key %v", k)
+	}
+	if k := keyOf(g.must(g.call("GET", "/applications?"+filter+"&$select=id,keyCredentials", nil), 200), true); k == nil {
+		t.Fatalf("list with $select=keyCredentials: no key")
+	}
+	if k := keyOf(g.must(g.call("GET", "/applications/"+a.str("id")+"?$select=keyCredentials", nil), 200), false); k == nil {
+		t.Fatalf("one object with $select=keyCredentials: no key")
+	}
+	for i := 2; i < DocumentedKeyCredentialReads; i++ {
+		g.must(g.call("GET", "/applications/"+a.str("id")+"?$select=id,keyCredentials", nil), 200)
+	}
+	r := g.call("GET", "/applications?"+filter+"&$select=keyCredentials", nil)
+	ra, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.status != http.StatusTooManyRequests || r.code() != "TooManyRequests" || err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("read %d: %d Retry-After %q %s", DocumentedKeyCredentialReads+1, r.status, r.header.Get("Retry-After"), r.raw)
+	}
+	g.must(g.call("GET", "/applications/"+a.str("id")+"?$select=id,displayName", nil), 200)
 }

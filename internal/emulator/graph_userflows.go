@@ -72,7 +72,8 @@ func (e *Emulator) flowsGet(g *gcall) bool {
 }
 
 // flowsCreate is POST /identity/authenticationEventsFlows with an
-// externalUsersSelfServiceSignUpEventsFlow: displayName required; the attributes collected at
+// externalUsersSelfServiceSignUpEventsFlow: displayName required; an onAttributeCollection needs
+// its attributeCollectionPage (required by the v1.0 resource); the attributes collected at
 // sign-up come from onAttributeCollection.attributes[].id; the event handlers are kept as sent.
 func (e *Emulator) flowsCreate(g *gcall) bool {
 	if !g.ciamOnly() {
@@ -89,6 +90,9 @@ func (e *Emulator) flowsCreate(g *gcall) bool {
 			Attributes []struct {
 				ID string `json:"id"`
 			} `json:"attributes"`
+			AttributeCollectionPage *struct {
+				Views []json.RawMessage `json:"views"`
+			} `json:"attributeCollectionPage"`
 		} `json:"onAttributeCollection"`
 	}
 	if json.Unmarshal(g.body, &in) != nil {
@@ -105,6 +109,11 @@ func (e *Emulator) flowsCreate(g *gcall) bool {
 			msg := "Another object with the same value for property displayName already exists."
 			return g.fail(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", msg)
 		}
+	}
+	// The onAttributeCollectionExternalUsersSelfServiceSignUp resource (v1.0) marks
+	// attributeCollectionPage "Required."; the error's wording is unverified.
+	if c := in.OnAttributeCollection; c != nil && (c.AttributeCollectionPage == nil || len(c.AttributeCollectionPage.Views) == 0) {
+		return g.invalidValue("attributeCollectionPage", "OnAttributeCollectionExternalUsersSelfServiceSignUp")
 	}
 	f := &UserFlow{ID: NewGUID(), DisplayName: in.DisplayName, Description: in.Description, Attributes: []string{"email"}, Extra: json.RawMessage(g.body)}
 	if in.OnAttributeCollection != nil {

@@ -117,7 +117,7 @@ func TestAgainstEmulator(t *testing.T) {
 	if org.ID != h.ti.ID || org.TenantType != "AAD" || org.InitialDomain() != h.ti.Domain {
 		t.Fatalf("Organization = %+v", org)
 	}
-	app, err := c.AppByUniqueName(ctx, "does-not-exist", false)
+	app, err := c.AppByUniqueName(ctx, "does-not-exist", false, false)
 	if err != nil || app != nil {
 		t.Fatalf("AppByUniqueName of nothing = %v, %v", app, err)
 	}
@@ -192,7 +192,7 @@ func TestListsFollowNextLink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, app.DisplayName, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -235,7 +235,7 @@ func TestUserFlowListsFollowNextLink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, nil); err != nil {
+		if _, _, err := c.UpsertServicePrincipal(ctx, app.AppID, app.DisplayName, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.LinkUserFlow(ctx, flows[0].ID, app.AppID); err != nil {
@@ -366,10 +366,50 @@ func TestConcurrencyViolationRetried(t *testing.T) {
 			if got != tc.want {
 				t.Fatalf("retry reasons %v; concurrent change retried = %v, want %v", reasons, got, tc.want)
 			}
-			after, err := c.AppByUniqueName(ctx, app.UniqueName, false)
+			after, err := c.AppByUniqueName(ctx, app.UniqueName, false, false)
 			if err != nil || after == nil || len(after.Passwords) != 0 {
 				t.Fatalf("app after = %+v, %v; want every secret added and removed", after, err)
 			}
 		})
+	}
+}
+
+// A logout URL the desired state no longer has is cleared (an explicit null: PATCH keeps what
+// it is not sent), and keyCredentials is read only when asked for (Graph limits such reads to
+// 150 a minute per tenant).
+func TestLogoutURLClearedAndKeysReadOnlyWhenAsked(t *testing.T) {
+	h := start(t)
+	c := h.client(t, RetryPolicy{Initial: 10 * time.Millisecond, LagInterval: 10 * time.Millisecond, Deadline: 2 * time.Second}, nil)
+	ctx := context.Background()
+	w := AppWrite{DisplayName: "logout", SignInAudience: "AzureADMyOrg", Web: Web{RedirectURIs: []string{"https://localhost:5001/signin-oidc"}, LogoutURL: "https://localhost:5001/signout-oidc"}}
+	if _, _, err := c.UpsertApplication(ctx, "logout-clear", w); err != nil {
+		t.Fatal(err)
+	}
+	w.Web.LogoutURL = ""
+	if _, _, err := c.UpsertApplication(ctx, "logout-clear", w); err != nil {
+		t.Fatal(err)
+	}
+	h.e.ResetRequests()
+	app, err := c.AppByUniqueName(ctx, "logout-clear", false, false)
+	if err != nil || app == nil || app.Web.LogoutURL != "" {
+		t.Fatalf("after clearing: %+v %v; want no logout URL", app, err)
+	}
+	if _, err := c.ListApplications(ctx, AppFilter{AppID: app.AppID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range h.e.Requests() {
+		if strings.Contains(strings.ToLower(r.Path), "keycredentials") {
+			t.Errorf("%s %s selects keyCredentials without being asked", r.Method, r.Path)
+		}
+	}
+	if _, err := c.AppByUniqueName(ctx, "logout-clear", false, true); err != nil {
+		t.Fatal(err)
+	}
+	asked := false
+	for _, r := range h.e.Requests() {
+		asked = asked || strings.Contains(r.Path, "keyCredentials")
+	}
+	if !asked {
+		t.Errorf("withKeys did not select keyCredentials: %v", h.e.Requests())
 	}
 }

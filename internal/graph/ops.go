@@ -19,11 +19,17 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 )
 
-// appSelect are the application properties provision reads; keyCredentials on a single object
-// also brings each key's bytes, needed to keep a certificate when the collection is replaced.
-func appSelect() []string {
-	return []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
-		"requiredResourceAccess", "passwordCredentials", "keyCredentials", "createdDateTime", "deletedDateTime"}
+// appSelect are the application properties provision reads. keyCredentials only withKeys: it
+// brings each key's bytes (needed to keep a certificate when the collection is replaced), and
+// Graph limits reads that select it to 150 a minute per tenant (the v1.0 list-applications
+// doc), so the tool asks for it only when a certificate is involved.
+func appSelect(withKeys bool) []string {
+	sel := []string{"id", "appId", "uniqueName", "displayName", "signInAudience", "notes", "tags", "web", "spa", "publicClient",
+		"requiredResourceAccess", "passwordCredentials", "createdDateTime", "deletedDateTime"}
+	if withKeys {
+		sel = append(sel, "keyCredentials")
+	}
+	return sel
 }
 
 func preferCreate() *abs.RequestHeaders {
@@ -64,11 +70,13 @@ func (c *Client) byUniqueName(name string) *applicationswithuniquename.Applicati
 
 // AppByUniqueName reads an application by its uniqueName; nil when there is none. With
 // justWritten, a 404 is taken for replication lag and retried (the app was just upserted).
-func (c *Client) AppByUniqueName(ctx context.Context, uniqueName string, justWritten bool) (*Application, error) {
+// withKeys also reads keyCredentials with their bytes (see appSelect): only when a certificate
+// is involved.
+func (c *Client) AppByUniqueName(ctx context.Context, uniqueName string, justWritten, withKeys bool) (*Application, error) {
 	var out *Application
 	err := c.call(ctx, "read the app registration "+uniqueName, justWritten, func(ctx context.Context) error {
 		m, err := c.byUniqueName(uniqueName).Get(ctx, &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetQueryParameters{Select: appSelect()},
+			QueryParameters: &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderGetQueryParameters{Select: appSelect(withKeys)},
 		})
 		out = fromApp(m)
 		return err
@@ -96,7 +104,7 @@ func (c *Client) UpsertApplication(ctx context.Context, uniqueName string, w App
 	if m != nil {
 		return fromApp(m), true, nil
 	}
-	app, err = c.AppByUniqueName(ctx, uniqueName, true)
+	app, err = c.AppByUniqueName(ctx, uniqueName, true, w.SetKeys)
 	return app, false, err
 }
 
@@ -151,7 +159,7 @@ func (c *Client) ListApplications(ctx context.Context, f AppFilter) ([]Applicati
 	return allPages(ctx, c, "list app registrations",
 		func(ctx context.Context) (models.ApplicationCollectionResponseable, error) {
 			return applications.NewApplicationsRequestBuilderInternal(c.pathParams(), c.adapter).Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect()},
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: str(filter), Top: &top, Select: appSelect(f.WithKeys)},
 			})
 		},
 		func(ctx context.Context, next string) (models.ApplicationCollectionResponseable, error) {
@@ -214,14 +222,18 @@ func (c *Client) ServicePrincipal(ctx context.Context, appID string) (*ServicePr
 	return out, err
 }
 
-// UpsertServicePrincipal creates the app's service principal, or updates its tags, by appId
-// (PATCH /servicePrincipals(appId=...) with Prefer: create-if-missing). Right after the app is
+// UpsertServicePrincipal creates the app's service principal, or updates its display name and
+// tags, by appId (PATCH /servicePrincipals(appId=...) with Prefer: create-if-missing), sending
+// the displayName the v1.0 reference's example sends, plus the tags. Right after the app is
 // created Graph may answer 400 NoBackingApplicationObject: replication lag, retried.
-func (c *Client) UpsertServicePrincipal(ctx context.Context, appID string, tags []string) (*ServicePrincipal, bool, error) {
+func (c *Client) UpsertServicePrincipal(ctx context.Context, appID, displayName string, tags []string) (*ServicePrincipal, bool, error) {
 	var m models.ServicePrincipalable
 	b := serviceprincipalswithappid.NewServicePrincipalsWithAppIdRequestBuilderInternal(c.pathParams(), c.adapter, &appID)
 	err := c.call(ctx, "create the service principal", true, func(ctx context.Context) error {
 		body := models.NewServicePrincipal()
+		if displayName != "" {
+			body.SetDisplayName(&displayName)
+		}
 		body.SetTags(append([]string{}, tags...))
 		var err error
 		m, err = b.Patch(ctx, body, &serviceprincipalswithappid.ServicePrincipalsWithAppIdRequestBuilderPatchRequestConfiguration{Headers: preferCreate()})
@@ -410,8 +422,54 @@ func (c *Client) LinkUserFlow(ctx context.Context, flowID, appID string) error {
 	return err
 }
 
+// attributeCollection is the onAttributeCollection of the v1.0 reference's example ("Create
+// authenticationEventsFlow", example 1): the email and display name built-in attributes, and
+// the attribute collection page (required, says the onAttributeCollectionExternalUsersSelfServiceSignUp
+// resource) with its two inputs: email hidden and required, display name shown and editable.
+func attributeCollection() models.OnAttributeCollectionExternalUsersSelfServiceSignUpable {
+	coll := models.NewOnAttributeCollectionExternalUsersSelfServiceSignUp()
+	builtIn, stringType := models.BUILTIN_IDENTITYUSERFLOWATTRIBUTETYPE, models.STRING_IDENTITYUSERFLOWATTRIBUTEDATATYPE
+	var attrs []models.IdentityUserFlowAttributeable
+	var inputs []models.AuthenticationAttributeCollectionInputConfigurationable
+	text := models.TEXT_AUTHENTICATIONATTRIBUTECOLLECTIONINPUTTYPE
+	for _, x := range []struct {
+		id, name, description, label, regex string
+		hidden, editable, required          bool
+	}{
+		{"email", "Email Address", "Email address of the user", "Email Address", "^[a-zA-Z0-9.!#$%&’'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:.[a-zA-Z0-9-]+)*$", true, false, true},
+		{"displayName", "Display Name", "Display Name of the User.", "Display Name", "^[a-zA-Z_][0-9a-zA-Z_ ]*[0-9a-zA-Z_]+$", false, true, false},
+	} {
+		a := models.NewIdentityBuiltInUserFlowAttribute()
+		a.SetId(&x.id)
+		a.SetDisplayName(&x.name)
+		a.SetDescription(&x.description)
+		a.SetUserFlowAttributeType(&builtIn)
+		a.SetDataType(&stringType)
+		attrs = append(attrs, a)
+		in := models.NewAuthenticationAttributeCollectionInputConfiguration()
+		in.SetAttribute(&x.id)
+		in.SetLabel(&x.label)
+		in.SetInputType(&text)
+		in.SetHidden(&x.hidden)
+		in.SetEditable(&x.editable)
+		yes := true
+		in.SetWriteToDirectory(&yes)
+		in.SetRequired(&x.required)
+		in.SetValidationRegEx(&x.regex)
+		inputs = append(inputs, in)
+	}
+	coll.SetAttributes(attrs)
+	view := models.NewAuthenticationAttributeCollectionPageViewConfiguration()
+	view.SetInputs(inputs)
+	page := models.NewAuthenticationAttributeCollectionPage()
+	page.SetViews([]models.AuthenticationAttributeCollectionPageViewConfigurationable{view})
+	coll.SetAttributeCollectionPage(page)
+	return coll
+}
+
 // CreateUserFlow creates a sign-up/sign-in user flow with email and password that collects the
-// display name (what the External ID quickstarts ask for).
+// display name (what the External ID quickstarts ask for), with the body the v1.0 reference's
+// example sends.
 func (c *Client) CreateUserFlow(ctx context.Context, displayName string) (UserFlow, error) {
 	var out UserFlow
 	err := c.call(ctx, "create a user flow", false, func(ctx context.Context) error {
@@ -427,15 +485,7 @@ func (c *Client) CreateUserFlow(ctx context.Context, displayName string) (UserFl
 		idp.SetId(&idpID)
 		load.SetIdentityProviders([]models.IdentityProviderBaseable{idp})
 		f.SetOnAuthenticationMethodLoadStart(load)
-		coll := models.NewOnAttributeCollectionExternalUsersSelfServiceSignUp()
-		var attrs []models.IdentityUserFlowAttributeable
-		for _, id := range []string{"email", "displayName"} {
-			a := models.NewIdentityBuiltInUserFlowAttribute()
-			a.SetId(&id)
-			attrs = append(attrs, a)
-		}
-		coll.SetAttributes(attrs)
-		f.SetOnAttributeCollection(coll)
+		f.SetOnAttributeCollection(attributeCollection())
 		m, err := c.flows().Post(ctx, f, nil)
 		if err != nil {
 			return err
@@ -455,6 +505,9 @@ func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 type AppFilter struct {
 	Tag   string // tags/any(t:t eq '<Tag>')
 	AppID string // appId eq '<AppID>'; must be a GUID
+	// WithKeys also reads keyCredentials (see appSelect); Graph limits such reads to 150 a
+	// minute per tenant.
+	WithKeys bool
 }
 
 func (f AppFilter) odata() (string, error) {

@@ -250,7 +250,9 @@ func toAppModel(w AppWrite) models.Applicationable {
 	if w.Web.LogoutURL != "" {
 		web.SetLogoutUrl(str(w.Web.LogoutURL))
 	} else {
-		web.SetLogoutUrl(nil)
+		// The model writes nothing for a nil string, and PATCH keeps what it is not sent: a
+		// stale logout URL would stay. An explicit null clears it.
+		web.SetAdditionalData(map[string]any{"logoutUrl": nil})
 	}
 	ig := models.NewImplicitGrantSettings()
 	idt, act := w.Web.IDTokenIssuance, w.Web.AccessTokenIssuance

@@ -122,6 +122,19 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 			fmt.Sprintf("failures: %d; 429s: %d; the budget allows these writes in %.1f s at best (the first window's burst, then its rate): %.0f %% of that pace", l.Failed, l.Throttled, l.Best().Seconds(), 100*l.Best().Seconds()/l.Elapsed.Seconds())})
 	}
 
+	fmt.Fprintf(log, "lab: %d attendees, aspnet-workforce (a certificate), keyCredentials budget…\n", attendees)
+	kl, err := bench.RunLabSample(ctx, "aspnet-workforce", attendees, scale, 0)
+	if err != nil {
+		return fmt.Errorf("lab (certificate): %w", err)
+	}
+	labs = append(labs, kl)
+	rows = append(rows, row{
+		fmt.Sprintf("lab: %d attendees, aspnet-workforce (a certificate), also under Graph's 150 reads a minute that select keyCredentials (÷ %d; the other budgets ÷ %d)", attendees, min(scale, 10), scale),
+		fmt.Sprintf("%d attendees in %.1f s", attendees-kl.Failed, kl.Elapsed.Seconds()),
+		fmt.Sprintf("%d keyCredentials reads at most %d per %s", kl.KeyReads, kl.Budget.KeyCredentialReads, kl.Budget.KeyCredentialWindow),
+		"",
+		fmt.Sprintf("failures: %d; 429s answered: %d (of the keyCredentials limit: %d); writes %d", kl.Failed, kl.Throttled, kl.KeyThrottled, kl.Writes)})
+
 	fmt.Fprintln(log, "journey…")
 	j, err := bench.RunJourney(ctx, bin, runs)
 	if err != nil {
@@ -160,7 +173,10 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 	}
 	for _, l := range labs {
 		if l.Failed > 0 {
-			return fmt.Errorf("the lab under %s of lag had %d failures", l.Lag, l.Failed)
+			return fmt.Errorf("the lab of %s under %s of lag had %d failures", l.Sample, l.Lag, l.Failed)
+		}
+		if l.KeyThrottled > 0 {
+			return fmt.Errorf("the lab of %s had %d 429s of the keyCredentials limit: the governor let reads through over it", l.Sample, l.KeyThrottled)
 		}
 	}
 	return nil
