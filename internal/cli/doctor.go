@@ -221,6 +221,7 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 		res.Findings = append(res.Findings, f)
 	}
 	fixInit := fix + " (runs init for this folder again)"
+	fixWith := func(what string) string { return fix + " (runs init for this folder again, which " + what + ")" }
 	if !auth.IsGUID(cfg.ClientID) || len(strings.TrimSpace(cfg.ClientID)) != 36 {
 		add("the client id is a GUID", false, fmt.Sprintf("the sample's configuration holds the client id %s, which is not a GUID", safetext.Line(strconv.Quote(cfg.ClientID))), fixInit)
 		return res, "", nil
@@ -280,9 +281,9 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 	}
 	switch {
 	case cfg.Certificate == nil && cfg.SecretMissingFrom != "":
-		add(checkCredential, false, "the client secret is missing from "+cfg.SecretMissingFrom, fixInit+" (writes a new secret there)")
+		add(checkCredential, false, "the client secret is missing from "+cfg.SecretMissingFrom, fixWith("writes a new secret there"))
 	case cfg.Certificate == nil && cfg.ClientSecret != "" && hasPlaceholder(m, cfg.ClientSecret):
-		add(checkCredential, false, "the client secret in the files is still the sample's placeholder", fixInit+" (writes a new secret)")
+		add(checkCredential, false, "the client secret in the files is still the sample's placeholder", fixWith("writes a new secret"))
 	case probe.Secret != "" || probe.Certificate != nil:
 		ok, reason, err := provision.Probe(ctx, provision.ReadyConfig{TokenURL: s.Cloud.TokenURL(s.TenantID), HTTPClient: s.Cloud.HTTPClient()}, probe)
 		problem := "no token with it: " + reason
@@ -301,7 +302,7 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 			expiring = p.End.UTC().Format(time.DateOnly)
 		}
 	}
-	add("no secret expires within 14 days", expiring == "", "a client secret expires on "+expiring, fixInit+" (makes a new secret and retires the old one)")
+	add("no secret expires within 14 days", expiring == "", "a client secret expires on "+expiring, fixWith("makes a new secret and retires the old one"))
 	add("service principal", l.ServicePrincipalID != "", "the app has no service principal in the tenant (sign-in fails with AADSTS700016)", fixInit)
 	missing := []string{}
 	for _, sc := range append(provision.BaseScopes(), m.GraphScopes...) {

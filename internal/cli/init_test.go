@@ -251,7 +251,7 @@ var (
 	portRE     = regexp.MustCompile(`localhost:\d+`)
 	numRE      = regexp.MustCompile(`\d+(\.\d+)?(ms|s)\b`)
 	b64RE      = regexp.MustCompile(`"(sid|sub|aio|uti|rh|nonce|oid|c_hash|kid)": "[^"]*"`)
-	sigKeysRE  = regexp.MustCompile(`\d+ signing keys`)
+	sigKeysRE  = regexp.MustCompile(`\d+ signing keys?`)
 )
 
 // mask replaces what changes from run to run: ids, times, ports, the temp folder.

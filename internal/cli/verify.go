@@ -128,7 +128,18 @@ func sampleInDir(id, dir string, target []string) (*samples.Manifest, string, er
 		return m, dirs[0], err
 	}
 	if m == nil {
-		return nil, "", notConfigured(dir, id, target)
+		// A checkout of exactly one sample: the init command can name it.
+		sample := ""
+		for _, c := range cands {
+			if ok, _ := c.Matches(dir); ok {
+				if sample != "" {
+					sample = ""
+					break
+				}
+				sample = c.ID
+			}
+		}
+		return nil, "", notConfigured(dir, sample, target)
 	}
 	return m, dir, nil
 }
