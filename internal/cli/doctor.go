@@ -341,8 +341,12 @@ func secretProblem(passwords []graph.PasswordCredential, secret, answer string, 
 		}
 	}
 	switch {
+	case match == nil && len(passwords) == 0:
+		return "this secret is not one the app has (the app has no client secret)"
+	case match == nil && len(passwords) == 1:
+		return "this secret is not one the app has (its one client secret starts with other characters)"
 	case match == nil:
-		return fmt.Sprintf("this secret is not one the app has (none of its %s starts with the same characters)", plural(len(passwords), "client secret", "client secrets"))
+		return fmt.Sprintf("this secret is not one the app has (none of its %d client secrets starts with the same characters)", len(passwords))
 	case !match.Start.IsZero() && now.Sub(match.Start) < 5*time.Minute:
 		return "the app got this secret at " + match.Start.UTC().Format("15:04 MST") + " and it does not work yet: a new secret can take a few minutes to reach the sign-in service; check again shortly (" + answer + ")"
 	case !match.End.IsZero() && now.After(match.End):
