@@ -140,6 +140,11 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	}
 	out, err := journey.Run(ctx, s.journey(), req)
 	if err != nil && (out == nil || out.SignIn == nil) {
+		if errors.Is(err, provision.ErrNotReady) && out != nil && out.Location.Dir != "" {
+			// The files are written; the new credential has not replicated yet: the check, later,
+			// with the flags that reach the same cloud and folder.
+			return fmt.Errorf("%w\nCheck it in a few minutes with: %s", err, o.nextCommand("verify", out.Location.Dir, m.ID))
+		}
 		return journeyErr(err) // nothing to report beyond the error: the steps said what happened
 	}
 	res := newInitResult(m, out, o.ShowSecret)
