@@ -46,7 +46,11 @@ type Config struct {
 	Governor *Governor
 	// Cloud gives the sign-in and Graph bases written into the configuration and the token
 	// endpoint the readiness check asks.
-	Cloud          auth.Cloud
+	Cloud auth.Cloud
+	// Flags are the command-line flags that reach this cloud and tenant again, shell-quoted
+	// (e.g. "--emulator-url https://localhost:8443 --ca-file ca.pem --tenant <id>"), for the
+	// commands the index prints; empty where none are needed.
+	Flags          string
 	SecretLifetime time.Duration // default DefaultSecretLifetime
 	UserFlow       provision.UserFlowSpec
 	// ReadyTimeout bounds the wait for each new credential to get a token (0: no wait; the
@@ -101,6 +105,9 @@ type Report struct {
 	Ready       int              `json:"ready"`
 	Elapsed     Seconds          `json:"elapsed_seconds"`
 	Governor    GovernorStats    `json:"-"`
+	// Flags reach the lab's cloud and tenant again, for the commands the index prints
+	// (Config.Flags).
+	Flags string `json:"-"`
 }
 
 // Seconds is a duration that JSON shows in seconds.
@@ -182,7 +189,7 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 		tenant.Type = cfg.Sample.TenantType
 	}
 	if tenant.Type != cfg.Sample.TenantType {
-		return nil, fmt.Errorf("the tenant %s is a %s tenant, but %s is a sample for %s tenants: pick a sample for this tenant or sign in to another", tenant.Domain, tenant.Type, cfg.Sample.ID, cfg.Sample.TenantType)
+		return nil, fmt.Errorf("the tenant %s is %s tenant, but %s is a sample for %s tenants: pick a sample for this tenant or sign in to another", tenant.Domain, withArticle(string(tenant.Type)), cfg.Sample.ID, cfg.Sample.TenantType)
 	}
 	existing, err := labApps(ctx, cfg.Graph, cfg.Name)
 	if err != nil {
@@ -195,7 +202,7 @@ func Provision(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Lab: cfg.Name, Sample: cfg.Sample.ID, SampleTitle: cfg.Sample.Title, Credential: string(kind),
-		TenantID: tenant.ID, TenantType: string(tenant.Type), Tenant: tenant.Domain, Cloud: cfg.Cloud.Name, Dir: cfg.Dir}
+		TenantID: tenant.ID, TenantType: string(tenant.Type), Tenant: tenant.Domain, Cloud: cfg.Cloud.Name, Dir: cfg.Dir, Flags: cfg.Flags}
 	rep.Attendees = make([]AttendeeResult, len(cfg.Attendees))
 
 	// A refused sign-in or permission fails every attendee the same way: stop at the first.
@@ -478,4 +485,12 @@ func (cfg *Config) finishBundle(tenant provision.Tenant, a Attendee, bundle stri
 	}
 	// The marker last: its presence means the bundle is whole.
 	return writeMarker(bundle, m)
+}
+
+// withArticle is "a workforce", "an external": a word with its indefinite article.
+func withArticle(w string) string {
+	if w != "" && strings.ContainsRune("aeiouAEIOU", rune(w[0])) {
+		return "an " + w
+	}
+	return "a " + w
 }

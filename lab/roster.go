@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/entra-quickstart/entra-quickstart/provision"
 )
 
 // Attendee is one person in the room.
@@ -24,19 +26,13 @@ type Attendee struct {
 const MaxAttendees = 500
 
 var (
-	labNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,23}$`)
-	slugRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-	nonSlug   = regexp.MustCompile(`[^a-z0-9]+`)
+	slugRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 )
 
-// ValidateName checks a lab's name: 1 to 24 lower-case letters, digits or '-', starting with a
-// letter or digit (it goes into tags and uniqueNames).
-func ValidateName(name string) error {
-	if !labNameRE.MatchString(name) {
-		return fmt.Errorf("the lab name %q must be 1-24 lower-case letters, digits or '-', starting with a letter or digit, e.g. build-2026", name)
-	}
-	return nil
-}
+// ValidateName checks a lab's name with the rule of every name the tool takes
+// (provision.ValidateName): it goes into tags and uniqueNames.
+func ValidateName(name string) error { return provision.ValidateName(name) }
 
 // Numbered is a roster of n anonymous attendees: attendee-01 ... attendee-n.
 func Numbered(n int) ([]Attendee, error) {

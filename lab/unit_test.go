@@ -76,7 +76,7 @@ func TestNumberedAndNames(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ok   bool
-	}{{"build-2026", true}, {"a", true}, {"Build", false}, {"-x", false}, {"has space", false}, {"a.b", false}, {strings.Repeat("x", 25), false}} {
+	}{{"build-2026", true}, {"a", true}, {"a.b", true}, {strings.Repeat("x", 32), true}, {"Build", false}, {"-x", false}, {"has space", false}, {strings.Repeat("x", 33), false}} {
 		if err := ValidateName(tc.name); (err == nil) != tc.ok {
 			t.Errorf("ValidateName(%q) = %v", tc.name, err)
 		}

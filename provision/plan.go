@@ -471,7 +471,7 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 	if err := e.planActions(p, flows, linked); err != nil {
 		return nil, err
 	}
-	e.report("read what exists", Done, fmt.Sprintf("%d changes planned", len(p.Actions)))
+	e.report("read what exists", Done, plural(len(p.Actions), "change", "changes")+" planned")
 	return p, nil
 }
 
@@ -620,7 +620,7 @@ func planSecret(p *Plan, now time.Time) (Action, bool) {
 	}
 	a := Action{Kind: AddSecret, Summary: fmt.Sprintf("add a client secret valid for %s", days(s.Lifetime))}
 	if n := len(own) - boolInt(p.graceKey != ""); n > 0 {
-		a.Summary += fmt.Sprintf("; once it works, remove %d older secret(s) made by entra-quickstart", n)
+		a.Summary += "; once it works, remove " + plural(n, "older secret", "older secrets") + " made by entra-quickstart"
 	}
 	return a, true
 }
@@ -737,4 +737,12 @@ func sameSet(a, b []string) bool {
 
 func sameFields(a, b string) bool {
 	return sameSet(strings.Fields(strings.ToLower(a)), strings.Fields(strings.ToLower(b)))
+}
+
+// plural is "1 change", "2 changes": n with the word that fits it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -331,7 +331,7 @@ func Lookup(id string) (*Manifest, error) {
 			return m, nil
 		}
 	}
-	return nil, fmt.Errorf("%w %q: choose one of %s (entra-quickstart list shows them)", ErrUnknownSample, id, strings.Join(IDs(), ", "))
+	return nil, fmt.Errorf("%w %q: choose one of %s", ErrUnknownSample, id, strings.Join(IDs(), ", "))
 }
 
 // ForTenantType returns the manifests for one tenant type, sorted by id.

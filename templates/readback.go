@@ -41,6 +41,11 @@ type Config struct {
 	GraphEndpoint string
 	// Sources are the files read, in precedence order.
 	Sources []string
+	// SecretMissingFrom is the file the client secret belongs in (the one init writes it to,
+	// relative to Dir) when the secret is not there: the key is absent or empty in it, so that
+	// what the sample reads is a placeholder from another file, the sample's default, or
+	// nothing. Empty when the file holds a value, or the sample uses a certificate.
+	SecretMissingFrom string
 }
 
 // CertificateFile is a certificate credential as the sample finds it.
@@ -61,6 +66,7 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 		return nil, err
 	}
 	var layers []map[string]string
+	var layerPaths []string // the manifest's path of each layer
 	cfg := &Config{SampleID: m.ID, Dir: dir}
 	for _, s := range m.ReadBack.Sources {
 		p := filepath.Join(dir, filepath.FromSlash(s.Path))
@@ -84,19 +90,22 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}
 		layers = append(layers, kv)
+		layerPaths = append(layerPaths, s.Path)
 		cfg.Sources = append(cfg.Sources, p)
 	}
 	if len(layers) == 0 {
-		return nil, fmt.Errorf("%w: none of %s is in %s; run entra-quickstart init for %s first", ErrNotConfigured, sourceNames(m), dir, m.ID)
+		return nil, fmt.Errorf("%w: none of %s is in %s", ErrNotConfigured, sourceNames(m), dir)
 	}
 	jsonKeys := m.ReadBack.Sources[0].Format == samples.FormatJSON
+	from := map[string]bool{} // the manifest paths the values read so far came from
 	get := func(key string) string {
 		k := key
 		if jsonKeys {
 			k = strings.ToLower(key) // ASP.NET Core configuration keys ignore case
 		}
-		for _, l := range layers {
+		for i, l := range layers {
 			if v, ok := l[k]; ok && v != "" {
+				from[layerPaths[i]] = true
 				return v
 			}
 		}
@@ -132,7 +141,12 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 		return b.String()
 	}
 	cfg.ClientID = eval("clientId", f.ClientID)
+	clear(from)
 	cfg.ClientSecret = eval("clientSecret", f.ClientSecret)
+	_, placeholder := m.HasPlaceholder(cfg.ClientSecret)
+	if file := secretFile(m); file != "" && f.ClientSecret != "" && !from[file] && (cfg.ClientSecret == "" || placeholder) {
+		cfg.SecretMissingFrom = file
+	}
 	cfg.Authority = strings.TrimRight(eval("authority", f.Authority), "/")
 	cfg.TenantID = eval("tenantId", f.TenantID)
 	cfg.TenantDomain = eval("tenantDomain", f.TenantDomain)
@@ -150,6 +164,9 @@ func Read(m *samples.Manifest, dir string) (*Config, error) {
 			Password:   eval("certificatePassword", f.CertificatePassword),
 			Thumbprint: eval("certificateThumbprint", f.CertificateThumbprint),
 		}
+	}
+	if cfg.Certificate != nil {
+		cfg.SecretMissingFrom = "" // a certificate, not a secret
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("reading %s: the manifest's readBack is wrong: %w", m.ID, errors.Join(errs...))
@@ -174,6 +191,11 @@ func (c *Config) check(m *samples.Manifest) error {
 		if !ok {
 			continue
 		}
+		if name == "client secret" && c.SecretMissingFrom != "" {
+			// Not the placeholder of another file: the file that should hold it does not.
+			bad = append(bad, "the client secret is missing from "+c.SecretMissingFrom)
+			continue
+		}
 		if ph, has := m.HasPlaceholder(val); has || val == "" {
 			if has {
 				bad = append(bad, fmt.Sprintf("the %s holds the placeholder %q", name, ph))
@@ -183,9 +205,20 @@ func (c *Config) check(m *samples.Manifest) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%w: %s in %s; run entra-quickstart init for %s", ErrNotConfigured, strings.Join(bad, ", "), c.Dir, m.ID)
+		return fmt.Errorf("%w: %s in %s", ErrNotConfigured, strings.Join(bad, ", "), c.Dir)
 	}
 	return nil
+}
+
+// secretFile is the file init writes the client secret to (the manifest's path), "" when the
+// sample takes no secret.
+func secretFile(m *samples.Manifest) string {
+	for _, f := range m.FilesFor(samples.Secret) {
+		if f.Secret && f.Format != samples.FormatPFX {
+			return f.Path
+		}
+	}
+	return ""
 }
 
 func sourceNames(m *samples.Manifest) string {

@@ -50,12 +50,12 @@ app is linked to a user flow. Each finding comes with its fix; --fix applies the
 Exit code 0 when it finds nothing, 1 otherwise.`,
 		Example: `  entra-quickstart doctor --dir ./ms-identity-node/App
   entra-quickstart doctor --dir ./App --fix`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Dir, "dir", ".", "the sample's folder")
-	f.StringVar(&o.Sample, "sample", "", "the sample (default: recognised from the folder's files)")
+	f.StringVar(&o.Dir, "dir", ".", "the sample's folder, or a folder init --dir accepts: a clone of the sample's repository, or a folder inside the sample")
+	f.StringVarP(&o.Sample, "sample", "s", "", "the sample (default: recognised from the folder's files)")
 	f.BoolVar(&o.Fix, "fix", false, "apply the fixes")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
 	return cmd
@@ -87,13 +87,15 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	if err != nil {
 		return usagef("--dir: %w", err)
 	}
-	m, err := sampleInDir(o.Sample, dir)
+	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, o.Tenant))
 	if err != nil {
 		return err
 	}
 	cfg, err := templates.Read(m, dir)
-	if err != nil {
-		return fmt.Errorf("%w\nRun 'entra-quickstart init --dir %s' first", err, dir)
+	// A folder that names its app but misses a value (an empty client secret) is checked all
+	// the same: the missing value is one finding, and --fix writes it.
+	if err != nil && !configuredEnough(m, dir) {
+		return fmt.Errorf("%w\nRun '%s' first", err, initCommand(m, dir, "", targetFlags(o.GlobalOptions, o.Tenant)))
 	}
 	tenant := o.Tenant
 	if tenant == "" {
@@ -114,7 +116,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 			return nil, "", err
 		}
 		defer s.Close()
-		return diagnose(ctx, s, m, dir, cfg, targetFlags(o.GlobalOptions, tenant))
+		return diagnose(ctx, s, m, dir, cfg, targetFlags(o.GlobalOptions, tenant), doctorFix(o.GlobalOptions, dir, tenant))
 	}
 	res, name, err := check(cfg)
 	if err != nil {
@@ -122,7 +124,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	}
 	problems := res.problems()
 	if problems > 0 && o.Fix {
-		fmt.Fprintf(o.IO.Err, "Fixing %d problem(s) by running init for %s again…\n", problems, dir)
+		fmt.Fprintf(o.IO.Err, "Fixing %s by running init for %s again…\n", plural(problems, "problem", "problems"), dir)
 		if err := fixFolder(ctx, o, m, dir, tenant, name, !credentialWorks(res)); err != nil {
 			return fmt.Errorf("doctor --fix: %w", err)
 		}
@@ -186,16 +188,30 @@ func (r *DoctorResult) problems() int {
 
 func credentialWorks(r *DoctorResult) bool {
 	for _, f := range r.Findings {
-		if !f.OK && (f.Check == "the credential in the files works" || f.Check == "no secret expires within 14 days") {
+		if !f.OK && (f.Check == checkCredential || f.Check == "no secret expires within 14 days") {
 			return false
 		}
 	}
 	return true
 }
 
+// checkCredential is the name of doctor's check of the folder's credential.
+const checkCredential = "the credential in the files works"
+
+// doctorFix is the doctor --fix command line for the folder, against the same cloud and
+// tenant: what every finding's fix names.
+func doctorFix(g *GlobalOptions, dir, tenant string) string {
+	args := []string{"entra-quickstart", "doctor", "--fix", "--dir", shellQuote(dir)}
+	for _, t := range targetFlags(g, tenant) {
+		args = append(args, shellQuote(t))
+	}
+	return strings.Join(args, " ")
+}
+
 // diagnose runs the checks; it returns the app's name (from its tag) for --fix.
-// target is the flags that name the cloud and tenant, for the commands the fixes show.
-func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, cfg *templates.Config, target []string) (*DoctorResult, string, error) {
+// target is the flags that name the cloud and tenant, for the commands the fixes show; fix is
+// the doctor --fix command for the folder.
+func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, cfg *templates.Config, target []string, fix string) (*DoctorResult, string, error) {
 	res := &DoctorResult{Sample: m.ID, Folder: dir, ClientID: cfg.ClientID}
 	add := func(check string, ok bool, problem, fix string) {
 		f := Finding{Check: check, OK: ok}
@@ -204,7 +220,8 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 		}
 		res.Findings = append(res.Findings, f)
 	}
-	fixInit := "entra-quickstart doctor --fix (runs init for this folder again)"
+	fixInit := fix + " (runs init for this folder again)"
+	fixWith := func(what string) string { return fix + " (runs init for this folder again, which " + what + ")" }
 	if !auth.IsGUID(cfg.ClientID) || len(strings.TrimSpace(cfg.ClientID)) != 36 {
 		add("the client id is a GUID", false, fmt.Sprintf("the sample's configuration holds the client id %s, which is not a GUID", safetext.Line(strconv.Quote(cfg.ClientID))), fixInit)
 		return res, "", nil
@@ -262,13 +279,21 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 			probe.Certificate = &provision.Cert{Cert: cert, Key: key, Thumbprint: templates.Thumbprint(cert)}
 		}
 	}
-	if probe.Secret != "" || probe.Certificate != nil {
+	switch {
+	case cfg.Certificate == nil && cfg.SecretMissingFrom != "":
+		add(checkCredential, false, "the client secret is missing from "+cfg.SecretMissingFrom, fixWith("writes a new secret there"))
+	case cfg.Certificate == nil && cfg.ClientSecret != "" && hasPlaceholder(m, cfg.ClientSecret):
+		add(checkCredential, false, "the client secret in the files is still the sample's placeholder", fixWith("writes a new secret"))
+	case probe.Secret != "" || probe.Certificate != nil:
 		ok, reason, err := provision.Probe(ctx, provision.ReadyConfig{TokenURL: s.Cloud.TokenURL(s.TenantID), HTTPClient: s.Cloud.HTTPClient()}, probe)
-		problem := reason
+		problem := "no token with it: " + reason
 		if err != nil {
-			problem = err.Error()
+			problem = "no token with it: " + err.Error()
 		}
-		add("the credential in the files works", ok, "no token with it: "+problem, fixInit)
+		if !ok && probe.Secret != "" {
+			problem = secretProblem(app.Passwords, cfg.ClientSecret, problem, time.Now())
+		}
+		add(checkCredential, ok, problem, fixInit)
 	}
 	soon := time.Now().Add(14 * 24 * time.Hour)
 	expiring := ""
@@ -277,7 +302,7 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 			expiring = p.End.UTC().Format(time.DateOnly)
 		}
 	}
-	add("no secret expires within 14 days", expiring == "", "a client secret expires on "+expiring, fixInit+" (makes a new secret and retires the old one)")
+	add("no secret expires within 14 days", expiring == "", "a client secret expires on "+expiring, fixWith("makes a new secret and retires the old one"))
 	add("service principal", l.ServicePrincipalID != "", "the app has no service principal in the tenant (sign-in fails with AADSTS700016)", fixInit)
 	missing := []string{}
 	for _, sc := range append(provision.BaseScopes(), m.GraphScopes...) {
@@ -291,6 +316,43 @@ func diagnose(ctx context.Context, s *session, m *samples.Manifest, dir string, 
 		add("linked to a user flow", l.UserFlowID != "", "the app is not in a sign-up/sign-in user flow: customers cannot sign up", fixInit)
 	}
 	return res, l.Name, nil
+}
+
+// hasPlaceholder reports whether a value is still one of the sample's placeholders.
+func hasPlaceholder(m *samples.Manifest, v string) bool {
+	_, has := m.HasPlaceholder(v)
+	return has
+}
+
+// secretProblem says why the folder's secret gets no token. Entra answers a wrong secret and a
+// new one that has not replicated yet alike (AADSTS7000215, facts/identity.md §4), so the
+// answer alone cannot tell them apart; the app's secrets can: Graph shows each one's first three
+// characters (hint) and when it was made (facts/graph.md). No secret of the app starts like
+// the folder's: it is not one the app has. One does and was made minutes ago: it may still be
+// on its way. Otherwise the answer is said as it came.
+func secretProblem(passwords []graph.PasswordCredential, secret, answer string, now time.Time) string {
+	if len(secret) < 3 {
+		return "this secret is not one the app has (it is too short to be a client secret)"
+	}
+	var match *graph.PasswordCredential
+	for i, p := range passwords {
+		if p.Hint != "" && p.Hint == secret[:3] {
+			match = &passwords[i]
+		}
+	}
+	switch {
+	case match == nil && len(passwords) == 0:
+		return "this secret is not one the app has (the app has no client secret)"
+	case match == nil && len(passwords) == 1:
+		return "this secret is not one the app has (its one client secret starts with other characters)"
+	case match == nil:
+		return fmt.Sprintf("this secret is not one the app has (none of its %d client secrets starts with the same characters)", len(passwords))
+	case !match.Start.IsZero() && now.Sub(match.Start) < 5*time.Minute:
+		return "the app got this secret at " + match.Start.UTC().Format("15:04 MST") + " and it does not work yet: a new secret can take a few minutes to reach the sign-in service; check again shortly (" + answer + ")"
+	case !match.End.IsZero() && now.After(match.End):
+		return "this secret expired on " + match.End.UTC().Format(time.DateOnly)
+	}
+	return answer
 }
 
 // redirectRegistered reports whether Entra accepts uri against the registered web redirect URIs.

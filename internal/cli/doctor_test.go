@@ -63,7 +63,7 @@ func configured(t *testing.T, sample string) (h string, m *samples.Manifest, dir
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify"); code != ExitOK {
+	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", m.ID, "--dir", dir, "--no-verify"); code != ExitOK {
 		t.Fatalf("init: %s", errOut)
 	}
 	return h, m, dir

@@ -26,7 +26,7 @@ type InitOptions struct {
 	Sample         string
 	Name           string
 	Credential     string
-	SecretLifetime time.Duration
+	SecretLifetime lifetime
 	Dir            string
 	Download       bool
 	DryRun         bool
@@ -73,7 +73,7 @@ demo); change it with --secret-lifetime. The secret is never printed unless --sh
 
   # what would change, without changing anything
   entra-quickstart init --sample node-workforce --tenant contoso.onmicrosoft.com --dry-run`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runInit(cmd.Context(), o) },
 	}
 	addInitFlags(cmd, o)
@@ -82,18 +82,18 @@ demo); change it with --secret-lifetime. The secret is never printed unless --sh
 
 func addInitFlags(cmd *cobra.Command, o *InitOptions) {
 	f := cmd.Flags()
-	f.StringVar(&o.TenantType, "tenant-type", "", "workforce (your organization's people) or external (External ID: customers)")
-	f.StringVar(&o.Sample, "sample", "", "the sample: "+sampleIDs())
+	f.StringVarP(&o.TenantType, "tenant-type", "t", "", "workforce (your organization's people) or external (External ID: customers)")
+	f.StringVarP(&o.Sample, "sample", "s", "", "the sample: "+sampleIDs())
 	f.StringVar(&o.Name, "name", "", "a name for this app; the same name again updates the same app (default \""+wizard.DefaultName+"\")")
 	f.StringVar(&o.Credential, "credential", "", "secret or certificate (certificate only where the sample supports it; default: the sample's)")
-	f.DurationVar(&o.SecretLifetime, "secret-lifetime", 0, "lifetime of a new client secret, e.g. 720h (default 30 days)")
+	f.Var(&o.SecretLifetime, "secret-lifetime", fmt.Sprintf("lifetime of a new client secret or certificate, in days (30d) or hours (720h), up to %dd (default 30d for a secret, 90d for a certificate)", maxLifetimeDays))
 	f.StringVar(&o.Dir, "dir", "", "the sample's folder (found from the current folder when not given), or where to download or write config")
 	f.BoolVar(&o.Download, "download", false, "download the sample from GitHub into --dir (default ./<repository name>)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show the plan and change nothing")
 	f.BoolVar(&o.NoVerify, "no-verify", false, "skip the sign-in check at the end")
 	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	f.BoolVar(&o.ShowSecret, "show-secret", false, "print the new client secret (it is in the sample's git-ignored config either way)")
-	f.BoolVar(&o.Yes, "yes", false, "apply the plan without asking")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "apply the plan without asking (needed with --no-input)")
 	f.BoolVar(&o.Adopt, "adopt", false, "use an app found under the uniqueName that is not yours (not made by entra-quickstart, or another person's); its owners, secrets and redirect URIs stay")
 	f.BoolVar(&o.AutoSignIn, "auto-sign-in", false, "emulator only: sign the emulator's demo user in without a browser")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment (AZURE_CLIENT_ID/SECRET/TENANT_ID)")
@@ -106,11 +106,14 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	if o.AutoSignIn && !o.Emulator && o.EmulatorURL == "" {
 		return usagef("--auto-sign-in signs the emulator's demo user in; it is refused for a real cloud, where you sign in yourself")
 	}
-	if o.SecretLifetime < 0 || o.SecretLifetime > provision.MaxSecretLifetime {
-		return usagef("--secret-lifetime %s: give a duration up to %s, e.g. 720h", o.SecretLifetime, provision.MaxSecretLifetime)
+	if err := checkLifetime(o.SecretLifetime, true); err != nil {
+		return err
 	}
 	a, m, err := o.answers(ctx)
 	if err != nil {
+		return err
+	}
+	if err := needYes(o.GlobalOptions, o.Yes, o.DryRun, "init applies its plan to the tenant"); err != nil {
 		return err
 	}
 	s, err := openSession(ctx, o.GlobalOptions, sessionOptions{Tenant: a.Tenant, Kind: a.TenantType, AuthMethod: o.Auth, Progress: prog, AutoSignIn: o.AutoSignIn, ConsentWhenGranting: true})
@@ -120,9 +123,9 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	defer s.Close()
 
 	req := journeyRequest(s, o.IO.Err, prog, m, a.Name, o.Dir)
-	req.Credential, req.SecretLifetime, req.UserFlow = a.Credential, o.SecretLifetime, userFlowSpec(o.UserFlow)
+	req.Credential, req.SecretLifetime, req.UserFlow = a.Credential, time.Duration(o.SecretLifetime), userFlowSpec(o.UserFlow)
 	req.Download, req.DryRun, req.Adopt = o.Download, o.DryRun, o.Adopt
-	if !o.Yes && !o.NoInput {
+	if !o.Yes {
 		req.Confirm = func(ctx context.Context, _ *provision.Plan) error {
 			return o.confirm(ctx, "Apply this plan?", "",
 				usagef("the plan needs a confirmation: pass --yes to apply it without asking"),
@@ -137,6 +140,11 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	}
 	out, err := journey.Run(ctx, s.journey(), req)
 	if err != nil && (out == nil || out.SignIn == nil) {
+		if errors.Is(err, provision.ErrNotReady) && out != nil && out.Location.Dir != "" {
+			// The files are written; the new credential has not replicated yet: the check, later,
+			// with the flags that reach the same cloud and folder.
+			return fmt.Errorf("%w\nCheck it in a few minutes with: %s", err, o.nextCommand("verify", out.Location.Dir, m.ID))
+		}
 		return journeyErr(err) // nothing to report beyond the error: the steps said what happened
 	}
 	res := newInitResult(m, out, o.ShowSecret)
@@ -148,13 +156,13 @@ func runInit(ctx context.Context, o *InitOptions) error {
 	switch {
 	case o.NoVerify:
 		res.SignInCheck = "skipped"
-		res.Next = []string{o.nextCommand("verify", out.Location.Dir)}
+		res.Next = []string{o.nextCommand("verify", out.Location.Dir, m.ID)}
 	case err == nil:
 		res.SignInCheck = "passed"
 	default:
 		// The app and the files are in place: the result says so, and what to run once fixed.
 		res.SignInCheck, res.SignInCheckFailure = checkFailure(*out.SignIn, err)
-		res.Next = []string{o.nextCommand("verify", out.Location.Dir), o.nextCommand("doctor", out.Location.Dir)}
+		res.Next = []string{o.nextCommand("verify", out.Location.Dir, m.ID), o.nextCommand("doctor", out.Location.Dir, m.ID)}
 		_ = render(exitCodeOf(ctx, err))
 		return err
 	}
@@ -225,13 +233,13 @@ func (o *InitOptions) answers(ctx context.Context) (wizard.Answers, *samples.Man
 			return a, nil, usageError{err}
 		}
 		if a.TenantType != "" && a.TenantType != m.TenantType {
-			return a, nil, usagef("--sample %s is for a %s tenant, not %s: pick a %s sample or change --tenant-type", m.ID, m.TenantType, a.TenantType, a.TenantType)
+			return a, nil, usagef("--sample %s is for %s tenant, not %s: pick %s sample or change --tenant-type", m.ID, withArticle(string(m.TenantType)), a.TenantType, withArticle(string(a.TenantType)))
 		}
 		a.TenantType = m.TenantType
 	}
 	if a.Name != "" {
-		if err := wizard.ValidateName(a.Name); err != nil {
-			return a, nil, usagef("--name: %w", err)
+		if err := checkName(a.Name); err != nil {
+			return a, nil, err
 		}
 	}
 	if a.Tenant != "" {

@@ -110,9 +110,13 @@ func checkFailure(rep verify.Report, err error) (outcome, line string) {
 	return outcome, strings.Join(strings.Fields(line), " ")
 }
 
-// nextCommand is an entra-quickstart command (verify, doctor) for the folder, against the same
-// cloud or emulator as this run.
-func (o *InitOptions) nextCommand(cmd, dir string) string {
+// nextCommand is an entra-quickstart command (verify, doctor) for the folder and sample, against
+// the same cloud or emulator as this run, so that it works when pasted. After an --emulator
+// run the follow-up says --emulator too: the in-process emulator stops with the command, but
+// it keeps its directory in the config folder and listens on the same port again, so the next
+// command with --emulator meets the same tenant and app (the sample's own server cannot reach
+// it in between: that needs a standalone emulator, 'entra-quickstart emulator').
+func (o *InitOptions) nextCommand(cmd, dir, sample string) string {
 	c := "entra-quickstart " + cmd + " --dir " + shellQuote(dir)
 	switch {
 	case o.Emulator:
@@ -121,6 +125,10 @@ func (o *InitOptions) nextCommand(cmd, dir string) string {
 		c += " --emulator-url " + shellQuote(o.EmulatorURL) + " --ca-file " + shellQuote(o.CAFile)
 	case o.Cloud != "" && o.Cloud != "public":
 		c += " --cloud " + shellQuote(o.Cloud)
+	}
+	c += " --sample " + shellQuote(sample)
+	if o.Tenant != "" && cmd == "doctor" {
+		c += " --tenant " + shellQuote(o.Tenant)
 	}
 	if cmd == "verify" && o.AutoSignIn {
 		c += " --auto-sign-in"

@@ -17,9 +17,9 @@ func TestInitSaysHowTheCheckEnded(t *testing.T) {
 	e, remote := remoteEmulator(t)
 	dir := t.TempDir()
 	initArgs := func(extra ...string) []string {
-		return append(append([]string{"init", "--no-input", "--sample", "flask-workforce", "--dir", dir, "--timeout", "45s"}, remote...), extra...)
+		return append(append([]string{"init", "--no-input", "--yes", "--sample", "flask-workforce", "--dir", dir, "--timeout", "45s"}, remote...), extra...)
 	}
-	verifyCmd := "entra-quickstart verify --dir " + shellQuote(dir) + " --emulator-url " + shellQuote(e.URL()) + " --ca-file " + shellQuote(e.CAFile())
+	verifyCmd := "entra-quickstart verify --dir " + shellQuote(dir) + " --emulator-url " + shellQuote(e.URL()) + " --ca-file " + shellQuote(e.CAFile()) + " --sample flask-workforce"
 	doctorCmd := "entra-quickstart doctor --dir " + shellQuote(dir) + " --emulator-url "
 
 	e.AddFault(emulator.Fault{Route: "graph.me.get", Kind: emulator.FaultStatus, Status: 403})

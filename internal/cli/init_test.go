@@ -76,7 +76,7 @@ func TestInitEverySampleAgainstTheEmulator(t *testing.T) {
 		t.Run(m.ID, func(t *testing.T) {
 			home(t)
 			dir := t.TempDir()
-			code, out, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--auto-sign-in", "--timeout", "45s", "--json")
+			code, out, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", m.ID, "--dir", dir, "--auto-sign-in", "--timeout", "45s", "--json")
 			if code != ExitOK {
 				t.Fatalf("init exit %d\nstderr:\n%s\nstdout:\n%s", code, errOut, out)
 			}
@@ -99,7 +99,7 @@ func TestInitEverySampleAgainstTheEmulator(t *testing.T) {
 
 			// Again: the same app, nothing to change, the same files.
 			before := snapshot(t, dir)
-			code, out2, errOut2 := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify", "--json")
+			code, out2, errOut2 := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", m.ID, "--dir", dir, "--no-verify", "--json")
 			if code != ExitOK {
 				t.Fatalf("re-run exit %d\n%s", code, errOut2)
 			}
@@ -156,7 +156,7 @@ func TestInitExistingCheckoutAndShowSecret(t *testing.T) {
 		}
 	}
 	orig := snapshot(t, dir)
-	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--sample", m.ID, "--dir", dir, "--no-verify", "--show-secret")
+	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", m.ID, "--dir", dir, "--no-verify", "--show-secret")
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -201,7 +201,7 @@ func TestNoInputNamesTheMissingFlag(t *testing.T) {
 
 func TestResetNeedsYesWithoutInput(t *testing.T) {
 	home(t)
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "node-workforce", "--dir", t.TempDir(), "--no-verify"); code != ExitOK {
+	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", "node-workforce", "--dir", t.TempDir(), "--no-verify"); code != ExitOK {
 		t.Fatalf("init: %d %s", code, errOut)
 	}
 	code, _, errOut := run(t, "reset", "--no-input", "--emulator")
@@ -225,7 +225,7 @@ func TestRootIsInit(t *testing.T) {
 func TestInitJSONGolden(t *testing.T) {
 	home(t)
 	dir := t.TempDir()
-	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "flask-workforce", "--dir", dir, "--auto-sign-in", "--timeout", "45s", "--json")
+	code, out, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", "flask-workforce", "--dir", dir, "--auto-sign-in", "--timeout", "45s", "--json")
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -251,7 +251,7 @@ var (
 	portRE     = regexp.MustCompile(`localhost:\d+`)
 	numRE      = regexp.MustCompile(`\d+(\.\d+)?(ms|s)\b`)
 	b64RE      = regexp.MustCompile(`"(sid|sub|aio|uti|rh|nonce|oid|c_hash|kid)": "[^"]*"`)
-	sigKeysRE  = regexp.MustCompile(`\d+ signing keys`)
+	sigKeysRE  = regexp.MustCompile(`\d+ signing keys?`)
 )
 
 // mask replaces what changes from run to run: ids, times, ports, the temp folder.
@@ -303,7 +303,7 @@ func keys(m map[string]string) []string {
 func TestDoctorFindsAndFixes(t *testing.T) {
 	home(t)
 	dir := t.TempDir()
-	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", "node-external", "--dir", dir, "--no-verify"); code != ExitOK {
+	if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", "node-external", "--dir", dir, "--no-verify"); code != ExitOK {
 		t.Fatalf("init: %s", errOut)
 	}
 	if code, out, errOut := run(t, "doctor", "--emulator", "--dir", dir); code != ExitOK {
@@ -346,7 +346,7 @@ func TestInitWithDeviceCodeSignIn(t *testing.T) {
 		t.Run(sample, func(t *testing.T) {
 			home(t)
 			e, remote := remoteEmulator(t)
-			code, out, errOut := run(t, append([]string{"init", "--no-input", "--sample", sample, "--dir", t.TempDir(), "--auth", "device-code", "--auto-sign-in", "--timeout", "45s", "--json"}, remote...)...)
+			code, out, errOut := run(t, append([]string{"init", "--no-input", "--yes", "--sample", sample, "--dir", t.TempDir(), "--auth", "device-code", "--auto-sign-in", "--timeout", "45s", "--json"}, remote...)...)
 			if code != ExitOK {
 				t.Fatalf("exit %d\n%s", code, errOut)
 			}

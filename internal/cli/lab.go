@@ -37,7 +37,7 @@ type LabProvisionOptions struct {
 	Roster         string
 	Dir            string
 	Credential     string
-	SecretLifetime time.Duration
+	SecretLifetime lifetime
 	UserFlow       string
 	ReadyTimeout   time.Duration
 	MaxConcurrency int
@@ -70,15 +70,39 @@ way is finished by running the same command again (what is done is left as it is
 
   entra-quickstart lab status --tenant contoso.onmicrosoft.com --name build-2026
   entra-quickstart lab reset  --tenant contoso.onmicrosoft.com --name build-2026 --yes`,
-		Args: cobra.NoArgs,
+		// A word after lab that is none of its commands is a mistyped one: exit 2 with the
+		// nearest; lab alone shows the help.
+		Args: noArgsOrSuggest,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&o.Name, "name", "", "the lab's name: lower-case letters, digits and '-', e.g. build-2026 (tags every app of the lab)")
-	pf.BoolVar(&o.Yes, "yes", false, "do it without asking")
-	pf.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
-	pf.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: which emulator tenant, when neither --tenant nor the lab's record says")
 	cmd.AddCommand(newLabProvisionCmd(o), newLabStatusCmd(o), newLabResetCmd(o))
 	return cmd
+}
+
+// labFlag is one of the flags the lab commands share.
+type labFlag int
+
+const (
+	labYes        labFlag = 1 << iota // --yes, shown
+	labTenantType                     // --tenant-type, shown
+)
+
+// addLabFlags gives a lab command the flags the three share, as its own flags (so that its
+// help lists them under Flags): --name and --auth always; --yes and --tenant-type shown where
+// show says the command uses them, and otherwise accepted but hidden, so that one set of
+// flags works for every lab step of a script.
+func addLabFlags(cmd *cobra.Command, o *LabOptions, show labFlag) {
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", "", "the lab's name: lower-case letters, digits, '.', '_' and '-', e.g. build-2026 (tags every app of the lab)")
+	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do it without asking (needed with --no-input)")
+	f.StringVarP(&o.TenantType, "tenant-type", "t", "", "workforce or external: which emulator tenant, when neither --tenant nor the lab's record says")
+	if show&labYes == 0 {
+		_ = f.MarkHidden("yes")
+	}
+	if show&labTenantType == 0 {
+		_ = f.MarkHidden("tenant-type")
+	}
 }
 
 func newLabProvisionCmd(lo *LabOptions) *cobra.Command {
@@ -86,16 +110,33 @@ func newLabProvisionCmd(lo *LabOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "provision",
 		Short: "Make an app and a bundle for every attendee (run it again to finish an interrupted run)",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabProvision(cmd.Context(), o) },
+		Long: `lab provision makes one app registration per attendee for the sample, each with a bundle
+in --dir: the sample's configuration with the attendee's own secret (or certificate), a
+one-page handout, and a zip of both to hand out; plus INDEX.md and index.html for the
+instructor (ids and paths, no secret). Give the attendees as a number (--attendees) or a CSV
+roster (--roster).
+
+It asks before creating anything (--yes skips the question; --no-input without --yes
+refuses). A run that stops part way is finished by running the same command again: what is
+done is left as it is.`,
+		Example: `  # rehearse with the built-in emulator: 30 numbered attendees
+  entra-quickstart lab provision --emulator --name rehearsal --sample node-workforce --attendees 30 --dir ./rehearsal --yes
+
+  # the real room, from a roster (name,email per line), secrets valid for 3 days
+  entra-quickstart lab provision --tenant contoso.onmicrosoft.com --name build-2026 \
+      --sample flask-workforce --roster attendees.csv --dir ./build-2026 --secret-lifetime 3d`,
+		Args: noArgsOrSuggest,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabProvision(cmd.Context(), o) },
 	}
+	addLabFlags(cmd, lo, labYes)
 	f := cmd.Flags()
-	f.StringVar(&o.Sample, "sample", "", "the sample: "+sampleIDs())
+	f.StringVarP(&o.Sample, "sample", "s", "", "the sample: "+sampleIDs())
 	f.IntVar(&o.Attendees, "attendees", 0, "how many attendees (named attendee-01, attendee-02, ...)")
 	f.StringVar(&o.Roster, "roster", "", "a CSV roster: name,email per line, or columns named name, email and id")
 	f.StringVar(&o.Dir, "dir", "", "where the bundles and the index go (default ./<name>)")
 	f.StringVar(&o.Credential, "credential", "", "secret or certificate (default: the sample's)")
-	f.DurationVar(&o.SecretLifetime, "secret-lifetime", lab.DefaultSecretLifetime, "lifetime of each attendee's secret or certificate")
+	o.SecretLifetime = lifetime(lab.DefaultSecretLifetime)
+	f.Var(&o.SecretLifetime, "secret-lifetime", fmt.Sprintf("lifetime of each attendee's secret or certificate, in days (7d) or hours (168h), up to %dd", maxLifetimeDays))
 	f.StringVar(&o.UserFlow, "user-flow", "", "External ID: the user flow to link (name or id; default the only or first one, created when there is none)")
 	f.DurationVar(&o.ReadyTimeout, "ready-timeout", 2*time.Minute, "how long to wait for each new credential to work (0: do not wait; lab status checks later)")
 	f.IntVar(&o.MaxConcurrency, "max-concurrency", 16, "the most attendees provisioned at once (the governor starts at 2 and adapts)")
@@ -107,20 +148,39 @@ func newLabStatusCmd(lo *LabOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show each attendee's app and whether its credential gets a token",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabStatus(cmd.Context(), o) },
+		Long: `lab status lists every app of the lab in the tenant (soft-deleted ones too) and asks a token
+once with each attendee's credential, as the bundle holds it. It finds the lab's tenant and
+folder from this machine's record of lab provision; elsewhere, pass --tenant and --dir.
+
+Exit code 0 when every attendee's credential works, 1 otherwise (new ones can take a few
+minutes), and 1 for a lab it does not know (it lists the ones it does).`,
+		Example: `  entra-quickstart lab status --name build-2026
+  entra-quickstart lab status --tenant contoso.onmicrosoft.com --name build-2026 --dir ./build-2026 --json`,
+		Args: noArgsOrSuggest,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabStatus(cmd.Context(), o) },
 	}
+	addLabFlags(cmd, lo, labTenantType)
 	cmd.Flags().StringVar(&o.Dir, "dir", "", "the lab's folder (default: where lab provision wrote it on this machine)")
 	return cmd
 }
 
 func newLabResetCmd(lo *LabOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "reset",
 		Short: "Delete and purge every app of the lab (soft-deleted ones included), and nothing else",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runLabReset(cmd.Context(), lo) },
+		Long: `lab reset deletes every app registration carrying the lab's tag, with its service principal,
+and purges it from the tenant's deleted items (soft-deleted ones from earlier runs too). Apps
+without the lab's tag are never touched. The attendees' bundles stop working; the lab's
+folder stays (its bundles hold the deleted apps' secrets: delete it when you are done).
+
+It asks first (--yes skips the question; --no-input without --yes refuses).`,
+		Example: `  entra-quickstart lab reset --name build-2026
+  entra-quickstart lab reset --tenant contoso.onmicrosoft.com --name build-2026 --yes`,
+		Args: noArgsOrSuggest,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabReset(cmd.Context(), lo) },
 	}
+	addLabFlags(cmd, lo, labYes|labTenantType)
+	return cmd
 }
 
 func labsDir() (string, error) {
@@ -135,10 +195,7 @@ func (o *LabOptions) checkName() error {
 	if o.Name == "" {
 		return usagef("--name is required: the lab's name, e.g. --name build-2026")
 	}
-	if err := lab.ValidateName(o.Name); err != nil {
-		return usagef("--name: %w", err)
-	}
-	return nil
+	return checkName(o.Name)
 }
 
 // record is this machine's record of the lab, nil when there is none.
@@ -205,8 +262,11 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	if kind != "" && !m.Supports(kind) {
 		return usagef("--credential %s: the sample %s supports %v", kind, m.ID, m.Credentials)
 	}
-	if o.SecretLifetime < time.Hour || o.SecretLifetime > provision.MaxSecretLifetime {
-		return usagef("--secret-lifetime %s: give a duration from 1h to %s, e.g. 168h", o.SecretLifetime, provision.MaxSecretLifetime)
+	if err := checkLifetime(o.SecretLifetime, false); err != nil {
+		return err
+	}
+	if err := needYes(o.GlobalOptions, o.Yes, false, "lab provision creates app registrations"); err != nil {
+		return err
 	}
 	if o.MaxConcurrency < 1 {
 		return usagef("--max-concurrency %d: give 1 or more", o.MaxConcurrency)
@@ -255,7 +315,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	}
 	defer s.Close()
 
-	if !o.Yes && !o.NoInput {
+	if !o.Yes {
 		if err := o.confirm(ctx, fmt.Sprintf("Create %d app registrations for %s in tenant %s?", len(people), m.ID, s.TenantID),
 			fmt.Sprintf("Bundles with the attendees' secrets go to %s.", dir),
 			usagef("lab provision creates %d app registrations: pass --yes to go ahead without asking", len(people)),
@@ -268,7 +328,7 @@ func runLabProvision(ctx context.Context, o *LabProvisionOptions) error {
 	fmt.Fprintf(o.IO.Err, "Lab %s: %d attendees, sample %s, tenant %s; bundles in %s\n", o.Name, len(people), m.ID, s.TenantID, dir)
 	rep, runErr := lab.Provision(ctx, lab.Config{
 		Name: o.Name, Sample: m, Credential: kind, Attendees: people, Dir: dir,
-		Graph: s.Graph, Governor: gov, Cloud: s.Cloud, SecretLifetime: o.SecretLifetime,
+		Graph: s.Graph, Governor: gov, Cloud: s.Cloud, Flags: quoteArgs(targetFlags(o.GlobalOptions, s.TenantID)), SecretLifetime: time.Duration(o.SecretLifetime),
 		UserFlow: userFlowSpec(o.UserFlow), ReadyTimeout: o.ReadyTimeout, Progress: bar.event,
 	})
 	bar.finish()
@@ -293,15 +353,21 @@ type labProvisionResult struct {
 
 func (res *labProvisionResult) Print(w io.Writer, _ ui.Styles) {
 	r := res.Report
-	fmt.Fprintf(w, "\nLab %s: %d attendees: %d created, %d finished, %d done before, %d failed; %d credentials checked working (%s)\n",
-		r.Lab, len(r.Attendees), r.Created, r.Completed, r.Skipped, r.Failed, r.Ready, time.Duration(r.Elapsed).Round(100*time.Millisecond))
+	fmt.Fprintf(w, "\nLab %s: %s: %d created, %d finished, %d done before, %d failed; %s checked working (in %s)\n",
+		r.Lab, plural(len(r.Attendees), "attendee", "attendees"), r.Created, r.Completed, r.Skipped, r.Failed,
+		plural(r.Ready, "credential", "credentials"), time.Duration(r.Elapsed).Round(100*time.Millisecond))
 	if r.Governor.Throttled > 0 {
-		fmt.Fprintf(w, "Graph asked to slow down %d times; every request was retried after the wait it asked for.\n", r.Governor.Throttled)
+		fmt.Fprintf(w, "Graph asked to slow down %s; every request was retried after the wait it asked for.\n", plural(r.Governor.Throttled, "time", "times"))
 	}
 	fmt.Fprintf(w, "\n  Hand out:    %s/<attendee>.zip (configuration with the attendee's secret, and the handout)\n", r.Dir)
 	fmt.Fprintf(w, "  Index:       %s, %s\n", filepath.Join(r.Dir, lab.IndexMD), filepath.Join(r.Dir, lab.IndexHTML))
-	fmt.Fprintf(w, "  Check:       entra-quickstart lab status --name %s\n", r.Lab)
-	fmt.Fprintf(w, "  Afterwards:  entra-quickstart lab reset --name %s\n", r.Lab)
+	// The same cloud and tenant flags as this run: pasted, they reach the same lab.
+	flags := ""
+	if r.Flags != "" {
+		flags = " " + r.Flags
+	}
+	fmt.Fprintf(w, "  Check:       entra-quickstart lab status --name %s%s\n", r.Lab, flags)
+	fmt.Fprintf(w, "  Afterwards:  entra-quickstart lab reset --name %s%s\n", r.Lab, flags)
 	for _, a := range r.Attendees {
 		if a.Error != "" {
 			fmt.Fprintf(w, "  failed: %s: %s\n", a.ID, a.Error)
@@ -330,14 +396,44 @@ func runLabStatus(ctx context.Context, o *LabStatusOptions) error {
 	if err != nil {
 		return err
 	}
+	if rec == nil && rep.Apps == 0 && rep.Deleted == 0 && len(rep.Attendees) == 0 {
+		return unknownLab(o.Name, rep.Tenant)
+	}
 	var notWorking error
 	if rep.Working < len(rep.Attendees) {
-		notWorking = fmt.Errorf("%d of %d attendees' credentials do not work yet; new ones can take a few minutes, or run lab provision --name %s again to repair the others", len(rep.Attendees)-rep.Working, len(rep.Attendees), o.Name)
+		notWorking = fmt.Errorf("%d of %d attendees' credentials do not work yet; new ones can take a few minutes, or run the same lab provision command again to repair the others", len(rep.Attendees)-rep.Working, len(rep.Attendees))
 	}
 	if err := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, &labStatusResult{StatusReport: rep, noDir: dir == ""}, exitCodeOf(ctx, notWorking)); err != nil {
 		return err
 	}
 	return notWorking
+}
+
+// unknownLab is lab status's error for a lab with no app in the tenant and no record on this
+// machine (exit code 1): it lists the labs this machine knows.
+func unknownLab(name, tenant string) error {
+	var known []string
+	if dir, err := labsDir(); err == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, f := range files {
+			if n := strings.TrimSuffix(filepath.Base(f), ".json"); lab.ValidateName(n) == nil {
+				known = append(known, n)
+			}
+		}
+	}
+	if len(known) == 0 {
+		return fmt.Errorf("no lab %s: it has no app in tenant %s, and this machine knows no lab (lab provision makes one)", name, tenant)
+	}
+	return fmt.Errorf("no lab %s: it has no app in tenant %s, and this machine does not know it; the labs it knows: %s", name, tenant, strings.Join(known, ", "))
+}
+
+// quoteArgs joins command-line arguments, each quoted for a shell where it needs it.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 // labStatusResult is lab status's result: every attendee's app and credential, with the verdict.
@@ -404,8 +500,8 @@ func runLabReset(ctx context.Context, o *LabOptions) error {
 	if err := o.checkName(); err != nil {
 		return err
 	}
-	if o.NoInput && !o.Yes {
-		return usagef("lab reset deletes every app of the lab %s: with --no-input it needs --yes", o.Name)
+	if err := needYes(o.GlobalOptions, o.Yes, false, "lab reset deletes every app of the lab "+o.Name); err != nil {
+		return err
 	}
 	release, err := lockLab(o.Name, "")
 	if err != nil {

@@ -55,7 +55,7 @@ func TestLabCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(work, "out")
-	args := []string{"lab", "provision", "--emulator", "--no-input", "--json", "--name", "ws", "--sample", "flask-external", "--roster", roster, "--dir", dir}
+	args := []string{"lab", "provision", "--emulator", "--no-input", "--yes", "--json", "--name", "ws", "--sample", "flask-external", "--roster", roster, "--dir", dir}
 	code, stdout, stderr := run(t, args...)
 	if code != ExitOK {
 		t.Fatalf("lab provision: exit %d\n%s", code, stderr)
@@ -99,9 +99,10 @@ func TestLabCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "labs", "ws.json")); !os.IsNotExist(err) {
 		t.Errorf("the lab's record outlived the reset: %v", err)
 	}
-	code, stdout, _ = run(t, "lab", "status", "--emulator", "--tenant-type", "external", "--name", "ws", "--json")
-	if code != ExitOK || !strings.Contains(stdout, `"apps": 0`) {
-		t.Errorf("status after reset: exit %d\n%s", code, stdout)
+	// Reset, the lab is gone from the tenant and from this machine's record: an unknown lab.
+	code, _, stderr = run(t, "lab", "status", "--emulator", "--tenant-type", "external", "--name", "ws", "--json")
+	if code != ExitError || !strings.Contains(stderr, "no lab ws") || !strings.Contains(stderr, "knows no lab") {
+		t.Errorf("status after reset: exit %d\n%s", code, stderr)
 	}
 }
 

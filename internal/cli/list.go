@@ -40,12 +40,12 @@ Against the emulator it covers both of its tenants (workforce and External ID) a
 tenant each app is in, unless --tenant, --tenant-type or --sample names one.`,
 		Example: `  entra-quickstart list --tenant contoso.onmicrosoft.com
   entra-quickstart list --emulator --tenant-type external --json`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runList(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
-	f.StringVar(&o.Sample, "sample", "", "only this sample's apps")
+	f.StringVarP(&o.TenantType, "tenant-type", "t", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
+	f.StringVarP(&o.Sample, "sample", "s", "", "only this sample's apps")
 	f.StringVar(&o.Name, "name", "", "only apps with this name")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
 	return cmd

@@ -79,7 +79,7 @@ func TestEmulatorUserFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	lee := personID(t, e, ti.ID, "lee@"+ti.Domain)
-	args := append([]string{"init", "--no-input", "--sample", "node-workforce", "--dir", t.TempDir(), "--no-verify", "--emulator-user", "lee@" + ti.Domain}, remote...)
+	args := append([]string{"init", "--no-input", "--yes", "--sample", "node-workforce", "--dir", t.TempDir(), "--no-verify", "--emulator-user", "lee@" + ti.Domain}, remote...)
 	code, _, errOut := run(t, args...)
 	live, _ := tagged(e, ti.ID)
 	if len(live) != 1 || !hasTag(live[0].Owners, lee) {

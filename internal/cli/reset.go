@@ -59,16 +59,16 @@ from their .bak copies, and the files init created removed.`,
 		Example: `  entra-quickstart reset --tenant contoso.onmicrosoft.com --dry-run
   entra-quickstart reset --tenant contoso.onmicrosoft.com --sample node-workforce --restore-files
   entra-quickstart reset --emulator --yes --older-than 24h`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReset(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.TenantType, "tenant-type", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
-	f.StringVar(&o.Sample, "sample", "", "only this sample's apps")
+	f.StringVarP(&o.TenantType, "tenant-type", "t", "", "workforce or external: only the emulator's tenant of that kind (default: both of its tenants)")
+	f.StringVarP(&o.Sample, "sample", "s", "", "only this sample's apps")
 	f.StringVar(&o.Name, "name", "", "only apps with this name")
 	f.DurationVar(&o.OlderThan, "older-than", 0, "only apps created longer ago than this, e.g. 24h")
 	f.BoolVar(&o.DryRun, "dry-run", false, "show what would be deleted and change nothing")
-	f.BoolVar(&o.Yes, "yes", false, "delete without asking")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "delete without asking (needed with --no-input)")
 	f.BoolVar(&o.AllTagged, "all-tagged", false, "also delete tagged apps that are not yours (neither owned by you nor on this machine's record) and purge tagged apps deleted earlier")
 	f.BoolVar(&o.RestoreFiles, "restore-files", false, "put the samples' configuration files back as they were before init")
 	f.StringVar(&o.Auth, "auth", "auto", "how you sign in to Graph: auto, browser, device-code, azure-cli or environment")
@@ -110,6 +110,9 @@ type resetGroup struct {
 func runReset(ctx context.Context, o *ResetOptions) error {
 	if o.OlderThan < 0 {
 		return usagef("--older-than must not be negative")
+	}
+	if err := needYes(o.GlobalOptions, o.Yes, o.DryRun, "reset deletes app registrations (--dry-run shows which)"); err != nil {
+		return err
 	}
 	kinds, err := coveredKinds(o.GlobalOptions, o.TenantType, o.Sample)
 	if err != nil {
@@ -197,13 +200,13 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 		}
 	}
 	if len(mine) == 0 && !o.AllTagged {
-		fmt.Fprintf(w, "Nothing to reset: none of the %d tagged app registration(s) is yours (owned by you or on this machine's record); --all-tagged includes them:\n", len(foreign))
+		fmt.Fprintf(w, "Nothing to reset: %s yours (owned by you or on this machine's record); --all-tagged includes them:\n", noneOf(len(foreign), "tagged app registration"))
 		for _, p := range foreign {
 			fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 		}
 		return o.print(res)
 	}
-	fmt.Fprintf(w, "\nreset will delete and purge %d app registration(s) of yours:\n", len(mine))
+	fmt.Fprintf(w, "\nreset will delete and purge %s of yours:\n", plural(len(mine), "app registration", "app registrations"))
 	for _, p := range mine {
 		fmt.Fprintf(w, "  - %s\n", safetext.Line(name(p.g, p.l)))
 	}
@@ -233,7 +236,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 			return usagef("reset deletes app registrations: pass --yes to confirm (or --dry-run to see what it would delete)")
 		}
 		wo := o.wizardOptions()
-		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge the %d app registration(s) of yours?", len(mine)), "", wo)
+		ok, err := wizard.Confirm(ctx, fmt.Sprintf("Delete and purge %s of yours?", thePlural(len(mine), "app registration", "app registrations")), "", wo)
 		if err != nil {
 			return err
 		}
@@ -242,7 +245,7 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 			selected = append(selected, mine...)
 		}
 		if len(foreign) > 0 {
-			ok, err := wizard.Confirm(ctx, fmt.Sprintf("Also delete the %d tagged app registration(s) this machine did not make?", len(foreign)), "Someone else may be using them.", wo)
+			ok, err := wizard.Confirm(ctx, fmt.Sprintf("Also delete %s this machine did not make?", thePlural(len(foreign), "tagged app registration", "tagged app registrations")), "Someone else may be using them.", wo)
 			if err != nil {
 				return err
 			}
@@ -311,10 +314,12 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "Deleted %s; purged %d from deleted items.\n", plural(len(res.Deleted), "app registration", "app registrations"), len(res.Purged))
 	if o.RestoreFiles {
 		o.restoreFiles(res, removed)
+	} else {
+		o.sayFolders(removed)
 	}
-	fmt.Fprintf(w, "Deleted %d and purged %d app registration(s).\n", len(res.Deleted), len(res.Purged))
 	if notPurged > 0 {
 		h := HandOff{Step: "purge", To: "an Application Administrator or Cloud Application Administrator",
 			What: (&provision.ResetResult{NotPurged: make([]provision.Listed, notPurged)}).PurgeHandOff()}
@@ -324,20 +329,46 @@ func runReset(ctx context.Context, o *ResetOptions) error {
 	return o.print(res)
 }
 
-// restoreFiles puts back the configuration of the folders the removed apps were written to.
-func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
+// sayFolders names the folders the removed apps were written to: their files still hold the
+// deleted app's client id (and secret), so the sample there no longer signs in.
+func (o *ResetOptions) sayFolders(apps []state.App) {
+	seen := map[string]bool{}
 	for _, a := range apps {
-		if a.Folder == "" {
+		if a.Folder == "" || seen[a.Folder] {
 			continue
 		}
+		seen[a.Folder] = true
+		fmt.Fprintf(o.IO.Err, "%s %s still holds the deleted app's client id %s: the sample there no longer signs in. Run init for it again, or, to put its files back as they were before init, use reset --restore-files next time (the originals are in its .bak files).\n",
+			ui.MarkWarn, safetext.Line(a.Folder), a.AppID)
+	}
+}
+
+// restoreFiles puts back the configuration of the folders the removed apps were written to,
+// each folder once (two samples may share one), each file reported once.
+func (o *ResetOptions) restoreFiles(res *ResetResult, apps []state.App) {
+	seen := map[string]bool{}
+	add := func(list *[]string, paths []string) {
+		for _, p := range paths {
+			if !seen[p] {
+				seen[p] = true
+				*list = append(*list, p)
+			}
+		}
+	}
+	done := map[string]bool{}
+	for _, a := range apps {
+		if a.Folder == "" || done[a.Folder+"|"+a.Sample] {
+			continue
+		}
+		done[a.Folder+"|"+a.Sample] = true
 		m, err := samples.Lookup(a.Sample)
 		if err != nil {
 			continue
 		}
 		rr, err := templates.Restore(m, a.Folder, a.CreatedFiles)
 		if rr != nil {
-			res.Restored = append(res.Restored, rr.Restored...)
-			res.Removed = append(res.Removed, rr.Removed...)
+			add(&res.Restored, rr.Restored)
+			add(&res.Removed, rr.Removed)
 		}
 		if err != nil {
 			fmt.Fprintf(o.IO.Err, "%s could not restore %s: %v\n", ui.MarkWarn, a.Folder, err)

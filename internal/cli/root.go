@@ -138,6 +138,7 @@ Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
 	initCmd := newInitCmd(g)
 	root.Flags().AddFlagSet(initCmd.Flags())
 	root.RunE = initCmd.RunE
-	root.Args = cobra.NoArgs
+	root.Args = noArgsOrSuggest
+	addCompletions(root)
 	return root
 }

@@ -14,7 +14,7 @@ func TestListAndResetCoverBothEmulatorTenants(t *testing.T) {
 	home(t)
 	samplesByKind := map[string]string{"workforce": "node-workforce", "external": "node-external"}
 	for _, id := range samplesByKind {
-		if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--sample", id, "--dir", t.TempDir(), "--no-verify"); code != ExitOK {
+		if code, _, errOut := run(t, "init", "--emulator", "--no-input", "--yes", "--sample", id, "--dir", t.TempDir(), "--no-verify"); code != ExitOK {
 			t.Fatalf("init %s: %s", id, errOut)
 		}
 	}

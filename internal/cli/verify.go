@@ -49,12 +49,12 @@ Stop the sample first: the check listens on the sample's port (or another free p
 Entra ignores the port of a localhost redirect URI).`,
 		Example: `  entra-quickstart verify --dir ./ms-identity-node/App
   entra-quickstart verify --dir ./App --sample node-workforce --no-browser --json`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runVerify(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Dir, "dir", ".", "the sample's folder")
-	f.StringVar(&o.Sample, "sample", "", "the sample (default: recognised from the folder's files)")
+	f.StringVar(&o.Dir, "dir", ".", "the sample's folder, or a folder init --dir accepts: a clone of the sample's repository, or a folder inside the sample")
+	f.StringVarP(&o.Sample, "sample", "s", "", "the sample (default: recognised from the folder's files)")
 	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	f.BoolVar(&o.AutoSignIn, "auto-sign-in", false, "emulator only: sign the emulator's demo user in without a browser")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the sign-in in the browser")
@@ -69,7 +69,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if err != nil {
 		return usagef("--dir: %w", err)
 	}
-	m, err := sampleInDir(o.Sample, dir)
+	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, ""))
 	if err != nil {
 		return err
 	}
@@ -89,13 +89,94 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	return err
 }
 
-// sampleInDir finds which sample a folder is: the one named; else the one init recorded for
-// this folder; else the one whose files it has (its markers, then its configuration).
-func sampleInDir(id, dir string) (*samples.Manifest, error) {
+// sampleInDir finds which sample a folder is, and the sample's folder: every folder init --dir
+// accepts (the sample's folder, a clone of its repository, a folder inside the sample) is
+// found the way init finds it (samples.Locate). target are the flags of this run's cloud, for
+// the init command the error shows.
+func sampleInDir(id, dir string, target []string) (*samples.Manifest, string, error) {
+	m, first := sampleAt(id, dir)
+	switch {
+	case first == nil:
+		return m, dir, nil
+	case id != "" && m == nil: // an unknown sample
+		return nil, "", first
+	case id == "" && !errors.Is(first, errNoSample): // several samples fit
+		return nil, "", first
+	}
+	// Not configured here: the folder init would have used for it, from this one.
+	cands := []*samples.Manifest{m}
+	if id == "" {
+		var err error
+		if cands, err = samples.All(); err != nil {
+			return nil, "", err
+		}
+	}
+	found := map[string]bool{}
+	var dirs []string
+	for _, c := range cands {
+		d, lerr := samples.Locate(dir, c)
+		if lerr != nil || d == dir || found[d] {
+			continue
+		}
+		if _, rerr := templates.Read(c, d); rerr == nil || configuredEnough(c, d) {
+			found[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 1 {
+		m, err := sampleAt(id, dirs[0])
+		return m, dirs[0], err
+	}
+	if m == nil {
+		// A checkout of exactly one sample: the init command can name it.
+		sample := ""
+		for _, c := range cands {
+			if ok, _ := c.Matches(dir); ok {
+				if sample != "" {
+					sample = ""
+					break
+				}
+				sample = c.ID
+			}
+		}
+		return nil, "", notConfigured(dir, sample, target)
+	}
+	return m, dir, nil
+}
+
+// notConfigured is the error for a folder where no sample is configured, with the init command
+// that configures it against the same cloud.
+func notConfigured(dir, id string, target []string) error {
+	args := []string{"entra-quickstart", "init"}
+	if id != "" {
+		args = append(args, "--sample", id)
+	}
+	args = append(args, "--dir", shellQuote(dir))
+	for _, t := range target {
+		args = append(args, shellQuote(t))
+	}
+	return usagef("%s holds no configured sample: run '%s' first, or pass --dir with the sample's folder (and --sample)", dir, strings.Join(args, " "))
+}
+
+// configuredEnough reports whether the sample's files in dir name an app (a client id that is
+// a GUID) even though a value the sign-in needs is missing: doctor still checks such a folder,
+// and verify says what is missing.
+func configuredEnough(m *samples.Manifest, dir string) bool {
+	cfg, err := templates.Read(m, dir)
+	return cfg != nil && errors.Is(err, templates.ErrNotConfigured) && isGUID(strings.TrimSpace(cfg.ClientID))
+}
+
+// sampleAt is which sample dir is: the one named (a nil manifest only when id is unknown);
+// else the one init recorded for this folder; else the one whose files it has (its markers,
+// then its configuration).
+func sampleAt(id, dir string) (*samples.Manifest, error) {
 	if id != "" {
 		m, err := samples.Lookup(id)
 		if err != nil {
 			return nil, usageError{err}
+		}
+		if _, err := templates.Read(m, dir); err != nil && !configuredEnough(m, dir) {
+			return m, err
 		}
 		return m, nil
 	}
@@ -118,7 +199,7 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 	}
 	var configured, checkout []*samples.Manifest
 	for _, m := range all {
-		if _, err := templates.Read(m, dir); err == nil {
+		if _, err := templates.Read(m, dir); err == nil || configuredEnough(m, dir) {
 			configured = append(configured, m)
 			if ok, _ := m.Matches(dir); ok {
 				checkout = append(checkout, m)
@@ -131,7 +212,7 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 		}
 	}
 	if len(configured) == 0 {
-		return nil, usagef("%s holds no configured sample: run 'entra-quickstart init' first, or pass --dir with the sample's folder (and --sample)", dir)
+		return nil, errNoSample
 	}
 	var ids []string
 	for _, m := range configured {
@@ -139,6 +220,10 @@ func sampleInDir(id, dir string) (*samples.Manifest, error) {
 	}
 	return nil, usagef("%s fits several samples (%s): pass --sample", dir, strings.Join(ids, ", "))
 }
+
+// errNoSample is sampleAt's answer for a folder with no configured sample; sampleInDir says it
+// with the command that configures one.
+var errNoSample = errors.New("no configured sample")
 
 // signInCheck is one run of the built-in sign-in check on a configured folder.
 type signInCheck struct {
@@ -157,7 +242,11 @@ type signInCheck struct {
 func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 	cfg, err := templates.Read(c.m, c.dir)
 	if err != nil {
-		return verify.Report{}, fmt.Errorf("%w\nRun 'entra-quickstart init' for this folder first", err)
+		if configuredEnough(c.m, c.dir) {
+			// The app is named: doctor finds what else is wrong, and --fix writes what is missing.
+			return verify.Report{}, fmt.Errorf("%w\nRun '%s': it checks the app and writes what is missing", err, doctorFix(c.g, c.dir, c.g.Tenant))
+		}
+		return verify.Report{}, fmt.Errorf("%w\nRun '%s' first", err, initCommand(c.m, c.dir, "", targetFlags(c.g, c.g.Tenant)))
 	}
 	vc := verify.Config{
 		Authority:             cfg.Authority,

@@ -5,7 +5,6 @@ import (
 
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -48,7 +47,12 @@ func (p *Progress) Done(step, detail string) {
 	if t, ok := p.starts[step]; ok {
 		d := p.now().Sub(t)
 		if d >= 100*time.Millisecond {
-			extra = strings.TrimSpace(extra + " " + d.Round(100*time.Millisecond).String())
+			// Apart from the detail, which often ends in an id: "client id …, 2.3s".
+			took := d.Round(100 * time.Millisecond).String()
+			if extra != "" {
+				took = extra + ", " + took
+			}
+			extra = took
 		}
 		delete(p.starts, step)
 	}

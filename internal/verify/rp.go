@@ -120,7 +120,11 @@ func discover(ctx context.Context, cfg Config, client *http.Client, now func() t
 		}
 		rp.cred = s
 	}
-	return rp, fmt.Sprintf("issuer %s, %d signing keys", rp.issuer, len(keys.Keys)), nil
+	n := fmt.Sprintf("%d signing keys", len(keys.Keys))
+	if len(keys.Keys) == 1 {
+		n = "1 signing key"
+	}
+	return rp, fmt.Sprintf("issuer %s, %s", rp.issuer, n), nil
 }
 
 func getJSON(ctx context.Context, client *http.Client, u string) ([]byte, error) {

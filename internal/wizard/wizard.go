@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/charmbracelet/huh"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
+	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
@@ -85,16 +85,8 @@ func (a Answers) MissingFlag() string {
 	return ""
 }
 
-// nameRE is what an app name may be: it becomes part of the uniqueName and a tag.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$`)
-
 // ValidateName checks an app name.
-func ValidateName(s string) error {
-	if !nameRE.MatchString(s) {
-		return fmt.Errorf("the name %q must be 1-48 letters, digits, '.', '_' or '-', starting with a letter or digit (it becomes part of the app's unique name)", s)
-	}
-	return nil
-}
+func ValidateName(s string) error { return provision.ValidateName(s) }
 
 // DefaultName is the app name suggested: the sample id already makes the app's unique name
 // distinct per sample, so one short name serves every sample.

@@ -221,12 +221,12 @@ func TestTerminalUI(t *testing.T) {
 }
 
 func TestValidateName(t *testing.T) {
-	for _, s := range []string{"a", "demo-1", "team.alpha_2", strings.Repeat("x", 48)} {
+	for _, s := range []string{"a", "demo-1", "team.alpha_2", strings.Repeat("x", 32)} {
 		if err := ValidateName(s); err != nil {
 			t.Errorf("%q: %v", s, err)
 		}
 	}
-	for _, s := range []string{"", "-x", "has space", "a/b", strings.Repeat("x", 49), "ünï"} {
+	for _, s := range []string{"", "-x", "has space", "a/b", strings.Repeat("x", 33), "ünï", "Demo"} {
 		if err := ValidateName(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
