@@ -557,10 +557,10 @@ func (e *Emulator) Routes() []string {
 
 // serveRoute applies faults, throttling and latency, runs the handler and logs the request.
 func (e *Emulator) serveRoute(w http.ResponseWriter, r *http.Request, x *route, ps params, graphPath string) {
-	start := e.now()
+	start, began := e.now(), time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
-		e.log.add(RequestRecord{Time: start, Route: x.name, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Status: rec.status})
+		e.log.add(RequestRecord{Time: start, Duration: Duration(time.Since(began)), Route: x.name, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Status: rec.status})
 	}()
 	var after *Fault
 	for _, f := range e.faults.take(x.name, r.Method, start) {
@@ -685,12 +685,15 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 
 // RequestRecord is one served request.
 type RequestRecord struct {
-	Time   time.Time `json:"time"`
-	Route  string    `json:"route"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Host   string    `json:"host"`
-	Status int       `json:"status"` // 0: the connection was dropped
+	Time time.Time `json:"time"`
+	// Duration is how long the emulator took to answer, injected latency included: with Time it
+	// tells which requests overlapped, so a client's dependent rounds can be counted from the log.
+	Duration Duration `json:"duration"`
+	Route    string   `json:"route"`
+	Method   string   `json:"method"`
+	Path     string   `json:"path"`
+	Host     string   `json:"host"`
+	Status   int      `json:"status"` // 0: the connection was dropped
 }
 
 type requestLog struct {
