@@ -96,7 +96,8 @@ func (m m365Runner) home() (string, error) {
 }
 
 // run runs one m365 command. Its update check is off (CLIMICROSOFT365_NOUPDATE) and the preload
-// refuses any destination that is neither the emulator nor loopback.
+// refuses any destination that is neither the emulator nor loopback; a refused attempt fails
+// the run even if m365 swallowed the error.
 func (m m365Runner) run(ctx context.Context, home string, args ...string) error {
 	cmd := exec.CommandContext(ctx, m.p.Node, append([]string{"--require", m.p.Preload, m.p.CLI}, args...)...)
 	env := []string{}
@@ -108,7 +109,8 @@ func (m m365Runner) run(ctx context.Context, home string, args ...string) error 
 		env = append(env, kv)
 	}
 	cmd.Env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"NODE_EXTRA_CA_CERTS="+m.v.E.CAFile(), "EMULATOR_ADDR="+m.v.E.Addr(), "CLIMICROSOFT365_NOUPDATE=1")
+		"NODE_EXTRA_CA_CERTS="+m.v.E.CAFile(), "EMULATOR_ADDR="+m.v.E.Addr(), "CLIMICROSOFT365_NOUPDATE=1",
+		"EMULATOR_HOSTS_REFUSED="+filepath.Join(home, "refused.txt"))
 	cmd.Dir = home
 	cmd.WaitDelay = 2 * time.Second
 	var out, errOut bytes.Buffer
@@ -116,6 +118,9 @@ func (m m365Runner) run(ctx context.Context, home string, args ...string) error 
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errOut.String() + " " + out.String())
 		return fmt.Errorf("m365 %s: %w: %s", strings.Join(args[:min(3, len(args))], " "), err, shorten(msg, 300))
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "refused.txt")); err == nil {
+		return fmt.Errorf("m365 %s tried to leave loopback: %s", strings.Join(args[:min(3, len(args))], " "), shorten(string(b), 200))
 	}
 	return nil
 }
