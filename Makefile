@@ -53,9 +53,10 @@ demo-smoke:
 	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 		ENTRA_QUICKSTART_HOME="$$home" $(MAKE) --no-print-directory demo </dev/null
 
-# One table (BENCHMARKS.md): single app vs its round-trip minimum and Configure.ps1's calls, a
-# 100-attendee lab under Graph's scaled budget, the journey, the binary. Loopback only.
-bench: build
+# One table (BENCHMARKS.md): single app vs its round-trip minimum and Configure.ps1's calls, the
+# same job side by side with the CLI for Microsoft 365 (m365, from testdata/node: make test-deps),
+# a 100-attendee lab under Graph's scaled budget, the journey, the binary. Loopback only.
+bench: build test-deps
 	$(GO) run ./internal/bench/table -bin $(BIN)
 
 # Every Go benchmark once (the table's harness is internal/bench).
@@ -63,7 +64,7 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 # The benchmark harness in its short mode, so that it cannot rot; the numbers are not compared.
-bench-smoke: build
+bench-smoke: build test-deps
 	$(GO) test -short -run '^$$' -bench . -benchtime 1x ./internal/bench ./provision
 	$(GO) run ./internal/bench/table -short -bin $(BIN)
 

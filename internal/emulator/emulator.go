@@ -73,6 +73,8 @@ type Emulator struct {
 
 	loginRoutes []route
 	graphRoutes []route
+	// unknownGraph and unknownLogin serve requests no route matches (logged, faults apply).
+	unknownGraph, unknownLogin route
 }
 
 // Start makes and starts an emulator. Close stops it.
@@ -113,6 +115,7 @@ func Start(opts Options) (*Emulator, error) {
 	e.identity = newIdentityState()
 	e.loginRoutes = e.identityRoutes()
 	e.graphRoutes = e.graphAPIRoutes()
+	e.unknownGraph, e.unknownLogin = e.unrecognisedRoutes()
 	e.srv = &http.Server{
 		Handler:           e,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{e.pki.leaf}, MinVersion: tls.VersionTLS12},
@@ -438,23 +441,56 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case siteAdmin:
 		e.serveAdmin(w, r, p)
 	case siteGraph:
-		gp := strings.TrimPrefix(p, "/v1.0")
+		gp := graphPath(strings.TrimPrefix(p, "/v1.0"))
 		if rt, params := match(e.graphRoutes, r.Method, gp); rt != nil {
 			e.serveRoute(w, r, rt, params, gp)
 			return
 		}
-		if methodAllowed(e.graphRoutes, gp) {
-			writeGraphError(w, r, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
-			return
-		}
-		writeGraphError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", firstSegment(gp)))
+		// Not a route: logged and subject to faults and latency like any other request.
+		e.serveRoute(w, r, &e.unknownGraph, params{"path": gp}, gp)
 	default:
 		if rt, params := match(e.loginRoutes, r.Method, p); rt != nil {
 			e.serveRoute(w, r, rt, params, "")
 			return
 		}
-		http.NotFound(w, r)
+		e.serveRoute(w, r, &e.unknownLogin, params{}, "")
 	}
+}
+
+// Route names of requests that match no route. They are logged, and faults can target them,
+// like every other request.
+const (
+	RouteGraphUnrecognised = "graph.unrecognised"
+	RouteLoginUnrecognised = "login.unrecognised"
+)
+
+// unrecognisedRoutes are the routes of requests no other route matches.
+func (e *Emulator) unrecognisedRoutes() (graph, login route) {
+	graph = rt(RouteGraphUnrecognised, "", `.*`, func(w http.ResponseWriter, r *http.Request, p params) { e.graphUnrecognised(w, r, p["path"]) })
+	login = rt(RouteLoginUnrecognised, "", `.*`, func(w http.ResponseWriter, r *http.Request, _ params) { http.NotFound(w, r) })
+	return graph, login
+}
+
+// graphUnrecognised answers a Graph request no route matches as Graph does: 405 when the path is
+// a route under another method, else 400 naming the first segment it does not know.
+func (e *Emulator) graphUnrecognised(w http.ResponseWriter, r *http.Request, gp string) {
+	if methodAllowed(e.graphRoutes, gp) {
+		writeGraphError(w, r, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+		return
+	}
+	writeGraphError(w, r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", firstSegment(gp)))
+}
+
+// graphPath is the route path of a Graph request: the path after /v1.0 without the
+// /myorganization segment, an alias for the caller's own tenant that Graph accepts before every
+// resource (the Azure portal and the CLI for Microsoft 365 send it; matched case-insensitively,
+// as clients spell it myorganization and myOrganization). The tenant comes from the token either way.
+func graphPath(p string) string {
+	const alias = "/myorganization"
+	if len(p) >= len(alias) && strings.EqualFold(p[:len(alias)], alias) && (len(p) == len(alias) || p[len(alias)] == '/') {
+		return p[len(alias):]
+	}
+	return p
 }
 
 func firstSegment(p string) string {
@@ -515,15 +551,16 @@ func (e *Emulator) Routes() []string {
 	for _, x := range append(append([]route(nil), e.loginRoutes...), e.graphRoutes...) {
 		names = append(names, x.name)
 	}
+	names = append(names, RouteLoginUnrecognised, RouteGraphUnrecognised)
 	return names
 }
 
 // serveRoute applies faults, throttling and latency, runs the handler and logs the request.
 func (e *Emulator) serveRoute(w http.ResponseWriter, r *http.Request, x *route, ps params, graphPath string) {
-	start := e.now()
+	start, began := e.now(), time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
-		e.log.add(RequestRecord{Time: start, Route: x.name, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Status: rec.status})
+		e.log.add(RequestRecord{Time: start, Duration: Duration(time.Since(began)), Route: x.name, Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Status: rec.status})
 	}()
 	var after *Fault
 	for _, f := range e.faults.take(x.name, r.Method, start) {
@@ -658,12 +695,15 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 
 // RequestRecord is one served request.
 type RequestRecord struct {
-	Time   time.Time `json:"time"`
-	Route  string    `json:"route"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Host   string    `json:"host"`
-	Status int       `json:"status"` // 0: the connection was dropped
+	Time time.Time `json:"time"`
+	// Duration is how long the emulator took to answer, injected latency included: with Time it
+	// tells which requests overlapped, so a client's dependent rounds can be counted from the log.
+	Duration Duration `json:"duration"`
+	Route    string   `json:"route"`
+	Method   string   `json:"method"`
+	Path     string   `json:"path"`
+	Host     string   `json:"host"`
+	Status   int      `json:"status"` // 0: the connection was dropped
 }
 
 type requestLog struct {

@@ -169,19 +169,14 @@ func (e *Emulator) runBatchItem(outer *http.Request, it batchItem) (ans batchAns
 	for k, v := range it.Headers {
 		req.Header.Set(k, v)
 	}
-	gp := strings.TrimPrefix(u.EscapedPath(), "/v1.0")
+	gp := graphPath(strings.TrimPrefix(u.EscapedPath(), "/v1.0"))
 	if gp == "/$batch" {
 		return errorAnswer(it.ID, http.StatusBadRequest, "BadRequest", "A batch cannot contain another batch.")
 	}
 	rec := &batchRecorder{header: http.Header{}, status: http.StatusOK}
 	x, ps := match(e.graphRoutes, req.Method, gp)
 	if x == nil {
-		if methodAllowed(e.graphRoutes, gp) {
-			writeGraphError(rec, req, http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
-		} else {
-			writeGraphError(rec, req, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", firstSegment(gp)))
-		}
-		return rec.answer(it.ID)
+		x, ps = &e.unknownGraph, params{"path": gp}
 	}
 	// A dropped connection cannot happen to one item: the gateway reports it as a timeout.
 	defer func() {

@@ -1,10 +1,74 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime"
+	"net/http"
 	"strings"
 	"time"
 )
+
+// graphContentTypeNoMetadata is the Content-Type of an answer to odata.metadata=none.
+const graphContentTypeNoMetadata = "application/json;odata.metadata=none;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// noMetadata reports whether the request's Accept header asks for JSON with
+// odata.metadata=none (the CLI for Microsoft 365 sends `application/json;odata.metadata=none`).
+// Without it Graph answers with minimal metadata, the default.
+func noMetadata(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, rng := range strings.Split(v, ",") {
+			typ, ps, err := mime.ParseMediaType(strings.TrimSpace(rng))
+			if err != nil || (typ != "application/json" && typ != "*/*" && typ != "application/*") {
+				continue
+			}
+			for k, val := range ps {
+				if strings.EqualFold(k, "odata.metadata") && strings.EqualFold(val, "none") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// withoutControlInfo is an answer body without OData control information, as odata.metadata=none
+// asks: the OData JSON format (§3.1.3) leaves out every annotation but odata.nextLink and
+// odata.count (@odata.context, @odata.type, @odata.id, @odata.etag, and property annotations
+// such as includeApplications@odata.context), at every depth.
+func withoutControlInfo(body any) any {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return body
+	}
+	return stripControl(v)
+}
+
+func stripControl(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if i := strings.Index(k, "@"); i >= 0 {
+				if name := k[i+1:]; i > 0 || (name != "odata.nextLink" && name != "odata.count") {
+					delete(x, k)
+					continue
+				}
+			}
+			x[k] = stripControl(val)
+		}
+	case []any:
+		for i := range x {
+			x[i] = stripControl(x[i])
+		}
+	}
+	return v
+}
 
 // Graph's wire shapes, rendered from the store's types. Properties the emulator does not model
 // are rendered with Graph's defaults (null, [] or the documented empty object); what a client

@@ -237,7 +237,7 @@ func (e *Emulator) userTokens(req *tokenRequest, d *Directory, t *Tenant, u *Use
 		te.suberror = "consent_required"
 		return nil, te
 	}
-	at, _, err := e.graphAccessToken(GraphTokenRequest{Tenant: t, AppID: c.app.AppID, User: u, Scopes: accessScopes(granted)}, accessTokenExpiry)
+	at, _, err := e.graphAccessToken(GraphTokenRequest{Tenant: t, AppID: c.app.AppID, User: u, Scopes: accessScopes(granted), ClientAuth: ClientAuthClass(req.form)}, accessTokenExpiry)
 	if err != nil {
 		return nil, e.terr("server_error", 90033, "A transient error has occurred. Please try again.")
 	}
@@ -352,7 +352,7 @@ func (e *Emulator) clientCredentials(req *tokenRequest, d *Directory) (map[strin
 	if !e.visible(sp.VisibleAt) {
 		return nil, &tokenErr{code: "unauthorized_client", a: appNotFound(e, c.app.AppID, req.auth)}
 	}
-	at, _, err := e.graphAccessToken(GraphTokenRequest{Tenant: t, AppID: c.app.AppID, Roles: append([]string(nil), sp.AppRoleAssignments...), SPObjectID: sp.ID}, accessTokenExpiry)
+	at, _, err := e.graphAccessToken(GraphTokenRequest{Tenant: t, AppID: c.app.AppID, Roles: append([]string(nil), sp.AppRoleAssignments...), SPObjectID: sp.ID, ClientAuth: ClientAuthClass(req.form)}, accessTokenExpiry)
 	if err != nil {
 		return nil, e.terr("server_error", 90033, "A transient error has occurred. Please try again.")
 	}

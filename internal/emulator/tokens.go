@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -17,7 +18,11 @@ import (
 // signJWT signs claims with the current signing key (RS256). The header carries typ, alg and
 // kid; extra header fields (Graph access tokens carry a nonce there) are added as given.
 func (e *Emulator) signJWT(claims map[string]any, extraHeader map[string]any) (string, error) {
-	k := e.keys.current()
+	return signJWTWith(e.keys.current(), claims, extraHeader)
+}
+
+// signJWTWith signs claims with key k.
+func signJWTWith(k *signingKey, claims map[string]any, extraHeader map[string]any) (string, error) {
 	h := map[string]any{"typ": "JWT", "alg": "RS256", "kid": k.KID}
 	for n, v := range extraHeader {
 		h[n] = v
@@ -103,42 +108,112 @@ type GraphTokenRequest struct {
 	Roles  []string // application permissions (values)
 	// SPObjectID is the client's service principal (the oid of an app-only token).
 	SPObjectID string
+	// ClientAuth is how the client proved itself (the appidacr claim): "0" public client, "1"
+	// client secret, "2" certificate. Empty: "1" for app-only tokens, "0" for delegated ones.
+	ClientAuth string
 }
 
-// graphAccessToken issues a Graph access token in Entra's v1.0 shape: iss sts.windows.net,
-// aud Graph's appId, scp for delegated or roles for app-only, idtyp, and a nonce in the header
-// (which is why clients cannot validate Graph tokens themselves).
+// ClientAuthClass is the appidacr value for a token request's form: "2" when the client sent an
+// assertion (certificate), "1" a secret, "0" nothing (a public client).
+func ClientAuthClass(form url.Values) string {
+	switch {
+	case form.Get("client_assertion") != "":
+		return "2"
+	case form.Has("client_secret"):
+		return "1"
+	}
+	return "0"
+}
+
+// defaultMemberRole is the template id every member's Graph token lists in wids besides its
+// directory roles (tenants.md §1: "wids" carries the roles' template ids and this one).
+const defaultMemberRole = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+
+// clientDisplayName is the client's name as app_displayname carries it: its service principal
+// in the token's tenant, its registration there, or the first-party app's name.
+func clientDisplayName(t *Tenant, appID string) string {
+	if sp := t.SPByAppID(appID); sp != nil && sp.DisplayName != "" {
+		return sp.DisplayName
+	}
+	if a := t.AppByAppID(appID); a != nil {
+		return a.DisplayName
+	}
+	if c, ok := firstPartyClient(appID); ok {
+		return c.name()
+	}
+	return ""
+}
+
+// graphAccessToken issues a Graph access token in Entra's v1.0 shape (Graph's tokens are v1.0
+// whichever endpoint issued them; facts/identity.md §1, the access token claims reference): iss
+// sts.windows.net, aud Graph's appId, appid/appidacr (v1.0 only, where v2.0 has azp/azpacr),
+// app_displayname, idtyp, and for a user upn, unique_name, name, given_name/family_name, amr,
+// acr, scp and wids; for an app roles and idp. The header carries a nonce (which is why clients
+// cannot validate Graph tokens themselves) and x5t, which v1.0 tokens repeat from kid.
 func (e *Emulator) graphAccessToken(req GraphTokenRequest, lifetime time.Duration) (string, time.Time, error) {
 	now := e.now()
 	exp := now.Add(lifetime)
+	iss := "https://sts.windows.net/" + req.Tenant.ID + "/"
 	c := map[string]any{
 		"aud":   GraphAudience,
-		"iss":   "https://sts.windows.net/" + req.Tenant.ID + "/",
+		"iss":   iss,
 		"iat":   now.Unix(),
 		"nbf":   now.Unix(),
 		"exp":   exp.Unix(),
+		"aio":   base64.RawURLEncoding.EncodeToString([]byte(NewGUID()))[:32],
 		"appid": req.AppID,
 		"tid":   req.Tenant.ID,
 		"ver":   "1.0",
 		"uti":   strings.ReplaceAll(NewGUID(), "-", "")[:22],
+		"rh":    "0." + base64.RawURLEncoding.EncodeToString([]byte(req.Tenant.ID))[:40] + ".",
 	}
+	if name := clientDisplayName(req.Tenant, req.AppID); name != "" {
+		c["app_displayname"] = name
+	}
+	acr := req.ClientAuth
 	if req.User != nil {
+		if acr == "" {
+			acr = "0"
+		}
+		u := req.User
 		c["idtyp"] = "user"
-		c["oid"] = req.User.ID
-		c["sub"] = pairwiseSub(req.User.ID, GraphAudience)
-		c["upn"] = req.User.UserPrincipalName
-		c["unique_name"] = req.User.UserPrincipalName
-		c["name"] = req.User.DisplayName
+		c["oid"] = u.ID
+		c["sub"] = pairwiseSub(u.ID, GraphAudience)
+		c["upn"] = u.UserPrincipalName
+		c["unique_name"] = u.UserPrincipalName
+		c["name"] = u.DisplayName
+		if u.GivenName != "" {
+			c["given_name"] = u.GivenName
+		}
+		if u.Surname != "" {
+			c["family_name"] = u.Surname
+		}
+		c["acct"] = 0
+		c["acr"] = "1"
+		c["amr"] = []string{"pwd"}
 		c["scp"] = strings.Join(req.Scopes, " ")
+		wids := []string{}
+		for _, r := range u.Roles {
+			if id := RoleTemplateID(r); id != "" {
+				wids = append(wids, id)
+			}
+		}
+		c["wids"] = append(wids, defaultMemberRole)
 	} else {
+		if acr == "" {
+			acr = "1"
+		}
 		c["idtyp"] = "app"
+		c["idp"] = iss
 		c["oid"] = req.SPObjectID
 		c["sub"] = req.SPObjectID
 		if len(req.Roles) > 0 {
 			c["roles"] = req.Roles
 		}
 	}
-	tok, err := e.signJWT(c, map[string]any{"nonce": base64.RawURLEncoding.EncodeToString([]byte(NewGUID()))})
+	c["appidacr"] = acr
+	k := e.keys.current()
+	tok, err := signJWTWith(k, c, map[string]any{"x5t": k.KID, "nonce": base64.RawURLEncoding.EncodeToString([]byte(NewGUID()))})
 	return tok, exp, err
 }
 

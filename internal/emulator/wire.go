@@ -37,7 +37,11 @@ func graphHeaders(w http.ResponseWriter, r *http.Request) string {
 // writeGraphJSON answers with a Graph JSON body.
 func writeGraphJSON(w http.ResponseWriter, r *http.Request, status int, body any) {
 	graphHeaders(w, r)
-	w.Header().Set("Content-Type", graphContentType)
+	ct := graphContentType
+	if noMetadata(r) {
+		body, ct = withoutControlInfo(body), graphContentTypeNoMetadata
+	}
+	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -83,6 +83,12 @@ func run(ctx context.Context, out, log io.Writer, bin string, latency time.Durat
 				fmt.Sprintf("%d calls one after another, replayed over plain HTTP (facts/samples.md §3); no consent, no user-flow link", s.ScriptCall)})
 	}
 
+	vrows, err := versusRows(ctx, log, bin, runs, short)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, vrows...)
+
 	lags := []time.Duration{2 * time.Second, 10 * time.Second}
 	lagRuns := min(runs, 3)
 	if short {
@@ -213,4 +219,73 @@ func moduleRoot() (string, error) {
 		}
 		d = p
 	}
+}
+
+// versusRows is the side-by-side row: the same job by the CLI for Microsoft 365 and by our tool
+// against one emulator per configuration (latency per call, service principals in the tenant,
+// replication lag), every tool's runs interleaved. -short runs one configuration once.
+func versusRows(ctx context.Context, log io.Writer, bin string, runs int, short bool) ([]row, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	p, err := bench.FindM365(root)
+	if err != nil {
+		return nil, err
+	}
+	type config struct {
+		latency time.Duration
+		sps     int
+		lag     time.Duration
+	}
+	configs := []config{{0, 2, 0}, {50 * time.Millisecond, 2, 0}, {0, 500, 0}, {50 * time.Millisecond, 500, 0}, {0, 2, 2 * time.Second}}
+	if short {
+		configs = configs[:1]
+	}
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
+	var rows []row
+	for _, c := range configs {
+		fmt.Fprintf(log, "versus m365: %s per call, %d service principals, %s of lag…\n", c.latency, c.sps, c.lag)
+		vs, err := bench.RunVersus(ctx, p, bin, c.latency, c.sps, c.lag, runs)
+		if err != nil {
+			return nil, fmt.Errorf("versus m365: %w", err)
+		}
+		where := fmt.Sprintf("%s per call, %d service principals", ms(c.latency), c.sps)
+		if c.lag > 0 {
+			where += fmt.Sprintf(", %s of replication lag", c.lag)
+		}
+		for _, pair := range [][2]bench.ToolRun{{vs.M365, vs.Apply}, {vs.M365Login, vs.Init}} {
+			them, us := pair[0], pair[1]
+			ratio := "n/a"
+			switch {
+			case them.Median > 0 && us.Median > 0:
+				ratio = fmt.Sprintf("ours %.2f× faster", them.Median.Seconds()/us.Median.Seconds())
+				if us.Median > them.Median {
+					ratio = fmt.Sprintf("ours %.2f× slower", us.Median.Seconds()/them.Median.Seconds())
+				}
+			case us.Median > 0:
+				ratio = "only ours finished"
+			}
+			for _, t := range []bench.ToolRun{them, us} {
+				result := ms(t.Median)
+				if t.Median == 0 {
+					result = "failed"
+				}
+				rounds := fmt.Sprintf("in %d dependent rounds", t.Rounds)
+				if c.latency == 0 {
+					rounds = "(rounds: see the 50 ms rows; with no latency side-by-side calls rarely overlap)"
+				}
+				note := fmt.Sprintf("%d calls (%d Graph) %s; %d/%d finished", t.Calls, t.Graph, rounds, t.Runs-t.Failures, t.Runs)
+				if t.Failures > 0 {
+					note += fmt.Sprintf("; a failed run left: %s (%s)", t.Left, strings.ReplaceAll(t.Err, "|", "/"))
+				}
+				ref, rat := "", ""
+				if t.Tool == us.Tool {
+					ref, rat = them.Tool+" "+ms(them.Median), ratio
+				}
+				rows = append(rows, row{fmt.Sprintf("same job side by side, %s: %s", where, t.Tool), result, ref, rat, note})
+			}
+		}
+	}
+	return rows, nil
 }

@@ -26,6 +26,20 @@ function emulated(host) {
   return host === 'login.microsoftonline.com' || host === 'graph.microsoft.com' || host.endsWith('.ciamlogin.com');
 }
 
+// EMULATOR_HOSTS_REFUSED, when set, is a file each refused destination is appended to, so a test
+// sees an attempt to leave loopback even when the client swallows the error (telemetry does).
+function refuse(host, port) {
+  const msg = `emulator-hosts.js: refusing a connection to ${host}:${port} (tests stay on loopback)`;
+  if (process.env.EMULATOR_HOSTS_REFUSED) {
+    try {
+      require('fs').appendFileSync(process.env.EMULATOR_HOSTS_REFUSED, `${host}:${port}\n`);
+    } catch {
+      // the error below still stops the connection
+    }
+  }
+  throw new Error(msg);
+}
+
 function loopback(host) {
   host = String(host || '').toLowerCase();
   return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
@@ -54,7 +68,7 @@ tls.connect = function connect(...args) {
     options.port = emuPort;
     delete options.path;
   } else if (!loopback(host) && !options.socket) {
-    throw new Error(`emulator-hosts.js: refusing a connection to ${host}:${port} (tests stay on loopback)`);
+    refuse(host, port);
   }
   return realTLSConnect.call(this, options, ...rest);
 };
@@ -64,7 +78,7 @@ const realNetConnect = net.connect;
 function guardedNetConnect(...args) {
   const o = args[0] !== null && typeof args[0] === 'object' ? args[0] : { port: args[0], host: typeof args[1] === 'string' ? args[1] : 'localhost' };
   if (!o.path && !loopback(o.host || 'localhost') && !(o.host === emuHost)) {
-    throw new Error(`emulator-hosts.js: refusing a connection to ${o.host}:${o.port} (tests stay on loopback)`);
+    refuse(o.host, o.port);
   }
   return realNetConnect.apply(this, args);
 }
