@@ -35,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -243,7 +244,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	go func() { defer wg.Done(); r.waitListening(watchCtx) }()
 	if o.Emulator != nil && o.Emulator.AdminToken != "" {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.watchEmulator(watchCtx) }()
+		go func() {
+			defer wg.Done()
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+			defer cancel()
+			r.watchEmulator(watchCtx, final)
+		}()
 	}
 
 	exited := make(chan error, 1)
@@ -346,10 +352,12 @@ func (r *run) environment(ctx context.Context, rt Runtime, work, events string) 
 	emu := r.o.Emulator
 	if emu != nil {
 		set("ENTRA_QUICKSTART_EMULATOR_ADDR", emu.Addr)
-		// No region discovery (IMDS) and no proxy for the emulator's traffic.
-		for _, k := range []string{"MSAL_FORCE_REGION", "REGION_NAME", "AZURE_REGIONAL_AUTHORITY_NAME"} {
-			set(k, "")
-		}
+		// No region discovery (IMDS: MSAL Python reads these; set even empty, MSAL refuses
+		// the value) and no proxy for the emulator's traffic.
+		env = slices.DeleteFunc(env, func(kv string) bool {
+			k, _, _ := strings.Cut(kv, "=")
+			return k == "MSAL_FORCE_REGION" || k == "REGION_NAME" || k == "AZURE_REGIONAL_AUTHORITY_NAME"
+		})
 		set("NO_PROXY", "localhost,127.0.0.1,::1")
 		set("no_proxy", "localhost,127.0.0.1,::1")
 	}
@@ -536,47 +544,65 @@ func (r *run) waitListening(ctx context.Context) {
 	}
 }
 
-// watchEmulator follows the emulator's request log: the steps the browser and the sample take
-// there, from the start of this run.
-func (r *run) watchEmulator(ctx context.Context) {
+// logWatch reads the emulator's request log.
+type logWatch struct {
+	client *http.Client
+	seen   int
+	warned bool
+}
+
+func (r *run) newLogWatch() (*logWatch, error) {
+	pem, err := os.ReadFile(r.o.Emulator.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &logWatch{client: &http.Client{Timeout: 5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}, nil
+}
+
+// poll reports the requests logged since the last poll (from the start of this run).
+func (r *run) poll(ctx context.Context, w *logWatch) {
 	emu := r.o.Emulator
-	pem, err := os.ReadFile(emu.CAFile)
+	recs, err := fetchRequests(ctx, w.client, emu.URL, emu.AdminToken)
+	if err != nil {
+		if !w.warned && ctx.Err() == nil {
+			w.warned = true
+			r.emit(Event{Kind: Unwatched, Status: verify.NotChecked, Detail: "the emulator's request log could not be read (" + err.Error() + "); is the emulator still running?"})
+		}
+		return
+	}
+	if len(recs) < w.seen {
+		w.seen = 0 // the log was emptied
+	}
+	for _, rec := range recs[w.seen:] {
+		if !rec.Time.Before(r.start) {
+			r.logged(rec)
+		}
+	}
+	w.seen = len(recs)
+}
+
+// watchEmulator follows the emulator's request log until ctx ends, then reads it once more
+// (within final's time) for the steps of the last moments.
+func (r *run) watchEmulator(ctx, final context.Context) {
+	w, err := r.newLogWatch()
 	if err != nil {
 		r.emit(Event{Kind: Unwatched, Status: verify.NotChecked, Detail: "the emulator's request log is not watched: " + err.Error()})
 		return
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	defer client.CloseIdleConnections()
-	seen := 0
-	warned := false
+	defer w.client.CloseIdleConnections()
 	t := time.NewTicker(r.o.Poll)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			r.poll(final, w)
 			return
 		case <-t.C:
+			r.poll(ctx, w)
 		}
-		recs, err := fetchRequests(ctx, client, emu.URL, emu.AdminToken)
-		if err != nil {
-			if !warned && ctx.Err() == nil {
-				warned = true
-				r.emit(Event{Kind: Unwatched, Status: verify.NotChecked, Detail: "the emulator's request log could not be read (" + err.Error() + "); is the emulator still running?"})
-			}
-			continue
-		}
-		if len(recs) < seen {
-			seen = 0 // the log was emptied
-		}
-		for _, rec := range recs[seen:] {
-			if rec.Time.Before(r.start) {
-				continue
-			}
-			r.logged(rec)
-		}
-		seen = len(recs)
 	}
 }
 

@@ -1,5 +1,6 @@
 'use strict';
-// A test app that does what the two Node quickstart samples do, in one file. The config comes
+// A test app that does what the two Node quickstart samples do, in one file, started by the
+// samples' own package.json (npm start: node ./bin/www, or node server.js). The config comes
 // from .env in the current folder through dotenv, as the samples read it:
 //  - workforce (ms-identity-node App, AuthProvider.js): CLOUD_INSTANCE + TENANT_ID is the
 //    authority; before the first sign-in the app itself fetches instance discovery from
