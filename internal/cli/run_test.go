@@ -13,6 +13,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +30,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/emustate"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
+	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
@@ -166,7 +168,7 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			run := exec.Command(bin, "run", "--dir", dir, "--sample", c.sample)
+			run := exec.Command(bin, "run", "--dir", dir) // the sample found by what init recorded
 			run.Env = append(env, "ENTRA_QUICKSTART_HOME="+home, "NO_COLOR=1")
 			var stdout, stderr syncBuffer
 			run.Stdout, run.Stderr = &stdout, &stderr
@@ -395,5 +397,46 @@ func signOutThroughSample(ctx context.Context, t *testing.T, c *http.Client, app
 	}
 	if !strings.HasPrefix(back.String(), app) {
 		t.Fatalf("sign-out returned to %s, not to the sample", back)
+	}
+}
+
+// TestRunSaysWhenTheEmulatorIsNotRunning: a sample configured for an emulator that stopped gets
+// no start: run names the emulator and how to start it again (with its data file, from the
+// running state it left), or run --emulator for the built-in one.
+func TestRunSaysWhenTheEmulatorIsNotRunning(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("ENTRA_QUICKSTART_HOME", home)
+	e, m, dir := seededCheckout(t, emulatortest.Seed(t), "node-workforce")
+	s, _, errOut := ui.Test("")
+	if code := Main(context.Background(), []string{"init", "--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--sample", m.ID,
+		"--dir", dir, "--no-input", "--yes", "--no-verify"}, s); code != ExitOK {
+		t.Fatalf("init: exit %d\n%s", code, errOut)
+	}
+	_, port, _ := net.SplitHostPort(e.Addr())
+	stale := emustate.Running{URL: e.URL(), Addr: "127.0.0.1:1", CAFile: e.CAFile(), DataFile: "/srv/rehearsal.json", PID: 1}
+	if _, err := emustate.Write(filepath.Join(home, emustate.Folder), stale); err != nil {
+		t.Fatal(err)
+	}
+	s, _, errOut = ui.Test("")
+	if code := Main(context.Background(), []string{"run", "--dir", dir}, s); code != ExitError {
+		t.Fatalf("run: exit %d, want %d\n%s", code, ExitError, errOut)
+	}
+	want := "entra-quickstart emulator --listen 127.0.0.1:" + port + " --data /srv/rehearsal.json"
+	if !strings.Contains(errOut.String(), "which is not running") || !strings.Contains(errOut.String(), want) {
+		t.Errorf("run's error does not say the emulator is not running and %q:\n%s", want, errOut)
+	}
+	// The built-in emulator's port: run --emulator.
+	if err := os.MkdirAll(filepath.Join(home, "emulator"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "emulator", "port"), []byte(port+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, _, errOut = ui.Test("")
+	if code := Main(context.Background(), []string{"run", "--dir", dir}, s); code != ExitError {
+		t.Fatalf("run: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), "entra-quickstart run --emulator") {
+		t.Errorf("run's error does not suggest run --emulator for the built-in emulator:\n%s", errOut)
 	}
 }
