@@ -90,6 +90,7 @@ func (e *Emulator) identityRoutes() []route {
 		}),
 		rt("login.instance", http.MethodGet, `/common/discovery/instance`, e.handleInstanceDiscovery),
 		rt("login.discovery", http.MethodGet, tenantSeg+`/v2\.0/\.well-known/openid-configuration`, e.handleDiscovery),
+		rt("login.discovery.v1", http.MethodGet, tenantSeg+`/\.well-known/openid-configuration`, e.handleDiscoveryV1),
 		rt("login.keys", http.MethodGet, tenantSeg+`/discovery(?:/v2\.0)?/keys`, e.handleKeys),
 		rt("login.authorize", "", tenantSeg+`/oauth2/v2\.0/authorize`, e.handleAuthorize),
 		rt("login.credentials", "", tenantSeg+`/login`, e.handleLoginPost),
@@ -99,6 +100,7 @@ func (e *Emulator) identityRoutes() []route {
 		rt("login.devicecode", http.MethodPost, tenantSeg+`/oauth2/v2\.0/devicecode`, e.handleDeviceCode),
 		rt("login.deviceauth", "", tenantSeg+`/oauth2/deviceauth`, e.handleDeviceAuth),
 		rt("login.logout", "", tenantSeg+`/oauth2/v2\.0/logout`, e.handleLogout),
+		rt("login.logout.v1", "", tenantSeg+`/oauth2/logout`, e.handleLogoutV1),
 	}
 }
 

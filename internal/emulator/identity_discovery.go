@@ -102,6 +102,63 @@ func (e *Emulator) discoveryDoc(a authority) map[string]any {
 	return doc
 }
 
+// handleDiscoveryV1 serves the v1 document {authority}/.well-known/openid-configuration (no
+// /v2.0), which the `identity` package reads for its sign-out (facts/endpoints.md §2.5, §2.6):
+// endpoints under /oauth2/ without v2.0, the tenant GUID in them, issuer
+// https://sts.windows.net/{tid}/ (the v1 tokens' issuer), and jwks_uri .../common/discovery/keys.
+func (e *Emulator) handleDiscoveryV1(w http.ResponseWriter, r *http.Request, ps params) {
+	var doc map[string]any
+	if e.withAuthority(w, r, ps, func(a authority) { doc = e.discoveryDocV1(a) }) {
+		writeMetadata(w, doc)
+	}
+}
+
+// discoveryDocV1 is the v1 document: the fields of a captured common document (facts
+// §2.6), with the tenant form's GUID endpoints. External ID's v1 document was never captured
+// (unverified upstream): it takes the same shape on the {sub}.ciamlogin.com/{tid} endpoints.
+func (e *Emulator) discoveryDocV1(a authority) map[string]any {
+	base := a.endpointBase()
+	issuer, region := "https://sts.windows.net/{tenantid}/", any(nil)
+	if a.tenant != nil {
+		issuer, region = "https://sts.windows.net/"+a.tenant.ID+"/", "NA"
+	}
+	jwks := a.site.base + "/common/discovery/keys"
+	if a.site.kind == siteCIAM {
+		jwks = base + "/discovery/keys"
+	}
+	doc := map[string]any{
+		"token_endpoint":                        base + "/oauth2/token",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"jwks_uri":                              jwks,
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		"scopes_supported":                      []string{"openid"},
+		"issuer":                                issuer,
+		"microsoft_multi_refresh_token":         true,
+		"authorization_endpoint":                base + "/oauth2/authorize",
+		"device_authorization_endpoint":         base + "/oauth2/devicecode",
+		"http_logout_supported":                 true,
+		"frontchannel_logout_supported":         true,
+		"end_session_endpoint":                  base + "/oauth2/logout",
+		"claims_supported": []string{"sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
+			"msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"},
+		"check_session_iframe":  base + "/oauth2/checksession",
+		"userinfo_endpoint":     base + "/openid/userinfo",
+		"kerberos_endpoint":     base + "/kerberos",
+		"tenant_region_scope":   region,
+		"cloud_instance_name":   "microsoftonline.com",
+		"cloud_graph_host_name": "graph.windows.net",
+		"msgraph_host":          strings.TrimPrefix(a.site.graphBase, "https://"),
+		"rbac_url":              "https://pas.windows.net",
+	}
+	if a.site.kind == siteCIAM {
+		delete(doc, "kerberos_endpoint")
+	}
+	return doc
+}
+
 // jwk is one key of the JWKS, in Entra's shape (kid == x5t, x5c, per-key issuer).
 type jwk struct {
 	Kty    string   `json:"kty"`
@@ -143,13 +200,26 @@ func bigEndian(v int) []byte {
 	return b
 }
 
-// knownAliases is instance discovery's metadata for the public cloud's sign-in hosts.
+// cloudMetadata is instance discovery's metadata as Entra answers it, for every cloud, whatever
+// host was asked about (facts/endpoints.md §1.2, a recorded answer).
+var cloudMetadata = []map[string]any{
+	{"preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net", "aliases": knownAliases},
+	{"preferred_network": "login.partner.microsoftonline.cn", "preferred_cache": "login.partner.microsoftonline.cn", "aliases": []string{"login.partner.microsoftonline.cn", "login.chinacloudapi.cn"}},
+	{"preferred_network": "login.microsoftonline.de", "preferred_cache": "login.microsoftonline.de", "aliases": []string{"login.microsoftonline.de"}},
+	{"preferred_network": "login.microsoftonline.us", "preferred_cache": "login.microsoftonline.us", "aliases": []string{"login.microsoftonline.us", "login.usgovcloudapi.net"}},
+	{"preferred_network": "login-us.microsoftonline.com", "preferred_cache": "login-us.microsoftonline.com", "aliases": []string{"login-us.microsoftonline.com"}},
+}
+
+// knownAliases are the public cloud's sign-in hosts.
 var knownAliases = []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}
 
-// handleInstanceDiscovery serves /common/discovery/instance (api-version 1.0 and 1.1): it
-// vouches for the host the client asks about when the emulator serves it (the public cloud's
-// names, *.ciamlogin.com, its local base), and answers invalid_instance for any other host, as
-// Entra does for a host that is not Microsoft's.
+// handleInstanceDiscovery serves /common/discovery/instance (api-version 1.0 and 1.1) as Entra
+// does: 200 with the clouds' metadata and the tenant discovery endpoint beside the asked
+// authorization endpoint (the tenant segment echoed as given), or 400 invalid_instance
+// (AADSTS50049) for a host that is not a sign-in host. The emulator's own hosts are sign-in
+// hosts here: its local base (localhost:PORT or 127.0.0.1:PORT) and *.ciamlogin.com get an
+// entry of their own, as a cloud's host does, so a client that looks its authority's host up in
+// `aliases` (msal-node, the Node workforce sample's own call) finds it.
 func (e *Emulator) handleInstanceDiscovery(w http.ResponseWriter, r *http.Request, _ params) {
 	q := r.URL.Query()
 	ver := q.Get("api-version")
@@ -161,43 +231,49 @@ func (e *Emulator) handleInstanceDiscovery(w http.ResponseWriter, r *http.Reques
 	if ae == "" {
 		ae = s.loginBase + "/common/oauth2/v2.0/authorize"
 	}
+	unknown := func() {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_instance", aadsts(e.now(), 50049, "Unknown or invalid instance."))
+	}
 	u, err := url.Parse(ae)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_instance", aadsts(e.now(), 50049, "Unknown or invalid instance."))
+		unknown()
 		return
 	}
-	host := strings.ToLower(u.Host)
-	hostName := strings.TrimSuffix(strings.TrimSuffix(host, ":443"), ".")
-	local := strings.TrimPrefix(e.base, "https://")
-	loopback := hostName == local || "127.0.0.1:"+portOf(e.ln.Addr()) == hostName
+	hostName := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(u.Host), ":443"), ".")
 	known := false
-	for _, a := range knownAliases {
-		known = known || a == hostName
+	for _, m := range cloudMetadata {
+		for _, a := range m["aliases"].([]string) {
+			known = known || a == hostName
+		}
 	}
-	if !known && !loopback && !strings.HasSuffix(hostName, ".ciamlogin.com") {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_instance", aadsts(e.now(), 50049, "Unknown or invalid instance."))
+	own := e.isLocalHost(hostName) || (strings.HasSuffix(hostName, ".ciamlogin.com") && !strings.Contains(hostName, ":"))
+	if !known && !own {
+		unknown()
 		return
 	}
-	// The tenant discovery endpoint sits beside the authorization endpoint.
+	// The tenant discovery endpoint sits beside the authorization endpoint: v1 or v2.0 as asked.
 	p := u.Path
-	tde := ae
+	tde := u.Scheme + "://" + u.Host + "/common/v2.0/.well-known/openid-configuration"
 	if i := strings.Index(p, "/oauth2/"); i >= 0 {
-		prefix := p[:i]
 		suffix := "/v2.0/.well-known/openid-configuration"
-		if !strings.Contains(p, "/v2.0/") {
+		if !strings.HasPrefix(p[i:], "/oauth2/v2.0/") {
 			suffix = "/.well-known/openid-configuration"
 		}
-		tde = u.Scheme + "://" + u.Host + prefix + suffix
+		tde = u.Scheme + "://" + u.Host + p[:i] + suffix
 	}
-	meta := []map[string]any{
-		{"preferred_network": "login.microsoftonline.com", "preferred_cache": "login.windows.net", "aliases": knownAliases},
-	}
-	if !known {
+	meta := append([]map[string]any(nil), cloudMetadata...)
+	if own {
 		meta = append(meta, map[string]any{"preferred_network": hostName, "preferred_cache": hostName, "aliases": []string{hostName}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeMetadata(w, map[string]any{
 		"tenant_discovery_endpoint": tde,
 		"api-version":               ver,
 		"metadata":                  meta,
 	})
+}
+
+// isLocalHost reports whether host[:port] is the emulator's local base.
+func (e *Emulator) isLocalHost(hostPort string) bool {
+	port := portOf(e.ln.Addr())
+	return hostPort == strings.TrimPrefix(e.base, "https://") || hostPort == "localhost:"+port || hostPort == "127.0.0.1:"+port
 }

@@ -289,7 +289,7 @@ func TestCrossTenantSignInIsRefused(t *testing.T) {
 
 func TestSignOutLikeTheSamples(t *testing.T) {
 	var calls []string
-	app := httptestTLS(t, func(r *http.Request) { calls = append(calls, r.URL.Query().Get("sid")) })
+	app := httptestApp(t, func(r *http.Request) { calls = append(calls, r.URL.Query().Get("sid")) })
 	e := start(t, Options{})
 	ex := tenantOfType(e, ExternalID)
 	ta := addApp(t, e, appSpec{kind: ExternalID, redirects: []string{testRedirect, "http://localhost:3000"}, consent: "openid profile offline_access",
@@ -320,10 +320,12 @@ func TestSignOutLikeTheSamples(t *testing.T) {
 	}
 }
 
-// httptestTLS is a local HTTPS app whose handler sees every request; it returns its base URL.
-func httptestTLS(t *testing.T, seen func(*http.Request)) string {
+// httptestApp is a local app whose handler sees every request; it returns its base URL. It
+// answers plain HTTP on loopback, which a browser frames from an https page (loopback is
+// potentially trustworthy), as the scripted browser does.
+func httptestApp(t *testing.T, seen func(*http.Request)) string {
 	t.Helper()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen(r) }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen(r) }))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

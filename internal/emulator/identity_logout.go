@@ -1,15 +1,8 @@
 package emulator
 
 import (
-	"context"
-	"crypto/tls"
-	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"sync"
-	"syscall"
-	"time"
 )
 
 // handleLogout is the end-session endpoint (GET or POST): it signs the browser out (the SSO
@@ -19,12 +12,26 @@ import (
 // of the app named by client_id or id_token_hint (or, when neither is sent, of an app the ended
 // session signed in to); otherwise it shows "You signed out of your account".
 //
-// Front-channel logout happens twice on purpose: the page loads each URL in a hidden iframe,
-// as Entra's does, and the emulator itself also issues the GET once, before answering, so a
-// test driving the sign-out over HTTP (no browser) observes it deterministically. That
-// server-side call only goes to loopback addresses (localhost apps, whose certificates are
-// usually self-signed, so TLS is not verified there) and never leaves the machine.
+// Front-channel logout is the browser's, as Entra's is (facts/endpoints.md §4): the signed-out
+// page loads each URL in a hidden iframe, and the emulator itself never calls an app. A browser
+// may not load a frame (a public https page framing http://localhost, a self-signed certificate,
+// Private Network Access): then the app is not told, as with Entra. The scripted browser
+// (emuclient) loads the frames as a browser would.
 func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps params) {
+	e.logout(w, r, ps, false)
+}
+
+// handleLogoutV1 is the v1 end-session endpoint {authority}/oauth2/logout, the
+// end_session_endpoint of the v1 document (the `identity` package's sign-out, facts
+// §2.5): it signs out as v2.0 does (never an account picker), but returns to a
+// post_logout_redirect_uri whose origin (scheme, host and port) is that of a registered redirect
+// URI ("only works if the base of the uri is registered", facts §5; the Python samples send their
+// home page http://localhost:5000/ with /getAToken registered).
+func (e *Emulator) handleLogoutV1(w http.ResponseWriter, r *http.Request, ps params) {
+	e.logout(w, r, ps, true)
+}
+
+func (e *Emulator) logout(w http.ResponseWriter, r *http.Request, ps params, v1 bool) {
 	_ = r.ParseForm()
 	q := r.Form
 	var fail *aadstsError
@@ -60,7 +67,7 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 				break
 			}
 			if c, ok := e.findClient(d, ref.tenant, ref.appID); ok {
-				if _, ok := matchRedirect(c.app, plr); ok {
+				if ok := logoutTargetAllowed(c.app, plr, v1); ok {
 					redirect = redirectTarget(plr)
 					if st, has := q["state"]; has {
 						u, _ := url.Parse(redirect)
@@ -77,9 +84,6 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 		renderErrorPage(w, "", *fail)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	callFrontChannel(ctx, front)
 	if len(front) == 0 && redirect != "" {
 		w.Header().Set("Location", redirect)
 		w.Header().Set("Cache-Control", "no-store, no-cache")
@@ -87,6 +91,35 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request, ps param
 		return
 	}
 	renderPage(w, http.StatusOK, "signedout", pageData{Title: "Sign out", Tenant: tenantName, FrontChannel: front, PostLogoutURL: redirect})
+}
+
+// logoutTargetAllowed reports whether sign-out may return to plr: a registered redirect URI
+// (v2.0), or for v1 a URI on the origin of one.
+func logoutTargetAllowed(app *Application, plr string, v1 bool) bool {
+	if _, ok := matchRedirect(app, plr); ok {
+		return true
+	}
+	if !v1 {
+		return false
+	}
+	req, err := url.Parse(plr)
+	if err != nil || req.Fragment != "" || req.User != nil || req.Host == "" {
+		return false
+	}
+	for _, uris := range [][]string{app.Web.RedirectURIs, app.PublicClient.RedirectURIs, app.Spa.RedirectURIs} {
+		for _, reg := range uris {
+			if ru, err := url.Parse(reg); err == nil && ru.Host != "" {
+				origin := *ru
+				origin.Path, origin.RawPath, origin.RawQuery = "/", "", ""
+				withPath := *req
+				withPath.Path, withPath.RawPath, withPath.RawQuery = "/", "", ""
+				if redirectMatches(origin.String(), withPath.String()) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // appRef names an app as seen from a tenant.
@@ -167,53 +200,4 @@ func (e *Emulator) frontChannelURLs(d *Directory, acc *account) []string {
 		urls = append(urls, u.String())
 	}
 	return urls
-}
-
-// callFrontChannel issues GET on each URL at once and waits for all (bounded by ctx). Errors
-// are ignored: an app that is not running must not stop the sign-out.
-func callFrontChannel(ctx context.Context, urls []string) {
-	if len(urls) == 0 {
-		return
-	}
-	c := loopbackClient()
-	var wg sync.WaitGroup
-	for _, u := range urls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			if err != nil {
-				return
-			}
-			resp, err := c.Do(req)
-			if err == nil {
-				resp.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	c.CloseIdleConnections()
-}
-
-// loopbackClient reaches only loopback addresses; since nothing else is reachable it can skip
-// TLS verification, which local apps with self-signed certificates need.
-func loopbackClient() *http.Client {
-	d := &net.Dialer{Timeout: 2 * time.Second, Control: func(network, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return fmt.Errorf("front-channel logout: %s is not a loopback address", address)
-		}
-		return nil
-	}}
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:     d.DialContext,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback only, see above
-			Proxy:           nil,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

@@ -205,7 +205,7 @@ func TestKeyRotationIsPickedUpByGoOIDC(t *testing.T) {
 func TestFrontChannelLogoutAndPostLogoutRedirect(t *testing.T) {
 	var mu sync.Mutex
 	var sids []string
-	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.URL.Path == "/signout-callback-oidc" {

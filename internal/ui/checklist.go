@@ -17,6 +17,7 @@ const (
 	StepFailed     StepStatus = "failed"
 	StepSkipped    StepStatus = "skipped"     // does not apply
 	StepNotChecked StepStatus = "not_checked" // applies, and this run could not see it
+	StepWarning    StepStatus = "warning"     // applies, not seen for a reason outside the config; still a pass
 )
 
 // Step is one line of a checklist, as plain data.
@@ -84,7 +85,7 @@ func writeStep(w io.Writer, s Styles, r Step) {
 		mark = s.Fail.Render(MarkFail)
 	case StepSkipped:
 		mark = s.Skip.Render(MarkSkip)
-	case StepNotChecked:
+	case StepNotChecked, StepWarning:
 		mark = s.Warn.Render(MarkWarn) // applies to the sample, and this run could not see it
 	default:
 		mark = s.Running.Render(MarkRunning)
@@ -94,7 +95,7 @@ func writeStep(w io.Writer, s Styles, r Step) {
 		line += s.Muted.Render(" — " + r.Detail)
 	}
 	fmt.Fprintln(w, line)
-	if (r.Status == StepFailed || r.Status == StepNotChecked) && r.Diagnosis != nil {
+	if (r.Status == StepFailed || r.Status == StepNotChecked || r.Status == StepWarning) && r.Diagnosis != nil {
 		writeDiagnosis(w, s, r.Diagnosis)
 	}
 }
@@ -129,20 +130,29 @@ func Summary(w io.Writer, s Styles, r Check) {
 	if n := len(r.Refusals); n > 0 {
 		fmt.Fprintln(w, s.Muted.Render(fmt.Sprintf("%d request(s) refused: %s", n, strings.Join(r.Refusals, "; "))))
 	}
-	passed, skipped := 0, 0
+	passed, skipped, warned := 0, 0, 0
 	for _, st := range r.Steps {
 		switch st.Status {
 		case StepPassed:
 			passed++
 		case StepSkipped:
 			skipped++
+		case StepWarning:
+			warned++
 		}
 	}
 	switch {
 	case r.OK:
 		msg := fmt.Sprintf("%s All %d checks passed", MarkOK, passed)
+		var notes []string
 		if skipped > 0 {
-			msg += fmt.Sprintf(" (%d not applicable to this sample)", skipped)
+			notes = append(notes, fmt.Sprintf("%d not applicable to this sample", skipped))
+		}
+		if warned > 0 {
+			notes = append(notes, fmt.Sprintf("%d with a warning above", warned))
+		}
+		if len(notes) > 0 {
+			msg += " (" + strings.Join(notes, ", ") + ")"
 		}
 		fmt.Fprintln(w, s.OK.Render(msg+": the sample's configuration signs people in."))
 	default:

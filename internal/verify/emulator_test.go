@@ -8,8 +8,10 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/samples"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
@@ -95,10 +97,30 @@ func emulatorConfig(e *emulatortest.Emulator, a *emuApp, realHosts bool, redirec
 // driveEmulator plays the browser over HTTP with the emulator's form driver: start page, sign
 // in on the emulator's login page, callback, sign out, post-logout page.
 func driveEmulator(t *testing.T, e *emulatortest.Emulator, user string) func(ctx context.Context, start string) error {
+	return driveEmulatorBlocking(t, e, user, "")
+}
+
+// framesBlocked is a browser that refuses to load one path in a frame (as a browser refuses a
+// public page's iframe to a private address).
+type framesBlocked struct {
+	rt   http.RoundTripper
+	path string
+}
+
+func (f framesBlocked) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.path != "" && r.URL.Path == f.path {
+		return nil, fmt.Errorf("the browser blocked the frame %s", r.URL.Redacted())
+	}
+	return f.rt.RoundTrip(r)
+}
+
+// driveEmulatorBlocking is driveEmulator with a browser that does not load blockPath.
+func driveEmulatorBlocking(t *testing.T, e *emulatortest.Emulator, user, blockPath string) func(ctx context.Context, start string) error {
 	return func(ctx context.Context, start string) error {
 		jar, _ := cookiejar.New(nil)
 		c := e.Client()
 		c.Jar = jar
+		c.Transport = framesBlocked{rt: c.Transport, path: blockPath}
 		stop := func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse }
 		b := &httpBrowser{c: c}
 		if st, _, body, err := b.get(ctx, start); err != nil || !strings.Contains(body, `id="signin"`) {
@@ -142,6 +164,31 @@ func driveEmulator(t *testing.T, e *emulatortest.Emulator, user string) func(ctx
 			return fmt.Errorf("post-logout %d %v: %.600s", st, err, body)
 		}
 		return nil
+	}
+}
+
+// TestFrontChannelNotObservedIsAWarning: the browser signs in and out but does not load
+// Entra's front-channel iframe (browsers may block a public page's frame to localhost), so the
+// call never arrives: the check passes with a warning that says why, not a failure.
+func TestFrontChannelNotObservedIsAWarning(t *testing.T) {
+	e := emulatortest.New(t)
+	redirect, post, front := localURIs(t, "http")
+	a := registerApp(t, e, emulator.Workforce, []string{redirect, post}, front)
+	cfg := emulatorConfig(e, a, true, redirect, post, front)
+	fu, _ := url.Parse(front)
+	rep, err, _, derr := runWith(t, cfg, Options{HTTPClient: e.Client(), FrontChannelGrace: time.Second}, driveEmulatorBlocking(t, e, a.user, fu.Path))
+	if err != nil || derr != nil || !rep.OK() || rep.ExitCode() != 0 || rep.Outcome != "passed" {
+		t.Fatalf("run: %v drive: %v ok %v exit %d outcome %s\n%s", err, derr, rep.OK(), rep.ExitCode(), rep.Outcome, statuses(rep))
+	}
+	st := rep.Step(StepFrontChannel)
+	if st.Status != Warning || st.Diagnosis == nil || st.Diagnosis.Code != "warning:front_channel_not_observed" ||
+		!strings.Contains(st.Diagnosis.Explanation, "iframe") || !strings.Contains(st.Detail, front) {
+		t.Fatalf("front-channel step: %+v %+v", st, st.Diagnosis)
+	}
+	for _, s := range Steps() {
+		if s != StepFrontChannel && rep.Step(s).Status != Passed {
+			t.Errorf("%s = %s", s, rep.Step(s).Status)
+		}
 	}
 }
 

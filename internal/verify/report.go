@@ -60,10 +60,16 @@ const (
 	// NotChecked: the step applies to this sample but this run could not observe it (the
 	// Diagnosis says why and what to do). It is not a pass: the report is not OK.
 	NotChecked Status = "not_checked"
+	// Warning: the step applies, this run could not observe it, and the reason lies outside the
+	// sample's configuration (a browser may refuse Entra's sign-out iframe to a localhost app);
+	// the Diagnosis gives the reason. The report stays OK.
+	Warning Status = "warning"
 )
 
 // Done reports whether the status is final.
-func (s Status) Done() bool { return s == Passed || s == Failed || s == Skipped || s == NotChecked }
+func (s Status) Done() bool {
+	return s == Passed || s == Failed || s == Skipped || s == NotChecked || s == Warning
+}
 
 // StepResult is one line of the checklist.
 type StepResult struct {
@@ -136,14 +142,14 @@ type Report struct {
 	DurationMS int64     `json:"duration_ms"`
 }
 
-// OK reports whether every step passed or was skipped as not applicable (a step that applies
-// but was not checked is not OK).
+// OK reports whether every step passed, was skipped as not applicable, or ended with a warning
+// (a step that applies but was not checked is not OK).
 func (r Report) OK() bool {
 	if len(r.Steps) == 0 {
 		return false
 	}
 	for _, s := range r.Steps {
-		if s.Status != Passed && s.Status != Skipped {
+		if s.Status != Passed && s.Status != Skipped && s.Status != Warning {
 			return false
 		}
 	}

@@ -25,7 +25,7 @@ func TestDiagnosesCoverCodes(t *testing.T) {
 		"AADSTS50148", "AADSTS90002", "AADSTS50105", "AADSTS53003", "AADSTS131010",
 		"oauth:access_denied", "oauth:invalid_client", "oauth:invalid_grant", "oauth:consent_required",
 		"graph:InvalidAuthenticationToken", "graph:Authorization_RequestDenied",
-		"timeout:authorize", "timeout:sign_out", "timeout:front_channel_logout", "timeout:browser", "timeout:signed_in",
+		"timeout:authorize", "timeout:sign_out", "warning:front_channel_not_observed", "timeout:browser", "timeout:signed_in",
 		"timeout:no_browser", "local:no_tid", "local:auto_sign_in", "local:front_channel_port_busy", "local:front_channel_port_denied",
 		"local:front_channel_elsewhere"}
 	for _, c := range codes {

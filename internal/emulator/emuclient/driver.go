@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // The driver signs a person in through the emulator's pages over plain HTTP, the way a browser
@@ -103,7 +105,8 @@ func SignIn(ctx context.Context, client *http.Client, authorizeURL string, opts 
 
 // SignOut follows an end-session URL and returns where the emulator sends the browser after
 // (the post_logout_redirect_uri), or nil when it stays on "You signed out of your account".
-// Use the same client (cookie jar) as for the sign-in, so the emulator knows the session.
+// Use the same client (cookie jar) as for the sign-in, so the emulator knows the session. On the
+// signed-out page it loads the front-channel logout iframes with client, as a browser does.
 func SignOut(ctx context.Context, client *http.Client, logoutURL string) (*url.URL, error) {
 	d, err := newDriver(client, logoutURL)
 	if err != nil {
@@ -259,8 +262,10 @@ func (d *driver) run(ctx context.Context, method, target string, form url.Values
 			f := p.forms["devicecode"]
 			method, target, form = http.MethodPost, f.resolve(u), f.values(map[string]string{"otc": form.Get("otc"), "action": "code"})
 		case p.links["post-logout"] != "":
+			d.loadFrames(ctx, u, p)
 			return &Arrival{Method: http.MethodGet, URL: mustParse(resolveRef(u, p.links["post-logout"]))}, nil
 		case strings.Contains(body, "You signed out of your account"):
+			d.loadFrames(ctx, u, p)
 			return nil, errSignedOut
 		case strings.Contains(body, "on your device. You may now close this window"):
 			return nil, errDeviceDone
@@ -272,6 +277,31 @@ func (d *driver) run(ctx context.Context, method, target string, form url.Values
 		}
 	}
 	return nil, fmt.Errorf("emulator driver: more than %d steps without reaching the app", maxDriverSteps)
+}
+
+// loadFrames loads the page's iframes (the front-channel logout URLs on the signed-out page) as
+// a browser does: GET each src with this client, at once, answers and errors ignored, before the
+// page's script moves on to the post-logout redirect.
+func (d *driver) loadFrames(ctx context.Context, base *url.URL, p *parsedPage) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, src := range p.frames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, resolveRef(base, src), nil)
+			if err != nil {
+				return
+			}
+			req.Header.Set("Accept", "text/html")
+			if resp, err := d.c.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func mustParse(s string) *url.URL {
@@ -346,9 +376,10 @@ func (f *htmlForm) values(set map[string]string) url.Values {
 }
 
 type parsedPage struct {
-	forms map[string]*htmlForm // by id (the form_post page's by its id too)
-	links map[string]string    // href by id
-	body  string
+	forms  map[string]*htmlForm // by id (the form_post page's by its id too)
+	links  map[string]string    // href by id
+	frames []string             // iframe srcs, in page order
+	body   string
 }
 
 var (
@@ -356,6 +387,7 @@ var (
 	reInput  = regexp.MustCompile(`(?is)<input\b([^>]*)>`)
 	reButton = regexp.MustCompile(`(?is)<button\b([^>]*)>`)
 	reLink   = regexp.MustCompile(`(?is)<a\b([^>]*)>`)
+	reFrame  = regexp.MustCompile(`(?is)<iframe\b([^>]*)>`)
 	reAttr   = regexp.MustCompile(`(?s)([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)')`)
 	reByID   = regexp.MustCompile(`(?is)<[a-z]+\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</[a-z]+>`)
 	reTags   = regexp.MustCompile(`(?s)<[^>]*>`)
@@ -397,6 +429,11 @@ func parsePage(body string) *parsedPage {
 			id = fa["name"]
 		}
 		p.forms[id] = f
+	}
+	for _, m := range reFrame.FindAllStringSubmatch(body, -1) {
+		if src := attrs(m[1])["src"]; src != "" {
+			p.frames = append(p.frames, src)
+		}
 	}
 	for _, m := range reLink.FindAllStringSubmatch(body, -1) {
 		la := attrs(m[1])
