@@ -11,6 +11,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"fmt"
+	"crypto/x509"
 	"html"
 	"io"
 	"net"
@@ -100,14 +103,18 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 		app    string // testdata folder shaped like the sample
 		me     string // the app's page that calls Graph /me
 		env    []string
+		// builtin: init --emulator and run --emulator (the built-in emulator, started by run
+		// again for the sample), instead of a standalone emulator found by its running state.
+		builtin bool
 	}{
-		{"node-workforce", "node/sample-app", "/users/profile", nil},
-		{"node-external", "node/sample-app", "/users/profile", nil},
-		{"flask-workforce", "python/flask-app", "/call_api", nil},
+		{"node-workforce", "node/sample-app", "/users/profile", nil, false},
+		{"node-external", "node/sample-app", "/users/profile", nil, false},
+		{"flask-workforce", "python/flask-app", "/call_api", nil, false},
 		// The External ID Python samples call no API unless SCOPE and ENDPOINT are set; the test
 		// sets them in the environment (dotenv never overrides it), to Graph under its real name.
-		{"flask-external", "python/flask-app", "/call_api", []string{"SCOPE=User.Read", "ENDPOINT=https://graph.microsoft.com/v1.0/me"}},
-		{"django-external", "python/django-app", "/call_api", []string{"SCOPE=User.Read", "ENDPOINT=https://graph.microsoft.com/v1.0/me"}},
+		{"flask-external", "python/flask-app", "/call_api", []string{"SCOPE=User.Read", "ENDPOINT=https://graph.microsoft.com/v1.0/me"}, false},
+		{"django-external", "python/django-app", "/call_api", []string{"SCOPE=User.Read", "ENDPOINT=https://graph.microsoft.com/v1.0/me"}, false},
+		{"node-workforce", "node/sample-app", "/users/profile", nil, true},
 	}
 	var venv, nodeModules string
 	for _, c := range cases {
@@ -121,7 +128,11 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	for _, c := range cases {
-		t.Run(c.sample, func(t *testing.T) {
+		name := c.sample
+		if c.builtin {
+			name += "/built-in"
+		}
+		t.Run(name, func(t *testing.T) {
 			m, err := samples.Lookup(c.sample)
 			if err != nil {
 				t.Fatal(err)
@@ -150,8 +161,13 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 			}
 			env = append(env, c.env...)
 
-			r, err := runBinary(bin, home, nil, "init", "--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--sample", c.sample,
-				"--dir", dir, "--no-input", "--yes", "--no-verify")
+			target := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile()}
+			runArgs := []string{"run", "--dir", dir} // the sample found by what init recorded
+			if c.builtin {
+				target = []string{"--emulator"}
+				runArgs = append(runArgs, "--emulator")
+			}
+			r, err := runBinary(bin, home, nil, append([]string{"init", "--sample", c.sample, "--dir", dir, "--no-input", "--yes", "--no-verify"}, target...)...)
 			if err != nil || r.code != 0 {
 				t.Fatalf("init: %v, exit %d\n%s", err, r.code, r.stderr)
 			}
@@ -168,7 +184,10 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			run := exec.Command(bin, "run", "--dir", dir) // the sample found by what init recorded
+			// The sample's port is fixed by its redirect URI; another test (the sign-in check's
+			// server) may hold it for a moment.
+			waitPortFree(ctx, t, m.Port)
+			run := exec.Command(bin, runArgs...)
 			run.Env = append(env, "ENTRA_QUICKSTART_HOME="+home, "NO_COLOR=1")
 			var stdout, stderr syncBuffer
 			run.Stdout, run.Stderr = &stdout, &stderr
@@ -209,16 +228,20 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 			}
 			waitFor("Listening:")
 
-			ti, _ := e.Info().Tenant(emuclient.TenantType(m.TenantType))
+			info, roots := e.Info(), e.CAPool()
+			if c.builtin {
+				info, roots = builtinEmulator(ctx, t, home)
+			}
+			ti, _ := info.Tenant(emuclient.TenantType(m.TenantType))
 			user := ti.Users[0]
-			browser := emuclient.LoopbackBrowser(e.CAPool())
+			browser := emuclient.LoopbackBrowser(roots)
 			app := strings.TrimRight(m.AppURL, "/")
 			signInThroughSample(ctx, t, browser, app, emuclient.SignInOptions{Username: user.UserPrincipalName, Password: user.Password})
 			page := get(ctx, t, browser, app+c.me)
 			if !strings.Contains(html.UnescapeString(page), user.UserPrincipalName) {
 				t.Fatalf("the sample's Graph page does not show %s:\n%s", user.UserPrincipalName, page)
 			}
-			signOutThroughSample(ctx, t, browser, app, page, e.URL())
+			signOutThroughSample(ctx, t, browser, app, page, info.URL)
 			waitFor("Sign-out:")
 			waitFor("Graph /me:")
 
@@ -247,6 +270,51 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// builtinEmulator is the info and CA of the built-in emulator run --emulator started, read as
+// its files in the config folder hold them.
+func builtinEmulator(ctx context.Context, t *testing.T, home string) (emuclient.Info, *x509.CertPool) {
+	t.Helper()
+	dir := filepath.Join(home, "emulator")
+	pem, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	port, err := os.ReadFile(filepath.Join(dir, "port"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := emuclient.ReadAdminToken(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 10 * time.Second}
+	defer c.CloseIdleConnections()
+	info, err := emuclient.FetchInfo(ctx, c, "https://localhost:"+strings.TrimSpace(string(port)), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *info, roots
+}
+
+// waitPortFree waits until nothing listens on the loopback port.
+func waitPortFree(ctx context.Context, t *testing.T, port int) {
+	t.Helper()
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("localhost:%d", port), time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		select {
+		case <-ctx.Done():
+			t.Fatalf("port %d stays busy", port)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
