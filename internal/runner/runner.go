@@ -103,6 +103,11 @@ type Options struct {
 	Poll time.Duration
 	// StopGrace is how long the sample has to stop after the interrupt (default 5s).
 	StopGrace time.Duration
+	// RedeemWait is how long after a callback with a code the emulator's log may go without a
+	// token request before the code counts as never redeemed (default 10s). Libraries such as
+	// identity catch the redemption's error and answer the callback with a redirect, so the
+	// callback's own status cannot tell.
+	RedeemWait time.Duration
 }
 
 // Kind is the step an event reports.
@@ -164,6 +169,11 @@ type run struct {
 	start time.Time
 	// hookOffset is how far the hooks' file has been read.
 	hookOffset int64
+	// codes counts the callbacks that brought a code, tokens the token requests the emulator
+	// logged; waiting is since when codes outnumber tokens, reported the codes count last
+	// reported as never redeemed.
+	codes, tokens, reported int
+	waiting                 time.Time
 }
 
 func (r *run) emit(e Event) {
@@ -186,6 +196,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 5 * time.Second
+	}
+	if o.RedeemWait <= 0 {
+		o.RedeemWait = 10 * time.Second
 	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
@@ -496,6 +509,10 @@ func (r *run) hook(ev hookEvent) {
 			what := "an authorization code"
 			if !ev.Code {
 				what = "an ID token"
+			} else {
+				r.mu.Lock()
+				r.codes++
+				r.mu.Unlock()
 			}
 			r.emit(Event{Kind: Callback, Status: verify.Passed, Detail: fmt.Sprintf("the browser brought %s to %s (%s); the sample answered %d", what, ev.Path, ev.Method, ev.Status)})
 		}
@@ -582,6 +599,26 @@ func (r *run) poll(ctx context.Context, w *logWatch) {
 		}
 	}
 	w.seen = len(recs)
+	r.checkRedeemed(time.Now())
+}
+
+// checkRedeemed reports a code the sample was given but never redeemed at the token endpoint.
+func (r *run) checkRedeemed(now time.Time) {
+	r.mu.Lock()
+	switch {
+	case r.codes <= r.tokens:
+		r.waiting = time.Time{}
+	case r.waiting.IsZero():
+		r.waiting = now
+	}
+	late := !r.waiting.IsZero() && now.Sub(r.waiting) >= r.o.RedeemWait && r.reported < r.codes
+	if late {
+		r.reported = r.codes
+	}
+	r.mu.Unlock()
+	if late {
+		r.emit(Event{Kind: Redeemed, Status: verify.Failed, Detail: fmt.Sprintf("the sample got an authorization code but did not redeem it at the emulator's token endpoint within %s: its output above says why (a library error it caught, or a token endpoint it could not reach or trust)", r.o.RedeemWait)})
+	}
 }
 
 // watchEmulator follows the emulator's request log until ctx ends, then reads it once more
@@ -651,6 +688,9 @@ func (r *run) logged(rec requestRecord) {
 		}
 		r.emit(Event{Kind: Authorize, Status: st, Detail: detail})
 	case rec.Route == "login.token" && rec.Method == http.MethodPost:
+		r.mu.Lock()
+		r.tokens++
+		r.mu.Unlock()
 		var d *verify.Diagnosis
 		switch rec.Status {
 		case http.StatusUnauthorized:

@@ -249,3 +249,45 @@ func TestMissingProgram(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCodeNeverRedeemed: a callback with a code that the sample answered well, but no token
+// request in the emulator's log afterwards (the identity package catches a failed redemption
+// and redirects home): reported as a failed code exchange.
+func TestCodeNeverRedeemed(t *testing.T) {
+	e := emulatortest.New(t)
+	py := testenv.Python(t)
+	port := freePort(t)
+	dir := writeScript(t, script{file: "main.py", source: `
+import http.server, os, threading, time, urllib.request
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", "/")
+        self.end_headers()
+srv = http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+try:
+    urllib.request.build_opener(NoRedirect).open("http://127.0.0.1:%s/cb?code=abc&state=x" % os.environ["PORT"])
+except Exception:
+    pass
+time.sleep(3)
+srv.shutdown()
+`})
+	res, err := Run(context.Background(), Options{Dir: dir, Command: py + " main.py", RedirectURI: fmt.Sprintf("http://localhost:%d/cb", port),
+		Emulator: &Emulator{URL: e.URL(), Addr: e.Addr(), CAFile: e.CAFile(), AdminToken: e.Info().AdminToken},
+		Env:      append(os.Environ(), fmt.Sprintf("PORT=%d", port)), Poll: 20 * time.Millisecond, RedeemWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var callback, unredeemed bool
+	for _, ev := range res.Events {
+		callback = callback || (ev.Kind == Callback && ev.Status == verify.Passed)
+		unredeemed = unredeemed || (ev.Kind == Redeemed && ev.Status == verify.Failed && strings.Contains(ev.Detail, "did not redeem"))
+	}
+	if !callback || !unredeemed {
+		t.Errorf("events %+v: want a passed callback and a code never redeemed", res.Events)
+	}
+}
