@@ -305,11 +305,16 @@ func builtinEmulator(ctx context.Context, t *testing.T, home string) (emuclient.
 func waitPortFree(ctx context.Context, t *testing.T, port int) {
 	t.Helper()
 	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("localhost:%d", port), time.Second)
-		if err != nil {
+		busy := false
+		for _, h := range []string{"127.0.0.1", "::1"} {
+			if c, err := net.DialTimeout("tcp", net.JoinHostPort(h, fmt.Sprint(port)), time.Second); err == nil {
+				c.Close()
+				busy = true
+			}
+		}
+		if !busy {
 			return
 		}
-		c.Close()
 		select {
 		case <-ctx.Done():
 			t.Fatalf("port %d stays busy", port)

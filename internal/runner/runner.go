@@ -241,6 +241,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = o.Dir, env, o.Stdout, o.Stderr
 	cmd.Stdin = nil
+	// A process the sample left behind may hold its output open after it exits: stop waiting.
+	cmd.WaitDelay = o.StopGrace
 	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return Result{}, fmt.Errorf("run: starting %q in %s: %w", o.Command, o.Dir, err)
