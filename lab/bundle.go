@@ -144,6 +144,10 @@ func (cfg *Config) handout(a Attendee, m *marker) handoutData {
 	if s.TenantType == samples.External {
 		d.TenantKind = "External ID"
 	}
+	if d.Emulated {
+		// The sample's bare start command can neither reach the emulator nor trust its CA.
+		d.Run = s.RunWithTool("")
+	}
 	for _, f := range m.Files {
 		d.Copies = append(d.Copies, copyStep{From: configDir + "/" + f, To: f})
 		if slices.Contains(m.SecretFiles, configDir+"/"+f) {

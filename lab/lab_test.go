@@ -116,7 +116,13 @@ func checkBundles(t *testing.T, cfg Config, rep *Report, log *testkit.Log[Event]
 		}
 		md, _ := os.ReadFile(filepath.Join(bundle, "HANDOUT.md"))
 		copied := strings.TrimPrefix(a.SecretFiles[0], configDir+"/") // where the handout tells them to copy it
-		for _, want := range []string{a.ClientID, rep.TenantID, a.SecretFiles[0], "npm start", "git clone", "git check-ignore -v " + copied} {
+		// Against the emulator the sample starts with entra-quickstart run (its bare npm start
+		// could neither reach the emulator nor trust its CA).
+		start := "npm start"
+		if cfg.Cloud.Emulated() {
+			start = "entra-quickstart run"
+		}
+		for _, want := range []string{a.ClientID, rep.TenantID, a.SecretFiles[0], start, "git clone", "git check-ignore -v " + copied} {
 			if !strings.Contains(string(md), want) {
 				t.Errorf("%s: HANDOUT.md lacks %q", a.ID, want)
 			}

@@ -412,3 +412,15 @@ func (m *Manifest) HasPlaceholder(s string) (string, bool) {
 	}
 	return "", false
 }
+
+// RunWithTool is the Run steps with the sample's start command (the last one) replaced by
+// `entra-quickstart run` and args: the command that starts the sample with what it needs to
+// reach the emulator and trust its CA, and watches the sign-in. A sample configured for the
+// emulator runs this way, never with its bare start command (which would reach nothing).
+func (m *Manifest) RunWithTool(args string) []string {
+	if len(m.Run) == 0 {
+		return nil
+	}
+	out := append([]string(nil), m.Run[:len(m.Run)-1]...)
+	return append(out, strings.TrimSpace("entra-quickstart run "+args))
+}

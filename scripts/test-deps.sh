@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need when it is missing: Debian's chromium, python3-msal and
-# python3-dotenv, openssl and git, node and npm, and the npm peers of testdata/node from their lock file.
+# Installs what the tests need when it is missing: Debian's chromium, python3-msal,
+# python3-dotenv and python3-venv, the Python samples' libraries (identity, Flask, Django, MSAL
+# Python) in a venv under testdata/python from their hash-pinned lock file, openssl and git,
+# node and npm, and the npm peers of testdata/node from their lock file.
 # It installs with apt-get when it may (root, or sudo without a password); otherwise it says
 # what to run. Under CI a missing tool makes the tests fail, never skip.
 set -euo pipefail
@@ -16,6 +18,7 @@ if [ ! -x /usr/bin/python3 ]; then
 else
   /usr/bin/python3 -c 'import msal' 2>/dev/null || need_apt+=(python3-msal)
   /usr/bin/python3 -c 'import dotenv' 2>/dev/null || need_apt+=(python3-dotenv)
+  /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 fi
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
@@ -37,4 +40,17 @@ if [ ! -f "$stamp" ] || ! cmp -s testdata/node/package-lock.json "$stamp"; then
   echo "test-deps: npm ci in testdata/node" >&2
   (cd testdata/node && npm ci --no-audit --no-fund --loglevel=error)
   cp testdata/node/package-lock.json "$stamp"
+fi
+
+# The Python samples' libraries (identity with Flask and Django, MSAL Python), exactly as locked
+# with hashes, in a venv of their own under the test tree. Re-installed when the lock changed.
+venv=testdata/python/.venv
+pystamp=$venv/.lock-stamp
+if [ ! -f "$pystamp" ] || ! cmp -s testdata/python/requirements.lock "$pystamp"; then
+  echo "test-deps: pip install --require-hashes into $venv" >&2
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r testdata/python/requirements.lock
+  "$venv/bin/python" -m pip check -q >/dev/null
+  cp testdata/python/requirements.lock "$pystamp"
 fi

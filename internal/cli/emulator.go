@@ -16,6 +16,7 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emustate"
 )
 
 // EmulatorOptions are the flags of `entra-quickstart emulator`.
@@ -46,6 +47,9 @@ func newEmulatorCmd(g *GlobalOptions) *cobra.Command {
 		Short: "Run the built-in emulator of Entra ID and Microsoft Graph on this machine",
 		Long: `Run the built-in emulator of Microsoft Entra ID (workforce and External ID) and Microsoft Graph
 as a standalone HTTPS server, for rehearsing a workshop or pointing a real sample app at it.
+While it runs, 'entra-quickstart run' in a sample's folder configured for it (init --emulator-url)
+starts the sample with what it needs to reach this emulator and trust its CA, and watches the
+sign-in; it finds the emulator through the running state this command keeps in the config folder.
 
 The first line on stdout is one JSON object: the emulator's url, the path of its CA certificate
 (ca_file), the admin_token its admin endpoints (<url>/_emulator/...) require as a bearer token
@@ -153,6 +157,17 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	if f, ok := o.IO.Out.(*os.File); ok {
 		_ = f.Sync()
 	}
+	// The running state `entra-quickstart run` finds this emulator by (the port a sample's
+	// config names); removed when it stops.
+	if dir, err := emustate.Dir(); err == nil {
+		rec := emustate.Running{URL: info.URL, Addr: info.Addr, CAFile: info.CAFile, DataFile: o.Data, PID: os.Getpid(), Started: time.Now().UTC(),
+			AdminTokenFile: filepath.Join(filepath.Dir(info.CAFile), emuclient.AdminTokenFile)}
+		if p, err := emustate.Write(dir, rec); err != nil {
+			fmt.Fprintf(o.IO.Err, "Note: %v; 'entra-quickstart run' will not find this emulator by itself.\n", err)
+		} else {
+			defer func() { _ = emustate.Remove(p, rec.PID) }()
+		}
+	}
 	printEmulatorHelp(o.IO.Err, e, info)
 	<-cmd.Context().Done()
 	why := "Ctrl-C"
@@ -179,6 +194,7 @@ func printEmulatorHelp(w io.Writer, e *emulator.Emulator, info emuclient.Info) {
 	fmt.Fprintf(w, `
 Use it (the admin token is in %[4]s, readable only by you):
   entra-quickstart init --emulator-url %[1]s --ca-file %[2]s
+  entra-quickstart run          (in the configured sample's folder: starts it against this emulator)
   TOKEN=$(cat %[4]s)
   curl --cacert %[2]s -H "Authorization: Bearer $TOKEN" %[1]s/_emulator/info
   Graph:      %[1]s/v1.0/organization (bearer token from the tenant's token endpoint)

@@ -16,12 +16,15 @@ import (
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/emustate"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 )
 
 // TestEmulatorCommandFirstLine runs `emulator --listen 127.0.0.1:0 --data F` and checks the
 // contract of its first stdout line, then that the emulator answers and stops on cancel.
 func TestEmulatorCommandFirstLine(t *testing.T) {
+	home := t.TempDir() // the running state goes to the config folder
+	t.Setenv("ENTRA_QUICKSTART_HOME", home)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -89,6 +92,12 @@ func TestEmulatorCommandFirstLine(t *testing.T) {
 	if st, err := os.Stat(data); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("--data file: %v %v, want mode 0600", err, st)
 	}
+	// The running state `run` finds it by, removed when it stops.
+	stateDir := filepath.Join(home, emustate.Folder)
+	rec, err := emustate.Find(stateDir, info.URL+"/tenant")
+	if err != nil || rec.CAFile != info.CAFile || rec.DataFile != data || rec.PID != os.Getpid() {
+		t.Errorf("running state: %+v, %v", rec, err)
+	}
 	cancel()
 	go io.Copy(io.Discard, pr)
 	select {
@@ -99,8 +108,11 @@ func TestEmulatorCommandFirstLine(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("emulator did not stop on cancel")
 	}
-	if !strings.Contains(errOut.String(), "CA certificate:") {
-		t.Errorf("no human help on stderr: %s", errOut)
+	if !strings.Contains(errOut.String(), "CA certificate:") || !strings.Contains(errOut.String(), "entra-quickstart run") {
+		t.Errorf("no human help on stderr, or it does not name entra-quickstart run: %s", errOut)
+	}
+	if left, _ := filepath.Glob(filepath.Join(stateDir, "*.json")); len(left) != 0 {
+		t.Errorf("running state left after the emulator stopped: %v", left)
 	}
 }
 
@@ -128,6 +140,7 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 // TestEmulatorCommandSettingsFlags: the settings flags reach every tenant's settings, --b2c adds
 // the B2C tenant, and the first line lists each person's roles.
 func TestEmulatorCommandSettingsFlags(t *testing.T) {
+	t.Setenv("ENTRA_QUICKSTART_HOME", t.TempDir()) // its running state stays out of the real config folder
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()

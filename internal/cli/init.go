@@ -148,6 +148,9 @@ func runInit(ctx context.Context, o *InitOptions) error {
 		return journeyErr(err) // nothing to report beyond the error: the steps said what happened
 	}
 	res := newInitResult(m, out, o.ShowSecret)
+	if o.Emulator || o.EmulatorURL != "" {
+		res.emulatorRun(m, out.Location, o.Emulator)
+	}
 	render := func(exitCode int) error { return ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, exitCode) }
 	if o.DryRun {
 		fmt.Fprintf(o.IO.Err, "Dry run: nothing was changed. The configuration would go to %s.\n", out.Location.Dir)

@@ -54,7 +54,9 @@ type InitResult struct {
 	Files      []fileResult `json:"files,omitempty"`
 	Warnings   []string     `json:"warnings,omitempty"`
 	Run        []string     `json:"run,omitempty"`
-	Verify     *checkResult `json:"verify,omitempty"`
+	// RunNote says what the run commands need (the emulator they run against), when they need it.
+	RunNote string       `json:"run_note,omitempty"`
+	Verify  *checkResult `json:"verify,omitempty"`
 	// HandOffs are steps your role may not take, skipped and left to someone who may.
 	HandOffs []HandOff `json:"hand_offs,omitempty"`
 }
@@ -138,11 +140,13 @@ func (o *InitOptions) nextCommand(cmd, dir, sample string) string {
 
 // runCommands are the commands that run the sample, from the folder it is in. Config-only output
 // has no sample beside it: first get the sample and copy the written files into its folder.
-func runCommands(m *samples.Manifest, loc journey.Location, cred samples.CredentialKind) []string {
+// start are the commands that start it (the manifest's own, or `entra-quickstart run` for the
+// emulator).
+func runCommands(m *samples.Manifest, loc journey.Location, cred samples.CredentialKind, start []string) []string {
 	if !loc.ConfigOnly {
 		cmds := []string{"cd " + shellQuote(loc.Dir)}
 		cmds = append(cmds, m.Install...)
-		return append(cmds, m.Run...)
+		return append(cmds, start...)
 	}
 	sampleDir := path.Join(m.DownloadDir(), m.Folder) // in a clone, which is named after the repository
 	cmds := []string{"git clone --depth 1 --branch " + shellQuote(m.Branch) + " " + m.RepositoryURL()}
@@ -157,7 +161,23 @@ func runCommands(m *samples.Manifest, loc journey.Location, cred samples.Credent
 	}
 	cmds = append(cmds, "cd "+shellQuote(sampleDir))
 	cmds = append(cmds, m.Install...)
-	return append(cmds, m.Run...)
+	return append(cmds, start...)
+}
+
+// emulatorRun makes the run commands start the sample with `entra-quickstart run`: the config
+// names the emulator, which the sample's bare start command could neither reach nor trust, and
+// the built-in emulator (--emulator) stopped when init ended. builtin: init ran with --emulator.
+func (r *InitResult) emulatorRun(m *samples.Manifest, loc journey.Location, builtin bool) {
+	if r.DryRun || len(r.Run) == 0 {
+		return
+	}
+	args, note := "", "Run it while the emulator runs: 'entra-quickstart run' finds it, gives the sample what it needs to reach it and trust its CA, and watches the sign-in."
+	if builtin {
+		args = "--emulator"
+		note = "The built-in emulator stopped when this command ended: 'entra-quickstart run --emulator' starts it again (same port and directory) for as long as the sample runs, gives the sample what it needs to reach it and trust its CA, and watches the sign-in."
+	}
+	r.Run = runCommands(m, loc, samples.CredentialKind(r.Credential), m.RunWithTool(args))
+	r.RunNote = note
 }
 
 func shellQuote(s string) string {
@@ -272,6 +292,9 @@ func (r *InitResult) Print(w io.Writer, st ui.Styles) {
 	for _, c := range r.Run {
 		fmt.Fprintf(w, "    %s\n", st.Code.Render(c))
 	}
+	if r.RunNote != "" {
+		fmt.Fprintf(w, "  %s\n", r.RunNote)
+	}
 }
 
 // newInitResult is init's result from the journey's outcome (as far as it got: a dry run stops
@@ -311,7 +334,7 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 		}
 		res.Warnings = out.Written.Warnings
 	}
-	res.Run = runCommands(m, loc, r.Credential)
+	res.Run = runCommands(m, loc, r.Credential, m.Run)
 	if out.SignIn != nil && len(out.SignIn.Steps) > 0 {
 		res.Verify = newCheckResult(*out.SignIn)
 	}

@@ -29,7 +29,7 @@ func TestInitSaysHowTheCheckEnded(t *testing.T) {
 	}
 	for _, want := range []string{"The configuration was written, but the sign-in check failed.", "Graph /me: ", verifyCmd, doctorCmd,
 		"git clone --depth 1 --branch main https://github.com/Azure-Samples/ms-identity-docs-code-python",
-		"cp " + shellQuote(dir+"/.env") + " ms-identity-docs-code-python/flask-web-app/.env", "pip install -r requirements.txt", "flask run",
+		"cp " + shellQuote(dir+"/.env") + " ms-identity-docs-code-python/flask-web-app/.env", "pip install -r requirements.txt", "entra-quickstart run", "while the emulator runs",
 		".env holds the secret: git-ignore it there", "git check-ignore -v .env"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("failed check: the summary lacks %q:\n%s", want, out)

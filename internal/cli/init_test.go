@@ -164,8 +164,10 @@ func TestInitExistingCheckoutAndShowSecret(t *testing.T) {
 	if len(secrets) != 1 || !strings.Contains(out, secrets[0]) {
 		t.Fatalf("--show-secret did not show the secret:\n%s", out)
 	}
-	if !strings.Contains(out, "npm start") || !strings.Contains(out, "cd "+dir) {
-		t.Errorf("the summary does not say how to run the sample:\n%s", out)
+	// Against the built-in emulator, which stopped with init: run --emulator starts it again for
+	// the sample; the bare npm start would reach nothing.
+	if !strings.Contains(out, "entra-quickstart run --emulator") || strings.Contains(out, "npm start") || !strings.Contains(out, "cd "+dir) {
+		t.Errorf("the summary does not say how to run the sample against the emulator:\n%s", out)
 	}
 	if st, err := os.Stat(filepath.Join(dir, ".env")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf(".env: %v %v, want mode 0600", err, st)
