@@ -69,7 +69,8 @@ func runRun(ctx context.Context, o *RunOptions) error {
 	if err != nil {
 		return usagef("--dir: %w", err)
 	}
-	m, err := sampleInDir(o.Sample, dir)
+	// The same folders verify and doctor accept (the repository root of a checkout, say).
+	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, ""))
 	if err != nil {
 		return err
 	}
