@@ -42,6 +42,7 @@ type Result struct {
 	RoundTrips int
 
 	graceKey string
+	keep     []string
 }
 
 // HandOff is a step left to someone else: the action, who may take it, and what it means
@@ -102,7 +103,7 @@ func (r *Result) GoString() string { return r.String() }
 // converges on one app. An empty plan writes nothing. On error the Result holds what was done.
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	s := p.Spec
-	r := &Result{Tenant: p.Tenant, UniqueName: s.UniqueName, DisplayName: s.DisplayName, Credential: s.Credential.Kind, graceKey: p.graceKey}
+	r := &Result{Tenant: p.Tenant, UniqueName: s.UniqueName, DisplayName: s.DisplayName, Credential: s.Credential.Kind, graceKey: p.graceKey, keep: p.keep}
 	app := p.App
 	sp := p.ServicePrincipal
 	flow := p.Flow
@@ -304,6 +305,11 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return nil
 		})
 	}
+	if p.Has(LinkUserFlow) && p.FlowsHidden {
+		e.report("link the app to the user flow", Done, "handed off: your role may not read or link user flows")
+		r.HandOffs = append(r.HandOffs, HandOff{Step: LinkUserFlow, To: "a Global Administrator or an External ID User Flow Administrator",
+			What: fmt.Sprintf("the app (client id %s) is in no user flow (your role may not read or link user flows): in the admin center, External Identities > User flows > your sign-up and sign-in flow > Applications > Add application; sign-ups fail until then", r.AppID)})
+	}
 	if p.Has(LinkUserFlow) && flow != nil {
 		round = append(round, func() error {
 			step := "link the app to the user flow"
@@ -365,7 +371,8 @@ func (e *Engine) Retire(ctx context.Context, r *Result) error {
 	}
 	var fs []func() error
 	for _, pc := range app.Passwords {
-		if !ownCredential(pc.DisplayName) || strings.EqualFold(pc.KeyID, r.SecretKeyID) || strings.EqualFold(pc.KeyID, r.graceKey) {
+		if !ownCredential(pc.DisplayName) || strings.EqualFold(pc.KeyID, r.SecretKeyID) || strings.EqualFold(pc.KeyID, r.graceKey) ||
+			slices.ContainsFunc(r.keep, func(k string) bool { return strings.EqualFold(k, pc.KeyID) }) {
 			continue
 		}
 		fs = append(fs, func() error {
