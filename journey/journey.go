@@ -158,6 +158,8 @@ const (
 	StepVerify   Step = "check the sign-in"
 	// StepInUse notes what happens to older secrets other folders still use.
 	StepInUse Step = "older client secrets other folders use"
+	// StepPolicy notes what a tenant policy changed (a certificate instead of a secret).
+	StepPolicy Step = "the tenant's app management policy"
 )
 
 // SecretInUse is an older client secret of the app that the run's new secret would retire,
@@ -400,6 +402,27 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 		}
 	}
 	res, err := s.Engine.Apply(ctx, plan)
+	if pe := (*provision.PolicyError)(nil); errors.As(err, &pe) && pe.PasswordsBlocked && spec.Credential.Kind == samples.Secret && m.Supports(samples.Certificate) {
+		// The tenant allows no client secret and the sample accepts a certificate: switch,
+		// and say so. The app made so far is the same one: plan again and finish.
+		note := "the tenant's app management policy does not allow client secrets: using a certificate instead, which this sample accepts"
+		emit(Event{Step: StepPolicy, Status: Note, Detail: note})
+		spec.Credential.Kind = samples.Certificate
+		if req.SecretLifetime == 0 {
+			spec.Credential.Lifetime = provision.DefaultCertificateLifetime
+		}
+		out.Spec = spec
+		first := res
+		if plan, err = s.Engine.Plan(ctx, spec); err == nil {
+			out.Plan = plan
+			emit(Event{Step: StepPlan, Status: Done, Plan: plan})
+			if res, err = s.Engine.Apply(ctx, plan); res != nil {
+				res.Created = res.Created || first.Created
+				res.Actions = append(slices.Clone(first.Actions), res.Actions...)
+				res.Notes = append(append(slices.Clone(first.Notes), note), res.Notes...)
+			}
+		}
+	}
 	if err == nil && req.Retire == RetireAtOnce && plan.App != nil && res.Secret != "" {
 		// A secret made by an interrupted run reached no file: remove it now rather than leave a
 		// credential nobody holds (Retire keeps one older secret).
@@ -409,6 +432,10 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	}
 	release(err == nil)
 	if err != nil {
+		if res != nil && res.ObjectID != "" {
+			// What was made so far is this person's: on the record, reset finds it.
+			_ = s.record(ctx, req, res, dir, prev, nil, false)
+		}
 		return out, &StepError{Step: StepApply, Err: err}
 	}
 	out.Result = res

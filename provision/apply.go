@@ -37,6 +37,9 @@ type Result struct {
 	// HandOffs are planned steps the signed-in role may not take (Graph answered 403): skipped,
 	// with everything else done, and left to someone who may.
 	HandOffs []HandOff
+	// Notes say what a tenant policy changed (a shorter secret lifetime, a certificate instead
+	// of a secret).
+	Notes []string
 	// Actions are the kinds of change made; RoundTrips the dependent Graph rounds it took.
 	Actions    []ActionKind
 	RoundTrips int
@@ -218,9 +221,26 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		round = append(round, func() error {
 			step := "add a client secret"
 			e.report(step, Started, "")
-			end := e.now().Add(s.Credential.Lifetime)
 			name := CredentialPrefix + " " + e.now().UTC().Format("2006-01-02T15:04:05Z")
-			pc, secret, err := e.g.AddPassword(ctx, app.ID, name, end)
+			lifetime := s.Credential.Lifetime
+			pc, secret, err := e.g.AddPassword(ctx, app.ID, name, e.now().Add(lifetime))
+			// A policy's maximum lifetime is not shown to the tool's token: step down until
+			// one is allowed, and say so.
+			pe := policyRefusal(err)
+			for _, shorter := range shorterLifetimes(lifetime) {
+				if pe == nil || pe.PasswordsBlocked {
+					break
+				}
+				e.report(step, Retrying, fmt.Sprintf("%s refused a secret valid for %s; trying %s", pe.policy(), days(lifetime), days(shorter)))
+				lifetime = shorter
+				pc, secret, err = e.g.AddPassword(ctx, app.ID, name, e.now().Add(lifetime))
+				pe = policyRefusal(err)
+			}
+			if pe != nil {
+				pe.Tried = lifetime
+				e.report(step, Failed, "refused by "+pe.policy())
+				return pe
+			}
 			if err != nil {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
@@ -229,7 +249,15 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				r.Secret, r.SecretKeyID, r.SecretExpires = secret, pc.KeyID, pc.End
 				done(AddSecret)
 			})
-			e.report(step, Done, "valid until "+pc.End.UTC().Format(time.DateOnly))
+			detail := "valid until " + pc.End.UTC().Format(time.DateOnly)
+			if lifetime != s.Credential.Lifetime {
+				detail += fmt.Sprintf(", %s: the tenant's app management policy refused %s (run init again before it expires)", days(lifetime), days(s.Credential.Lifetime))
+				commit(func() {
+					r.Notes = append(r.Notes, fmt.Sprintf("the tenant's app management policy allows no client secret valid for %s: the new one is valid for %s, until %s; run init again before then",
+						days(s.Credential.Lifetime), days(lifetime), pc.End.UTC().Format(time.DateOnly)))
+				})
+			}
+			e.report(step, Done, detail)
 			return nil
 		})
 	}

@@ -199,15 +199,6 @@ func TestActionableErrors(t *testing.T) {
 			want: []string{"Directory_QuotaExceeded", "entra-quickstart reset"},
 		},
 		{
-			name: "secret lifetime policy",
-			setup: func(v *env) {
-				cfg := v.e.Faults()
-				cfg.MaxSecretLifetime = emulator.Duration(7 * 24 * time.Hour)
-				v.e.SetFaults(cfg)
-			},
-			want: []string{"CredentialInvalidLifetimeAsPerAppPolicy", "--secret-lifetime"},
-		},
-		{
 			name:  "no permission on app registrations",
 			setup: func(v *env) { v.withoutRole(Workforce, "Application.ReadWrite.All") },
 			want:  []string{"403", "Application Developer"},

@@ -609,3 +609,94 @@ func TestSecretAnotherFolderUses(t *testing.T) {
 		t.Errorf("after the confirmed run the app holds %v; want the second folder's %s and a new one, not %s", got, first[1], first[0])
 	}
 }
+
+// Each tenant policy with the path the tool takes: a secret lifetime over the policy's maximum
+// steps down and says so; one no step fits, or secrets blocked for a sample that takes only
+// secrets, is a clear stop naming the policy's restriction and who may change it, with the app
+// made so far on the record so reset removes it; secrets blocked for a sample that accepts a
+// certificate switch to one and say so; the tool's sign-in client not consented stops before
+// any write with the alternatives. (User consent off: TestHandedOffConsentAtFirstSignIn; app
+// registration off: TestPersonaMatrix.)
+func TestAppManagementPolicies(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name     string
+		policy   emulator.AppManagementPolicy
+		noTool   bool // the tool's sign-in client not consented
+		args     []string
+		wantCode int
+		want     []string
+		check    func(t *testing.T, app *emulator.Application, res InitResult)
+	}{
+		{name: "lifetime too long", policy: emulator.AppManagementPolicy{MaxPasswordLifetime: emulator.Duration(10 * day)}, args: []string{"--sample", "node-workforce"},
+			want: []string{"refused a secret valid for 30 days; trying 7 days", "the tenant's app management policy refused 30 days"},
+			check: func(t *testing.T, app *emulator.Application, res InitResult) {
+				if len(app.PasswordCredentials) != 1 || time.Until(app.PasswordCredentials[0].EndDateTime) > 7*day {
+					t.Errorf("the app's secrets %+v; want one valid for 7 days at most", app.PasswordCredentials)
+				}
+				if res.SecretExpires == nil || time.Until(*res.SecretExpires) > 7*day || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "valid for 7 days") {
+					t.Errorf("--json: expires %v, warnings %q; want 7 days, said", res.SecretExpires, res.Warnings)
+				}
+			}},
+		{name: "lifetime under a day", policy: emulator.AppManagementPolicy{MaxPasswordLifetime: emulator.Duration(12 * time.Hour)}, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"1 days (restriction passwordLifetime)", "00000000-0000-0000-0000-000000000000", "Security Administrator", "app registration is in place"}},
+		{name: "passwords blocked, secret-only sample", policy: emulator.AppManagementPolicy{BlockPasswordAddition: true}, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"does not allow client secrets (restriction passwordAddition)", "Security Administrator", "exempt this app"}},
+		{name: "passwords blocked, the sample accepts a certificate", policy: emulator.AppManagementPolicy{BlockPasswordAddition: true}, args: []string{"--sample", "aspnet-workforce", "--credential", "secret"},
+			want: []string{"using a certificate instead"},
+			check: func(t *testing.T, app *emulator.Application, res InitResult) {
+				if len(app.PasswordCredentials) != 0 || len(app.KeyCredentials) != 1 || res.Thumbprint == "" {
+					t.Errorf("the app holds %d secrets and %d certificates (json thumbprint %q); want one certificate", len(app.PasswordCredentials), len(app.KeyCredentials), res.Thumbprint)
+				}
+			}},
+		{name: "tool client not consented", noTool: true, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"AADSTS90094", "nothing was changed", "--auth azure-cli", "Application Administrator to run entra-quickstart once"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			s := emulator.DefaultSettings()
+			s.ToolConsentGranted, s.AppManagementPolicy = !tc.noTool, tc.policy
+			if err := e.SetSettings(ti.ID, s); err != nil {
+				t.Fatal(err)
+			}
+			lee := "lee@" + ti.Domain
+			h := t.TempDir()
+			e.ResetRequests()
+			code, out, errOut := asPerson(t, h, lee, remote, append([]string{"init", "--no-input", "--yes", "--no-verify", "--json", "--dir", t.TempDir()}, tc.args...)...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the output does not say %q:\n%s", w, errOut)
+				}
+			}
+			app := appOf(e, ti.ID, personID(t, e, ti.ID, lee))
+			if tc.noTool {
+				for _, r := range e.Requests() {
+					if r.Host == "graph.microsoft.com" && r.Method != "GET" {
+						t.Errorf("init wrote before stopping: %s %s", r.Method, r.Path)
+					}
+				}
+				return
+			}
+			if app == nil {
+				t.Fatalf("no app of lee's\n%s", errOut)
+			}
+			if tc.check != nil {
+				var res InitResult
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatalf("init --json: %v\n%s", err, out)
+				}
+				tc.check(t, app, res)
+			}
+			// Whatever the outcome, the app made is on the record: reset removes it.
+			if code, _, errOut := asPerson(t, h, lee, remote, "reset", "--no-input", "--yes"); code != ExitOK {
+				t.Fatalf("reset: exit %d\n%s", code, errOut)
+			}
+			if live, _ := tagged(e, ti.ID); len(live) != 0 {
+				t.Errorf("reset left %s", describeApps(live, nil))
+			}
+		})
+	}
+}
