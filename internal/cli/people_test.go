@@ -16,6 +16,7 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/provision"
 	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
 )
 
 // personID is the object id of a person of the emulator's tenant by UPN.
@@ -698,5 +699,49 @@ func TestAppManagementPolicies(t *testing.T) {
 				t.Errorf("reset left %s", describeApps(live, nil))
 			}
 		})
+	}
+}
+
+// Credential changes too close together answer 409 Directory_ConcurrencyViolation (the
+// emulator's credentialConcurrencyWindow, here longer than a run): a person's second init, in
+// another folder right after the first, meets it on its new secret (and on retiring the older
+// one), retries with backoff, says so, and converges: exit 0, the folder's secret on the app,
+// one older secret kept as the grace.
+func TestConcurrencyViolationConvergesThroughInit(t *testing.T) {
+	e, ti, remote := sharedTenant(t)
+	s := emulator.DefaultSettings()
+	s.ToolConsentGranted, s.CredentialConcurrencyWindow = true, emulator.Duration(3*time.Second)
+	if err := e.SetSettings(ti.ID, s); err != nil {
+		t.Fatal(err)
+	}
+	h, adele := t.TempDir(), "adele@"+ti.Domain
+	m, _ := samples.Lookup("node-workforce")
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i, d := range dirs {
+		code, _, errOut := asPerson(t, h, adele, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", d)
+		if code != ExitOK {
+			t.Fatalf("init %d: exit %d\n%s", i+1, code, errOut)
+		}
+		if i == 1 && !strings.Contains(errOut, "concurrent change") {
+			t.Errorf("the second init does not say it waited for a concurrent change:\n%s", errOut)
+		}
+	}
+	conflicts := 0
+	for _, r := range e.Requests() {
+		if r.Status == 409 {
+			conflicts++
+		}
+	}
+	if conflicts == 0 {
+		t.Fatal("no 409 Directory_ConcurrencyViolation was answered: the case tests nothing")
+	}
+	app := appOf(e, ti.ID, personID(t, e, ti.ID, adele))
+	cfg, err := templates.Read(m, dirs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := slices.ContainsFunc(app.PasswordCredentials, func(p emulator.PasswordCredential) bool { return p.SecretText == cfg.ClientSecret })
+	if !held || len(app.PasswordCredentials) != 2 {
+		t.Errorf("after %d conflicts: the folder's secret on the app %v, %d secrets (want it and one grace)", conflicts, held, len(app.PasswordCredentials))
 	}
 }
