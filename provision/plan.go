@@ -144,7 +144,7 @@ type Plan struct {
 	// FlowsHidden: the signed-in role may not read user flows (403), so linking the app to one
 	// is handed off (an External ID User Flow Administrator or Global Administrator does it).
 	FlowsHidden bool
-	Actions          []Action
+	Actions     []Action
 
 	// Notes are what a person must know about the plan beyond its actions (a secret another
 	// folder still uses, a policy that changed the credential); String shows them.

@@ -64,8 +64,10 @@ func tenantCases() []tenantCase {
 			Settings: func(s *emulator.Settings) { s.AppManagementPolicy.BlockPasswordAddition = true },
 			Want:     "using a certificate instead", Lift: nothing},
 		{Name: "secret lifetime over the policy", Sample: "node-workforce", Person: "adele", AdminConsent: true,
-			Settings: func(s *emulator.Settings) { s.AppManagementPolicy.MaxPasswordLifetime = emulator.Duration(10 * 24 * time.Hour) },
-			Want:     "trying 7 days", Lift: nothing},
+			Settings: func(s *emulator.Settings) {
+				s.AppManagementPolicy.MaxPasswordLifetime = emulator.Duration(10 * 24 * time.Hour)
+			},
+			Want: "trying 7 days", Lift: nothing},
 		{Name: "409 on credential changes", Sample: "node-workforce", Person: "adele", AdminConsent: true, Prime: true,
 			Settings: func(s *emulator.Settings) { s.CredentialConcurrencyWindow = emulator.Duration(5 * time.Second) },
 			Want:     "concurrent change", Lift: nothing},
