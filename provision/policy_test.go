@@ -68,7 +68,7 @@ func TestSecretPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := r.SecretExpires.Sub(time.Now())
+			got := time.Until(r.SecretExpires)
 			if got > time.Duration(tc.wantDays)*day || got < time.Duration(tc.wantDays)*day-time.Hour {
 				t.Errorf("the secret is valid for %s, want %d days", got, tc.wantDays)
 			}
