@@ -72,6 +72,11 @@ type Request struct {
 	// Confirm is asked before a plan that changes something is applied; nil applies without
 	// asking. Its error ends the run unchanged (a refusal or a no).
 	Confirm func(ctx context.Context, plan *provision.Plan) error
+	// ConfirmRetire is asked, after Confirm, when the new secret would retire older secrets that
+	// other folders on this machine's record still use (the plan's Notes name them): true removes
+	// them once the new one works, false keeps them, an error ends the run unchanged. Nil keeps
+	// them.
+	ConfirmRetire func(ctx context.Context, inUse []SecretInUse) (bool, error)
 	// Lock, when set, is taken once the folder is known (not for a dry run): one run at a time
 	// per folder and per app.
 	Lock func(dir, uniqueName string) (release func(), err error)
@@ -151,7 +156,50 @@ const (
 	StepWait     Step = "wait until the new credential works"
 	StepRetire   Step = "remove older client secrets"
 	StepVerify   Step = "check the sign-in"
+	// StepInUse notes what happens to older secrets other folders still use.
+	StepInUse Step = "older client secrets other folders use"
+	// StepPolicy notes what a tenant policy changed (a certificate instead of a secret).
+	StepPolicy Step = "the tenant's app management policy"
 )
+
+// SecretInUse is an older client secret of the app that the run's new secret would retire,
+// while other folders on this machine's record still hold it.
+type SecretInUse struct {
+	KeyID, Hint string
+	Folders     []string
+}
+
+func (u SecretInUse) String() string {
+	return fmt.Sprintf("the client secret %s (%s…) that %s still uses", u.KeyID, u.Hint, strings.Join(u.Folders, ", "))
+}
+
+// secretsInUse lists the secrets the plan retires that another folder on record holds: a
+// folder other than dir, still configured for this app.
+func secretsInUse(plan *provision.Plan, prev *state.App, m *samples.Manifest, dir string) []SecretInUse {
+	if prev == nil || plan.App == nil {
+		return nil
+	}
+	var out []SecretInUse
+	for _, pc := range plan.Retiring() {
+		folders := prev.FoldersUsing(pc.KeyID)
+		if strings.EqualFold(prev.SecretKeyID, pc.KeyID) && prev.Folder != "" {
+			folders = append(folders, prev.Folder)
+		}
+		u := SecretInUse{KeyID: pc.KeyID, Hint: pc.Hint}
+		for _, f := range folders {
+			if filepath.Clean(f) == filepath.Clean(dir) || slices.Contains(u.Folders, f) {
+				continue
+			}
+			if cfg, err := templates.Read(m, f); err == nil && strings.EqualFold(cfg.ClientID, plan.App.AppID) {
+				u.Folders = append(u.Folders, f)
+			}
+		}
+		if len(u.Folders) > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
 
 // Status is where a step is.
 type Status string
@@ -318,6 +366,10 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 		return out, err
 	}
 	out.Plan = plan
+	inUse := secretsInUse(plan, prev, m, dir)
+	for _, u := range inUse {
+		plan.Notes = append(plan.Notes, u.String()+": the new secret would remove it once it works, and that folder would stop signing in until configured again")
+	}
 	emit(Event{Step: StepPlan, Status: Done, Plan: plan})
 	if f := foreign(plan, caller, prev); f != nil && !req.Adopt && req.Lab == "" {
 		release(false)
@@ -332,7 +384,45 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 			return out, err
 		}
 	}
+	if len(inUse) > 0 {
+		retire := false
+		if req.ConfirmRetire != nil {
+			if retire, err = req.ConfirmRetire(ctx, inUse); err != nil {
+				release(false)
+				return out, err
+			}
+		}
+		for _, u := range inUse {
+			if retire {
+				emit(Event{Step: StepInUse, Status: Note, Detail: "removing " + u.String() + " once the new secret works, as confirmed: run entra-quickstart init there again"})
+			} else {
+				plan.Keep(u.KeyID)
+				emit(Event{Step: StepInUse, Status: Note, Detail: "keeping " + u.String()})
+			}
+		}
+	}
 	res, err := s.Engine.Apply(ctx, plan)
+	if pe := (*provision.PolicyError)(nil); errors.As(err, &pe) && pe.PasswordsBlocked && spec.Credential.Kind == samples.Secret && m.Supports(samples.Certificate) {
+		// The tenant allows no client secret and the sample accepts a certificate: switch,
+		// and say so. The app made so far is the same one: plan again and finish.
+		note := "the tenant's app management policy does not allow client secrets: using a certificate instead, which this sample accepts"
+		emit(Event{Step: StepPolicy, Status: Note, Detail: note})
+		spec.Credential.Kind = samples.Certificate
+		if req.SecretLifetime == 0 {
+			spec.Credential.Lifetime = provision.DefaultCertificateLifetime
+		}
+		out.Spec = spec
+		first := res
+		if plan, err = s.Engine.Plan(ctx, spec); err == nil {
+			out.Plan = plan
+			emit(Event{Step: StepPlan, Status: Done, Plan: plan})
+			if res, err = s.Engine.Apply(ctx, plan); res != nil {
+				res.Created = res.Created || first.Created
+				res.Actions = append(slices.Clone(first.Actions), res.Actions...)
+				res.Notes = append(append(slices.Clone(first.Notes), note), res.Notes...)
+			}
+		}
+	}
 	if err == nil && req.Retire == RetireAtOnce && plan.App != nil && res.Secret != "" {
 		// A secret made by an interrupted run reached no file: remove it now rather than leave a
 		// credential nobody holds (Retire keeps one older secret).
@@ -342,6 +432,10 @@ func Run(ctx context.Context, s Session, req Request) (*Outcome, error) {
 	}
 	release(err == nil)
 	if err != nil {
+		if res != nil && res.ObjectID != "" {
+			// What was made so far is this person's: on the record, reset finds it.
+			_ = s.record(ctx, req, res, dir, prev, nil, false)
+		}
 		return out, &StepError{Step: StepApply, Err: err}
 	}
 	out.Result = res

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -243,6 +244,76 @@ func TestPersonalNameAndCarryOver(t *testing.T) {
 			}
 			if !out.Caller.App || out.Spec.UniqueName != want || len(apps) != 1 || apps[0].UniqueName != want {
 				t.Fatalf("caller %+v, uniqueName %s, %d apps (%v); want one app %s", out.Caller, out.Spec.UniqueName, len(apps), apps, want)
+			}
+		})
+	}
+}
+
+// A run for a third folder would retire the secret the first folder still holds: the plan
+// notes it, ConfirmRetire is asked with that secret and folder, and a no (or no ConfirmRetire)
+// keeps it; a yes removes it once the new secret works. The record lists the earlier folders.
+func TestSecretAnotherFolderUses(t *testing.T) {
+	for _, answer := range []string{"no", "unasked", "yes"} {
+		t.Run(answer, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s, g := session(t, samples.Workforce)
+			m, _ := samples.Lookup("node-workforce")
+			dirs := []string{filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "c")}
+			var asked []SecretInUse
+			var notes []string
+			req := func(dir string) Request {
+				r := Request{Sample: m, Name: "folders", Dir: dir, Wait: Wait{Successes: 1, Interval: 50 * time.Millisecond, Timeout: time.Minute},
+					Events: func(ev Event) {
+						if ev.Step == StepPlan && ev.Plan != nil {
+							notes = append(notes, ev.Plan.Notes...)
+						}
+					}}
+				if answer != "unasked" {
+					r.ConfirmRetire = func(_ context.Context, u []SecretInUse) (bool, error) {
+						asked = append(asked, u...)
+						return answer == "yes", nil
+					}
+				}
+				return r
+			}
+			var keys []string
+			for _, d := range dirs {
+				out, err := Run(ctx, s, req(d))
+				if err != nil {
+					t.Fatalf("run in %s: %v", d, err)
+				}
+				keys = append(keys, out.Result.SecretKeyID)
+			}
+			if answer != "unasked" && (len(asked) != 1 || !strings.EqualFold(asked[0].KeyID, keys[0]) || len(asked[0].Folders) != 1 || asked[0].Folders[0] != dirs[0]) {
+				t.Errorf("asked about %+v; want the first folder's secret %s, used by %s", asked, keys[0], dirs[0])
+			}
+			if len(notes) != 1 || !strings.Contains(notes[0], keys[0]) || !strings.Contains(notes[0], dirs[0]) {
+				t.Errorf("the plans' notes %q; want one naming %s and %s", notes, keys[0], dirs[0])
+			}
+			apps, err := g.ListApplications(ctx, graph.AppFilter{Tag: provision.Tag})
+			if err != nil || len(apps) != 1 {
+				t.Fatalf("apps %d, %v", len(apps), err)
+			}
+			app, err := g.AppByUniqueName(ctx, apps[0].UniqueName, true, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var have []string
+			for _, p := range app.Passwords {
+				have = append(have, strings.ToLower(p.KeyID))
+			}
+			kept := slices.Contains(have, strings.ToLower(keys[0]))
+			if kept != (answer != "yes") || !slices.Contains(have, strings.ToLower(keys[1])) || !slices.Contains(have, strings.ToLower(keys[2])) {
+				t.Errorf("the app holds %v after the third run (keys %v); want the first kept: %v", have, keys, answer != "yes")
+			}
+			rec, err := s.Record.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := rec.Find(s.CloudKey, s.TenantID, apps[0].UniqueName)
+			if a == nil || a.Folder != dirs[2] || len(a.OtherFolders) != 2 || a.OtherFolders[0].Folder != dirs[0] || a.OtherFolders[1].Folder != dirs[1] {
+				t.Errorf("the record %+v; want folder %s and the other two", a, dirs[2])
 			}
 		})
 	}

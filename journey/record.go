@@ -26,6 +26,7 @@ func (s Session) record(ctx context.Context, req Request, result *provision.Resu
 		}
 		if old != nil {
 			app.CreatedFiles = mergeFiles(old.CreatedFiles, created)
+			app.OtherFolders = old.MovedTo(dir)
 			if !written || (result.Secret == "" && result.Certificate == nil) {
 				app.SecretKeyID, app.SecretExpires = old.SecretKeyID, old.SecretExpires
 				app.CertificateThumbprint, app.CertificateKeyFile = old.CertificateThumbprint, old.CertificateKeyFile

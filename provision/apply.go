@@ -37,11 +37,15 @@ type Result struct {
 	// HandOffs are planned steps the signed-in role may not take (Graph answered 403): skipped,
 	// with everything else done, and left to someone who may.
 	HandOffs []HandOff
+	// Notes say what a tenant policy changed (a shorter secret lifetime, a certificate instead
+	// of a secret).
+	Notes []string
 	// Actions are the kinds of change made; RoundTrips the dependent Graph rounds it took.
 	Actions    []ActionKind
 	RoundTrips int
 
 	graceKey string
+	keep     []string
 }
 
 // HandOff is a step left to someone else: the action, who may take it, and what it means
@@ -102,7 +106,7 @@ func (r *Result) GoString() string { return r.String() }
 // converges on one app. An empty plan writes nothing. On error the Result holds what was done.
 func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	s := p.Spec
-	r := &Result{Tenant: p.Tenant, UniqueName: s.UniqueName, DisplayName: s.DisplayName, Credential: s.Credential.Kind, graceKey: p.graceKey}
+	r := &Result{Tenant: p.Tenant, UniqueName: s.UniqueName, DisplayName: s.DisplayName, Credential: s.Credential.Kind, graceKey: p.graceKey, keep: p.keep}
 	app := p.App
 	sp := p.ServicePrincipal
 	flow := p.Flow
@@ -217,9 +221,26 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		round = append(round, func() error {
 			step := "add a client secret"
 			e.report(step, Started, "")
-			end := e.now().Add(s.Credential.Lifetime)
 			name := CredentialPrefix + " " + e.now().UTC().Format("2006-01-02T15:04:05Z")
-			pc, secret, err := e.g.AddPassword(ctx, app.ID, name, end)
+			lifetime := s.Credential.Lifetime
+			pc, secret, err := e.g.AddPassword(ctx, app.ID, name, e.now().Add(lifetime))
+			// A policy's maximum lifetime is not shown to the tool's token: step down until
+			// one is allowed, and say so.
+			pe := policyRefusal(err)
+			for _, shorter := range shorterLifetimes(lifetime) {
+				if pe == nil || pe.PasswordsBlocked {
+					break
+				}
+				e.report(step, Retrying, fmt.Sprintf("%s refused a secret valid for %s; trying %s", pe.policy(), days(lifetime), days(shorter)))
+				lifetime = shorter
+				pc, secret, err = e.g.AddPassword(ctx, app.ID, name, e.now().Add(lifetime))
+				pe = policyRefusal(err)
+			}
+			if pe != nil {
+				pe.Tried = lifetime
+				e.report(step, Failed, "refused by "+pe.policy())
+				return pe
+			}
 			if err != nil {
 				e.report(step, Failed, err.Error())
 				return actionable(step, err)
@@ -228,7 +249,15 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 				r.Secret, r.SecretKeyID, r.SecretExpires = secret, pc.KeyID, pc.End
 				done(AddSecret)
 			})
-			e.report(step, Done, "valid until "+pc.End.UTC().Format(time.DateOnly))
+			detail := "valid until " + pc.End.UTC().Format(time.DateOnly)
+			if lifetime != s.Credential.Lifetime {
+				detail += fmt.Sprintf(", %s: the tenant's app management policy refused %s (run init again before it expires)", days(lifetime), days(s.Credential.Lifetime))
+				commit(func() {
+					r.Notes = append(r.Notes, fmt.Sprintf("the tenant's app management policy allows no client secret valid for %s: the new one is valid for %s, until %s; run init again before then",
+						days(s.Credential.Lifetime), days(lifetime), pc.End.UTC().Format(time.DateOnly)))
+				})
+			}
+			e.report(step, Done, detail)
 			return nil
 		})
 	}
@@ -304,6 +333,11 @@ func (e *Engine) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			return nil
 		})
 	}
+	if p.Has(LinkUserFlow) && p.FlowsHidden {
+		e.report("link the app to the user flow", Done, "handed off: your role may not read or link user flows")
+		r.HandOffs = append(r.HandOffs, HandOff{Step: LinkUserFlow, To: "a Global Administrator or an External ID User Flow Administrator",
+			What: fmt.Sprintf("the app (client id %s) is in no user flow (your role may not read or link user flows): in the admin center, External Identities > User flows > your sign-up and sign-in flow > Applications > Add application; sign-ups fail until then", r.AppID)})
+	}
 	if p.Has(LinkUserFlow) && flow != nil {
 		round = append(round, func() error {
 			step := "link the app to the user flow"
@@ -365,7 +399,8 @@ func (e *Engine) Retire(ctx context.Context, r *Result) error {
 	}
 	var fs []func() error
 	for _, pc := range app.Passwords {
-		if !ownCredential(pc.DisplayName) || strings.EqualFold(pc.KeyID, r.SecretKeyID) || strings.EqualFold(pc.KeyID, r.graceKey) {
+		if !ownCredential(pc.DisplayName) || strings.EqualFold(pc.KeyID, r.SecretKeyID) || strings.EqualFold(pc.KeyID, r.graceKey) ||
+			slices.ContainsFunc(r.keep, func(k string) bool { return strings.EqualFold(k, pc.KeyID) }) {
 			continue
 		}
 		fs = append(fs, func() error {

@@ -3,7 +3,9 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/graph"
 )
@@ -106,7 +108,12 @@ func actionable(step string, err error) error {
 	switch {
 	case ok && ge.Status == 0 && ge.Err != nil && !graph.IsTransient(ge):
 		var ae *graph.AuthError
-		if errors.As(ge.Err, &ae) {
+		switch {
+		case errors.As(ge.Err, &ae) && needsAdminApproval(err):
+			// Nothing was written: the sign-in itself was refused (facts/tenants.md §3.3).
+			e.Explain = "Your tenant lets only an admin consent to the permissions this tool's sign-in (Microsoft Graph Command Line Tools) asks for, and none has yet (need admin approval); nothing was changed"
+			e.Next = "sign in with the Azure CLI instead (az login, then --auth azure-cli: Microsoft pre-authorized its sign-in for Graph), or ask a Global, Application or Cloud Application Administrator to run entra-quickstart once (their consent for the organisation covers everyone), then run again"
+		case errors.As(ge.Err, &ae):
 			e.Explain, e.Next = "Signing in to Microsoft Graph failed", "check the sign-in method and tenant, then run again"
 		}
 	case ok && ge.Status == 0:
@@ -123,5 +130,84 @@ func actionable(step string, err error) error {
 	return e
 }
 
+// needsAdminApproval: the sign-in service refused the tool's own sign-in for want of an admin's
+// consent (AADSTS90094 need admin approval, AADSTS90093 consent blocked by policy, AADSTS65001
+// no consent without a prompt).
+func needsAdminApproval(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "AADSTS90094") || strings.Contains(s, "AADSTS90093") || strings.Contains(s, "AADSTS65001")
+}
+
 // wrapStep is actionable for reads that may be nil.
 func wrapStep(step string, err error) error { return actionable(step, err) }
+
+// PolicyError is a client secret the tenant's app management policy refuses (facts/tenants.md
+// §4): secrets are blocked (restriction passwordAddition), or not even the shortest lifetime
+// the tool steps down to is allowed (passwordLifetime). The tool's token cannot read the policy
+// (that needs Policy.Read.All), so it reacts to Graph's answer.
+type PolicyError struct {
+	// PasswordsBlocked: no client secret at all; else none short enough.
+	PasswordsBlocked bool
+	// PolicyID is the policy Graph named; empty when it named none.
+	PolicyID string
+	// Tried is the shortest lifetime refused.
+	Tried time.Duration
+	Err   error
+}
+
+// PolicyChangers are who may change an app management policy or exempt an app from it.
+const PolicyChangers = "a Global Administrator, or a Security Administrator who is also an Application or Cloud Application Administrator"
+
+func (e *PolicyError) policy() string {
+	if e.PolicyID == "" {
+		return "the tenant's app management policy"
+	}
+	return fmt.Sprintf("the app management policy %s", e.PolicyID)
+}
+
+func (e *PolicyError) Error() string {
+	if e.PasswordsBlocked {
+		return fmt.Sprintf("add a client secret failed: %v. %s does not allow client secrets (restriction passwordAddition). Next: ask %s to exempt this app from the policy or lift the restriction, or use a sample that accepts a certificate; then run again (the app registration is in place)",
+			e.Err, capital(e.policy()), PolicyChangers)
+	}
+	return fmt.Sprintf("add a client secret failed: %v. %s allows no client secret valid for even %s (restriction passwordLifetime). Next: ask %s to allow a longer lifetime or exempt this app; then run again (the app registration is in place)",
+		e.Err, capital(e.policy()), days(e.Tried), PolicyChangers)
+}
+
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+var policyIDRE = regexp.MustCompile(`policy '([^']+)'`)
+
+// policyRefusal classifies a refused secret: blocked, too long, or neither (nil).
+func policyRefusal(err error) *PolicyError {
+	ge, ok := graph.AsError(err)
+	if !ok || ge.Status != 400 {
+		return nil
+	}
+	pe := &PolicyError{Err: err}
+	if m := policyIDRE.FindStringSubmatch(ge.Message); m != nil {
+		pe.PolicyID = m[1]
+	}
+	switch {
+	case ge.HasCode("CredentialTypeNotAllowedAsPerAppPolicy"):
+		pe.PasswordsBlocked = true
+	case ge.HasCode("CredentialInvalidLifetimeAsPerAppPolicy"):
+	default:
+		return nil
+	}
+	return pe
+}
+
+// shorterLifetimes are the lifetimes tried, in turn, when a policy refuses a secret's: the
+// steps below the one asked for (facts/tenants.md §4: the refusal does not say the maximum).
+func shorterLifetimes(asked time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, d := range []int{180, 90, 30, 7, 1} {
+		if l := time.Duration(d) * 24 * time.Hour; l < asked {
+			out = append(out, l)
+		}
+	}
+	return out
+}

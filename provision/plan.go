@@ -141,9 +141,17 @@ type Plan struct {
 	Flow             *graph.UserFlow
 	FlowLinked       bool   // the app is linked to Flow
 	UnlinkFlowID     string // the app is linked to another flow, to leave first
-	Actions          []Action
+	// FlowsHidden: the signed-in role may not read user flows (403), so linking the app to one
+	// is handed off (an External ID User Flow Administrator or Global Administrator does it).
+	FlowsHidden bool
+	Actions     []Action
+
+	// Notes are what a person must know about the plan beyond its actions (a secret another
+	// folder still uses, a policy that changed the credential); String shows them.
+	Notes []string
 
 	localCert *Cert                 // a certificate on disk to reuse or upload again
+	keep      []string              // secrets (keyIds) Retire leaves although it would remove them
 	keepKeys  []graph.KeyCredential // keys to keep when the key collection is replaced
 	graceKey  string                // the secret kept as the grace period
 	planned   time.Time
@@ -196,6 +204,25 @@ func (p *Plan) Foreign() []string {
 	return out
 }
 
+// Retiring lists the secrets made by this tool that the new secret replaces: once it works,
+// Engine.Retire removes them (all but the grace one and those kept with Keep). Empty when the
+// plan adds no secret.
+func (p *Plan) Retiring() []graph.PasswordCredential {
+	if p.App == nil || !p.Has(AddSecret) {
+		return nil
+	}
+	var out []graph.PasswordCredential
+	for _, pc := range p.App.Passwords {
+		if ownCredential(pc.DisplayName) && !strings.EqualFold(pc.KeyID, p.graceKey) && !slices.ContainsFunc(p.keep, func(k string) bool { return strings.EqualFold(k, pc.KeyID) }) {
+			out = append(out, pc)
+		}
+	}
+	return out
+}
+
+// Keep leaves secrets (by keyId) that Retire would remove: someone still uses them.
+func (p *Plan) Keep(keyIDs ...string) { p.keep = append(p.keep, keyIDs...) }
+
 // Empty reports whether there is nothing to do.
 func (p *Plan) Empty() bool { return len(p.Actions) == 0 }
 
@@ -213,6 +240,9 @@ func (p *Plan) String() string {
 		for _, x := range f {
 			fmt.Fprintf(&b, "    ! %s\n", x)
 		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(&b, "  ! %s\n", n)
 	}
 	if p.Empty() {
 		b.WriteString("  nothing to change\n")
@@ -396,6 +426,10 @@ func (e *Engine) Plan(ctx context.Context, spec Spec) (*Plan, error) {
 				return nil
 			}
 			flows, err = e.g.UserFlows(ctx)
+			if refused(err) {
+				p.FlowsHidden = true
+				return nil
+			}
 			return wrapStep("list the user flows", err)
 		},
 	)
@@ -527,6 +561,10 @@ func (e *Engine) planActions(p *Plan, flows []graph.UserFlow, linked map[string]
 // planFlow chooses the user flow and decides whether to create or (re)link it.
 func planFlow(p *Plan, flows []graph.UserFlow, linked map[string]bool) error {
 	s := p.Spec.UserFlow
+	if p.FlowsHidden {
+		p.Actions = append(p.Actions, Action{Kind: LinkUserFlow, Summary: "hand off linking the app to a user flow (your role may not read user flows)"})
+		return nil
+	}
 	var current string
 	for id := range linked {
 		current = id

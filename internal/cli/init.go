@@ -132,6 +132,22 @@ func runInit(ctx context.Context, o *InitOptions) error {
 				errors.New("nothing was changed: you did not confirm the plan"))
 		}
 	}
+	req.ConfirmRetire = func(ctx context.Context, inUse []journey.SecretInUse) (bool, error) {
+		if o.Yes {
+			return true, nil
+		}
+		refusal := usagef("the new client secret would remove %s: pass --yes to remove it anyway (run init there again afterwards), or run where you can answer. Nothing was changed", inUse[0])
+		if o.NoInput {
+			return false, refusal
+		}
+		declined := errors.New("kept")
+		err := o.confirm(ctx, fmt.Sprintf("Remove %d older client secret(s) other folders still use, once the new one works?", len(inUse)), "Those folders stop signing in until you run init there again.",
+			refusal, declined)
+		if errors.Is(err, declined) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 	if !o.NoVerify {
 		req.Verify = func(ctx context.Context, dir string) (verify.Report, error) {
 			return runSignInCheck(ctx, signInCheck{g: o.GlobalOptions, t: s.target, m: m, dir: dir,

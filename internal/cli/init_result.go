@@ -334,6 +334,8 @@ func newInitResult(m *samples.Manifest, out *journey.Outcome, showSecret bool) *
 		}
 		res.Warnings = out.Written.Warnings
 	}
+	// What a tenant policy changed (a shorter secret, a certificate instead) is said in --json too.
+	res.Warnings = append(res.Warnings, r.Notes...)
 	res.Run = runCommands(m, loc, r.Credential, m.Run)
 	if out.SignIn != nil && len(out.SignIn.Steps) > 0 {
 		res.Verify = newCheckResult(*out.SignIn)

@@ -15,6 +15,8 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emulatortest"
 	"github.com/entra-quickstart/entra-quickstart/internal/wizard"
 	"github.com/entra-quickstart/entra-quickstart/provision"
+	"github.com/entra-quickstart/entra-quickstart/samples"
+	"github.com/entra-quickstart/entra-quickstart/templates"
 )
 
 // personID is the object id of a person of the emulator's tenant by UPN.
@@ -260,99 +262,195 @@ func adminGrants(e *emulatortest.Emulator, tenantID, appID string) int {
 	return n
 }
 
-// Each seeded role of the workforce tenant runs node-workforce through the CLI and gets the
-// furthest path the tenant allows: admins finish everything; an Application Developer and a
-// member get the app, its secret and service principal, with the admin consent handed off
-// (named, with its URL, in --json) and no grant they could not give; reset removes their app
-// and hands the purge off. With app registration off, a member stops before any write.
-func TestPersonasNodeWorkforce(t *testing.T) {
-	for _, tc := range []struct {
-		person       string
-		noRegister   bool // "Users can register applications" off
-		wantCode     int
-		wantConsent  bool     // the tool granted admin consent
-		wantHandOffs []string // init's handed-off steps
-		wantPurge    bool     // reset purges (else hands the purge off)
-		wantErr      string
-	}{
-		{person: "adele", wantConsent: true, wantPurge: true},
-		{person: "alex", wantConsent: true, wantPurge: true},
-		{person: "diego", wantConsent: true, wantPurge: true},
-		{person: "lee", wantHandOffs: []string{"admin consent"}},
-		{person: "megan", wantHandOffs: []string{"admin consent"}},
-		{person: "megan", noRegister: true, wantCode: ExitError, wantErr: "may not register applications"},
-	} {
-		name := tc.person
-		if tc.noRegister {
-			name += "/registration off"
+// persona is one row of the persona matrix: a seeded person of the sample's tenant and what
+// the furthest path the tenant allows gives them.
+type persona struct {
+	person       string
+	roles        string // the person's roles, for the subtest's name
+	noRegister   bool   // "Users can register applications" off
+	wantCode     int
+	wantConsent  bool     // the tool granted admin consent
+	wantLinked   bool     // External ID: the app is in the user flow
+	wantHandOffs []string // init's handed-off steps, in any order
+	wantPurge    bool     // reset purges (else hands the purge off)
+	wantErr      string
+}
+
+// personas are the seeded people of each kind of tenant (emulator seed: tenants.md §7) and what
+// each may do there (§1.3): admins finish everything; an Application Developer and a member get
+// the app, its credential and service principal, with the admin consent handed off; in External
+// ID only the Global Administrator and the User Flow Administrator may read and link user flows.
+func personas(tenant string) []persona {
+	if tenant == "external" {
+		return []persona{
+			{person: "admin", roles: "Global Administrator", wantConsent: true, wantLinked: true, wantPurge: true},
+			{person: "appadmin", roles: "Application Administrator", wantConsent: true, wantHandOffs: []string{"user-flow link"}, wantPurge: true},
+			{person: "cloudappadmin", roles: "Cloud Application Administrator", wantConsent: true, wantHandOffs: []string{"user-flow link"}, wantPurge: true},
+			{person: "developer", roles: "Application Developer", wantHandOffs: []string{"admin consent", "user-flow link"}},
+			{person: "ada", roles: "member", wantHandOffs: []string{"admin consent", "user-flow link"}},
+			{person: "userflowadmin", roles: "User Flow Administrator", wantLinked: true, wantHandOffs: []string{"admin consent"}},
+			{person: "ada", roles: "member, registration off", noRegister: true, wantCode: ExitError, wantErr: "may not register applications"},
 		}
-		t.Run(name, func(t *testing.T) {
-			e, ti, remote := sharedTenant(t)
-			if tc.noRegister {
+	}
+	return []persona{
+		{person: "adele", roles: "Global Administrator", wantConsent: true, wantPurge: true},
+		{person: "alex", roles: "Application Administrator", wantConsent: true, wantPurge: true},
+		{person: "diego", roles: "Cloud Application Administrator", wantConsent: true, wantPurge: true},
+		{person: "lee", roles: "Application Developer", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", roles: "member", wantHandOffs: []string{"admin consent"}},
+		{person: "megan", roles: "member, registration off", noRegister: true, wantCode: ExitError, wantErr: "may not register applications"},
+	}
+}
+
+// appSP counts the live service principals of an app, and whether the app is in a user flow.
+func appSP(e *emulatortest.Emulator, tenantID, appID string) (sps int, linked bool) {
+	e.Store().View(func(d *emulator.Directory) {
+		for _, tn := range d.Tenants {
+			if tn.ID != tenantID {
+				continue
+			}
+			for _, sp := range tn.ServicePrincipals {
+				if strings.EqualFold(sp.AppID, appID) && sp.DeletedDateTime == nil {
+					sps++
+				}
+			}
+			for _, f := range tn.UserFlows {
+				if slices.ContainsFunc(f.AppIDs, func(a string) bool { return strings.EqualFold(a, appID) }) {
+					linked = true
+				}
+			}
+		}
+	})
+	return sps, linked
+}
+
+// TestPersonaMatrix: each seeded role x {node-workforce, aspnet-workforce, node-external} runs
+// init and then reset through the built binary, signed in as that person (--emulator-user), and
+// gets the furthest path the tenant allows: what is created (the app, owned by the person, with
+// the sample's credential and a service principal), what is handed off (named on stderr and in
+// --json with to whom and what), the exit code, and the tenant afterwards: no grant or link the
+// role could not make, and after reset no live app or service principal left (a purge the role
+// may not make is handed off once, its deleted app the only thing left). With app registration
+// off a member stops before any write. The rows run in parallel, each on its own emulator.
+func TestPersonaMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the built binary for each role and sample")
+	}
+	bin := buildBinary(t)
+	seed := emulatortest.Seed(t)
+	for _, sample := range []string{"node-workforce", "aspnet-workforce", "node-external"} {
+		m, err := samples.Lookup(sample)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range personas(string(m.TenantType)) {
+			t.Run(sample+"/"+tc.person+" ("+tc.roles+")", func(t *testing.T) {
+				t.Parallel()
+				e := emulatortest.New(t, emulatortest.FromSeed(seed))
+				ti := e.Tenant(t, emulator.TenantType(m.TenantType))
 				s := emulator.DefaultSettings()
-				s.ToolConsentGranted, s.AllowedToCreateApps = true, false
+				s.ToolConsentGranted, s.AllowedToCreateApps = true, !tc.noRegister
 				if err := e.SetSettings(ti.ID, s); err != nil {
 					t.Fatal(err)
 				}
-			}
-			upn := tc.person + "@" + ti.Domain
-			me := personID(t, e, ti.ID, upn)
-			h := t.TempDir()
-			e.ResetRequests()
-			code, out, errOut := asPerson(t, h, upn, remote, "init", "--no-input", "--yes", "--no-verify", "--json", "--sample", "node-workforce", "--dir", t.TempDir())
-			if code != tc.wantCode {
-				t.Fatalf("init as %s: exit %d, want %d\n%s", upn, code, tc.wantCode, errOut)
-			}
-			if tc.wantErr != "" {
-				if !strings.Contains(errOut, tc.wantErr) {
-					t.Errorf("init as %s does not say %q:\n%s", upn, tc.wantErr, errOut)
+				upn := tc.person + "@" + ti.Domain
+				me := personID(t, e, ti.ID, upn)
+				h := t.TempDir()
+				remote := []string{"--emulator-url", e.URL(), "--ca-file", e.CAFile(), "--emulator-user", upn}
+				e.ResetRequests()
+				r, err := runBinary(bin, h, nil, append([]string{"init", "--no-input", "--yes", "--no-verify", "--json", "--sample", sample, "--dir", t.TempDir()}, remote...)...)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if live, _ := tagged(e, ti.ID); len(live) != 0 {
-					t.Errorf("init as %s left apps: %s", upn, describeApps(live, nil))
+				if s := leaked(secretsOf(e), r.stdout, r.stderr); s != "" {
+					t.Errorf("a secret reached the terminal: %s", s)
 				}
-				return
-			}
-			var res InitResult
-			if err := json.Unmarshal([]byte(out), &res); err != nil {
-				t.Fatalf("init --json: %v\n%s", err, out)
-			}
-			app := appOf(e, ti.ID, me)
-			if app == nil || app.AppID != res.ClientID || len(app.PasswordCredentials) != 1 {
-				t.Fatalf("init as %s: the app %+v is not theirs or has no secret (json client id %s)", upn, app, res.ClientID)
-			}
-			var steps []string
-			for _, h := range res.HandOffs {
-				steps = append(steps, h.Step)
-				if h.Step == "admin consent" && !strings.HasSuffix(h.URL, "/"+ti.ID+"/adminconsent?client_id="+app.AppID) {
-					t.Errorf("the consent hand-off's URL is %q", h.URL)
+				if r.code != tc.wantCode {
+					t.Fatalf("init as %s: exit %d, want %d\n%s", upn, r.code, tc.wantCode, r.stderr)
 				}
-				if h.To == "" || h.What == "" {
-					t.Errorf("hand-off %+v does not say to whom or what", h)
+				if tc.wantErr != "" {
+					if !strings.Contains(r.stderr, tc.wantErr) {
+						t.Errorf("init as %s does not say %q:\n%s", upn, tc.wantErr, r.stderr)
+					}
+					for _, rq := range e.Requests() {
+						if rq.Host == "graph.microsoft.com" && rq.Method != "GET" {
+							t.Errorf("init as %s wrote before stopping: %s %s", upn, rq.Method, rq.Path)
+						}
+					}
+					return
 				}
-			}
-			if !slices.Equal(steps, tc.wantHandOffs) {
-				t.Errorf("init as %s handed off %v, want %v", upn, steps, tc.wantHandOffs)
-			}
-			if got := adminGrants(e, ti.ID, app.AppID); got != map[bool]int{true: 1, false: 0}[tc.wantConsent] {
-				t.Errorf("init as %s: %d admin consents, want consent %v", upn, got, tc.wantConsent)
-			}
+				var res InitResult
+				if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+					t.Fatalf("init --json: %v\n%s", err, r.stdout)
+				}
+				app := appOf(e, ti.ID, me)
+				if app == nil || app.AppID != res.ClientID {
+					live, _ := tagged(e, ti.ID)
+					t.Fatalf("init as %s: no app of theirs with the client id %s (tagged apps %s)\n%s", upn, res.ClientID, describeApps(live, nil), r.stderr)
+				}
+				creds := len(app.PasswordCredentials)
+				if m.DefaultCredential() == samples.Certificate {
+					creds = len(app.KeyCredentials)
+				}
+				if creds != 1 {
+					t.Errorf("init as %s: the app holds %d %s credentials, want 1", upn, creds, m.DefaultCredential())
+				}
+				sps, linked := appSP(e, ti.ID, app.AppID)
+				if sps != 1 {
+					t.Errorf("init as %s: %d service principals, want 1", upn, sps)
+				}
+				if m.TenantType == samples.External && linked != tc.wantLinked {
+					t.Errorf("init as %s: linked to the user flow %v, want %v", upn, linked, tc.wantLinked)
+				}
+				var steps []string
+				for _, h := range res.HandOffs {
+					steps = append(steps, h.Step)
+					if h.Step == "admin consent" && !strings.HasSuffix(h.URL, "/"+ti.ID+"/adminconsent?client_id="+app.AppID) {
+						t.Errorf("the consent hand-off's URL is %q", h.URL)
+					}
+					if h.To == "" || h.What == "" {
+						t.Errorf("hand-off %+v does not say to whom or what", h)
+					}
+				}
+				slices.Sort(steps)
+				want := slices.Sorted(slices.Values(tc.wantHandOffs))
+				if !slices.Equal(steps, want) {
+					t.Errorf("init as %s handed off %v, want %v", upn, steps, want)
+				}
+				if strings.Count(r.stderr, "handed off") != len(want) {
+					t.Errorf("init as %s: stderr names %d hand-offs, want %d:\n%s", upn, strings.Count(r.stderr, "handed off"), len(want), r.stderr)
+				}
+				if got := adminGrants(e, ti.ID, app.AppID); got != map[bool]int{true: 1, false: 0}[tc.wantConsent] {
+					t.Errorf("init as %s: %d admin consents, want consent %v", upn, got, tc.wantConsent)
+				}
 
-			code, out, errOut = asPerson(t, h, upn, remote, "reset", "--no-input", "--yes", "--json")
-			if code != ExitOK {
-				t.Fatalf("reset as %s: exit %d\n%s", upn, code, errOut)
-			}
-			var rr ResetResult
-			if err := json.Unmarshal([]byte(out), &rr); err != nil {
-				t.Fatalf("reset --json: %v\n%s", err, out)
-			}
-			purgeHandedOff := len(rr.HandOffs) == 1 && rr.HandOffs[0].Step == "purge" && strings.Contains(rr.HandOffs[0].What, "250")
-			if len(rr.Deleted) != 1 || (len(rr.Purged) == 1) != tc.wantPurge || purgeHandedOff == tc.wantPurge {
-				t.Errorf("reset as %s: deleted %d, purged %d, hand-offs %+v; want purge %v or its hand-off", upn, len(rr.Deleted), len(rr.Purged), rr.HandOffs, tc.wantPurge)
-			}
-			if !tc.wantPurge && strings.Count(errOut, "Not purged") != 1 {
-				t.Errorf("reset as %s does not say once that it could not purge:\n%s", upn, errOut)
-			}
-		})
+				r, err = runBinary(bin, h, nil, append([]string{"reset", "--no-input", "--yes", "--json"}, remote...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.code != ExitOK {
+					t.Fatalf("reset as %s: exit %d\n%s", upn, r.code, r.stderr)
+				}
+				var rr ResetResult
+				if err := json.Unmarshal([]byte(r.stdout), &rr); err != nil {
+					t.Fatalf("reset --json: %v\n%s", err, r.stdout)
+				}
+				purgeHandedOff := len(rr.HandOffs) == 1 && rr.HandOffs[0].Step == "purge" && strings.Contains(rr.HandOffs[0].What, "250")
+				if len(rr.Deleted) != 1 || (len(rr.Purged) == 1) != tc.wantPurge || purgeHandedOff == tc.wantPurge {
+					t.Errorf("reset as %s: deleted %d, purged %d, hand-offs %+v; want purge %v or its hand-off", upn, len(rr.Deleted), len(rr.Purged), rr.HandOffs, tc.wantPurge)
+				}
+				if !tc.wantPurge && strings.Count(r.stderr, "Not purged") != 1 {
+					t.Errorf("reset as %s does not say once that it could not purge:\n%s", upn, r.stderr)
+				}
+				live, deleted := tagged(e, ti.ID)
+				if len(live) != 0 || len(deleted) != map[bool]int{true: 0, false: 1}[tc.wantPurge] {
+					t.Errorf("after reset as %s: tagged apps %s", upn, describeApps(live, deleted))
+				}
+				if sps, linked := appSP(e, ti.ID, app.AppID); sps != 0 || linked {
+					t.Errorf("after reset as %s: %d service principals left, still in a user flow: %v", upn, sps, linked)
+				}
+			})
+		}
 	}
 }
 
@@ -454,5 +552,196 @@ func TestHandedOffConsentAtFirstSignIn(t *testing.T) {
 				t.Errorf("the failed check does not say admin approval is needed:\n%s", errOut)
 			}
 		})
+	}
+}
+
+// A re-run for a third folder would retire the secret the first folder still holds (the
+// second's is kept as the grace): the plan says so, and without --yes a run that may not ask
+// refuses before any write; with --yes it goes on, says which folder loses its secret, and
+// removes it once the new one works.
+func TestSecretAnotherFolderUses(t *testing.T) {
+	e, ti, remote := sharedTenant(t)
+	h := t.TempDir()
+	lee := "lee@" + ti.Domain
+	me := personID(t, e, ti.ID, lee)
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	initIn := func(dir string, extra ...string) (int, string) {
+		code, _, errOut := asPerson(t, h, lee, remote, append([]string{"init", "--no-input", "--no-verify", "--sample", "node-workforce", "--dir", dir}, extra...)...)
+		return code, errOut
+	}
+	for _, d := range dirs[:2] {
+		if code, errOut := initIn(d); code != ExitOK {
+			t.Fatalf("init in %s: exit %d\n%s", d, code, errOut)
+		}
+	}
+	first := keyIDs(appOf(e, ti.ID, me))
+	if len(first) != 2 {
+		t.Fatalf("after two folders the app holds secrets %v, want two (the first kept as the grace)", first)
+	}
+
+	e.ResetRequests()
+	code, errOut := initIn(dirs[2])
+	if code != ExitUsage {
+		t.Fatalf("init in a third folder without --yes: exit %d, want %d\n%s", code, ExitUsage, errOut)
+	}
+	for _, w := range []string{first[0], dirs[0], "still uses", "--yes", "Nothing was changed"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("the refusal does not say %q:\n%s", w, errOut)
+		}
+	}
+	for _, r := range e.Requests() {
+		if r.Host == "graph.microsoft.com" && r.Method != "GET" {
+			t.Errorf("init wrote before refusing: %s %s", r.Method, r.Path)
+		}
+	}
+	if got := keyIDs(appOf(e, ti.ID, me)); !slices.Equal(got, first) {
+		t.Fatalf("the refused run changed the secrets: %v -> %v", first, got)
+	}
+
+	code, errOut = initIn(dirs[2], "--yes")
+	if code != ExitOK {
+		t.Fatalf("init in a third folder with --yes: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "removing the client secret "+first[0]) || !strings.Contains(errOut, dirs[0]) {
+		t.Errorf("init --yes does not say it removes the secret %s that %s uses:\n%s", first[0], dirs[0], errOut)
+	}
+	got := keyIDs(appOf(e, ti.ID, me))
+	if slices.Contains(got, first[0]) || !slices.Contains(got, first[1]) || len(got) != 2 {
+		t.Errorf("after the confirmed run the app holds %v; want the second folder's %s and a new one, not %s", got, first[1], first[0])
+	}
+}
+
+// Each tenant policy with the path the tool takes: a secret lifetime over the policy's maximum
+// steps down and says so; one no step fits, or secrets blocked for a sample that takes only
+// secrets, is a clear stop naming the policy's restriction and who may change it, with the app
+// made so far on the record so reset removes it; secrets blocked for a sample that accepts a
+// certificate switch to one and say so; the tool's sign-in client not consented stops before
+// any write with the alternatives. (User consent off: TestHandedOffConsentAtFirstSignIn; app
+// registration off: TestPersonaMatrix.)
+func TestAppManagementPolicies(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name     string
+		policy   emulator.AppManagementPolicy
+		noTool   bool // the tool's sign-in client not consented
+		args     []string
+		wantCode int
+		want     []string
+		check    func(t *testing.T, app *emulator.Application, res InitResult)
+	}{
+		{name: "lifetime too long", policy: emulator.AppManagementPolicy{MaxPasswordLifetime: emulator.Duration(10 * day)}, args: []string{"--sample", "node-workforce"},
+			want: []string{"refused a secret valid for 30 days; trying 7 days", "the tenant's app management policy refused 30 days"},
+			check: func(t *testing.T, app *emulator.Application, res InitResult) {
+				if len(app.PasswordCredentials) != 1 || time.Until(app.PasswordCredentials[0].EndDateTime) > 7*day {
+					t.Errorf("the app's secrets %+v; want one valid for 7 days at most", app.PasswordCredentials)
+				}
+				if res.SecretExpires == nil || time.Until(*res.SecretExpires) > 7*day || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "valid for 7 days") {
+					t.Errorf("--json: expires %v, warnings %q; want 7 days, said", res.SecretExpires, res.Warnings)
+				}
+			}},
+		{name: "lifetime under a day", policy: emulator.AppManagementPolicy{MaxPasswordLifetime: emulator.Duration(12 * time.Hour)}, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"1 days (restriction passwordLifetime)", "00000000-0000-0000-0000-000000000000", "Security Administrator", "app registration is in place"}},
+		{name: "passwords blocked, secret-only sample", policy: emulator.AppManagementPolicy{BlockPasswordAddition: true}, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"does not allow client secrets (restriction passwordAddition)", "Security Administrator", "exempt this app"}},
+		{name: "passwords blocked, the sample accepts a certificate", policy: emulator.AppManagementPolicy{BlockPasswordAddition: true}, args: []string{"--sample", "aspnet-workforce", "--credential", "secret"},
+			want: []string{"using a certificate instead"},
+			check: func(t *testing.T, app *emulator.Application, res InitResult) {
+				if len(app.PasswordCredentials) != 0 || len(app.KeyCredentials) != 1 || res.Thumbprint == "" {
+					t.Errorf("the app holds %d secrets and %d certificates (json thumbprint %q); want one certificate", len(app.PasswordCredentials), len(app.KeyCredentials), res.Thumbprint)
+				}
+			}},
+		{name: "tool client not consented", noTool: true, args: []string{"--sample", "node-workforce"},
+			wantCode: ExitError, want: []string{"AADSTS90094", "nothing was changed", "--auth azure-cli", "Application Administrator to run entra-quickstart once"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, ti, remote := sharedTenant(t)
+			s := emulator.DefaultSettings()
+			s.ToolConsentGranted, s.AppManagementPolicy = !tc.noTool, tc.policy
+			if err := e.SetSettings(ti.ID, s); err != nil {
+				t.Fatal(err)
+			}
+			lee := "lee@" + ti.Domain
+			h := t.TempDir()
+			e.ResetRequests()
+			code, out, errOut := asPerson(t, h, lee, remote, append([]string{"init", "--no-input", "--yes", "--no-verify", "--json", "--dir", t.TempDir()}, tc.args...)...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.wantCode, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the output does not say %q:\n%s", w, errOut)
+				}
+			}
+			app := appOf(e, ti.ID, personID(t, e, ti.ID, lee))
+			if tc.noTool {
+				for _, r := range e.Requests() {
+					if r.Host == "graph.microsoft.com" && r.Method != "GET" {
+						t.Errorf("init wrote before stopping: %s %s", r.Method, r.Path)
+					}
+				}
+				return
+			}
+			if app == nil {
+				t.Fatalf("no app of lee's\n%s", errOut)
+			}
+			if tc.check != nil {
+				var res InitResult
+				if err := json.Unmarshal([]byte(out), &res); err != nil {
+					t.Fatalf("init --json: %v\n%s", err, out)
+				}
+				tc.check(t, app, res)
+			}
+			// Whatever the outcome, the app made is on the record: reset removes it.
+			if code, _, errOut := asPerson(t, h, lee, remote, "reset", "--no-input", "--yes"); code != ExitOK {
+				t.Fatalf("reset: exit %d\n%s", code, errOut)
+			}
+			if live, _ := tagged(e, ti.ID); len(live) != 0 {
+				t.Errorf("reset left %s", describeApps(live, nil))
+			}
+		})
+	}
+}
+
+// Credential changes too close together answer 409 Directory_ConcurrencyViolation (the
+// emulator's credentialConcurrencyWindow, here longer than a run): a person's second init, in
+// another folder right after the first, meets it on its new secret (and on retiring the older
+// one), retries with backoff, says so, and converges: exit 0, the folder's secret on the app,
+// one older secret kept as the grace.
+func TestConcurrencyViolationConvergesThroughInit(t *testing.T) {
+	e, ti, remote := sharedTenant(t)
+	s := emulator.DefaultSettings()
+	s.ToolConsentGranted, s.CredentialConcurrencyWindow = true, emulator.Duration(3*time.Second)
+	if err := e.SetSettings(ti.ID, s); err != nil {
+		t.Fatal(err)
+	}
+	h, adele := t.TempDir(), "adele@"+ti.Domain
+	m, _ := samples.Lookup("node-workforce")
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i, d := range dirs {
+		code, _, errOut := asPerson(t, h, adele, remote, "init", "--no-input", "--yes", "--no-verify", "--sample", "node-workforce", "--dir", d)
+		if code != ExitOK {
+			t.Fatalf("init %d: exit %d\n%s", i+1, code, errOut)
+		}
+		if i == 1 && !strings.Contains(errOut, "concurrent change") {
+			t.Errorf("the second init does not say it waited for a concurrent change:\n%s", errOut)
+		}
+	}
+	conflicts := 0
+	for _, r := range e.Requests() {
+		if r.Status == 409 {
+			conflicts++
+		}
+	}
+	if conflicts == 0 {
+		t.Fatal("no 409 Directory_ConcurrencyViolation was answered: the case tests nothing")
+	}
+	app := appOf(e, ti.ID, personID(t, e, ti.ID, adele))
+	cfg, err := templates.Read(m, dirs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := slices.ContainsFunc(app.PasswordCredentials, func(p emulator.PasswordCredential) bool { return p.SecretText == cfg.ClientSecret })
+	if !held || len(app.PasswordCredentials) != 2 {
+		t.Errorf("after %d conflicts: the folder's secret on the app %v, %d secrets (want it and one grace)", conflicts, held, len(app.PasswordCredentials))
 	}
 }

@@ -160,6 +160,12 @@ func TestFaultMatrixEndToEnd(t *testing.T) {
 			}
 		})
 	}
+	// The shared-tenant cases: roles, settings and policies, 409s (reliability_tenants_test.go).
+	if tenants := runTenantCases(t, bin, seed); tenants != nil && testkit.Updating() && !t.Failed() {
+		if err := reliability.UpdateBlock(filepath.Join(testenv.RepoRoot(), "RELIABILITY.md"), "shared-tenant", tenantTable(tenants)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if testkit.Updating() && !t.Failed() && os.Getenv("FAULT_CASES") == "" {
 		if err := reliability.UpdateBlock(filepath.Join(testenv.RepoRoot(), "RELIABILITY.md"), "fault-matrix", faultTable(results, points)); err != nil {
 			t.Fatal(err)

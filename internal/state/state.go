@@ -59,10 +59,55 @@ type App struct {
 	CertificateKeyFile    string    `json:"certificateKeyFile,omitempty"`
 	// CreatedFiles are the files the tool created in Folder (not edited ones): reset
 	// --restore-files removes them, and only them.
-	CreatedFiles []string  `json:"createdFiles,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	CreatedFiles []string `json:"createdFiles,omitempty"`
+	// OtherFolders are folders configured for this app before Folder, with the secret each was
+	// given: a run for another folder does not retire a secret one of them still uses without
+	// saying so and asking.
+	OtherFolders []FolderSecret `json:"otherFolders,omitempty"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	UpdatedAt    time.Time      `json:"updatedAt"`
 }
+
+// FolderSecret is a folder configured for an app and the client secret written there (its
+// keyId, never the secret).
+type FolderSecret struct {
+	Folder        string    `json:"folder"`
+	SecretKeyID   string    `json:"secretKeyId"`
+	SecretExpires time.Time `json:"secretExpires,omitzero"`
+}
+
+// MovedTo is the app's OtherFolders once its configuration is written to folder: the folder it
+// held before joins them with its secret (when it had one), folder itself leaves them, and each
+// folder is listed once, the latest secret kept.
+func (a App) MovedTo(folder string) []FolderSecret {
+	out := slices.Clone(a.OtherFolders)
+	if a.Folder != "" && a.SecretKeyID != "" && !sameFolder(a.Folder, folder) {
+		out = append(out, FolderSecret{Folder: a.Folder, SecretKeyID: a.SecretKeyID, SecretExpires: a.SecretExpires})
+	}
+	var kept []FolderSecret
+	for i := len(out) - 1; i >= 0; i-- {
+		f := out[i]
+		if sameFolder(f.Folder, folder) || slices.ContainsFunc(kept, func(k FolderSecret) bool { return sameFolder(k.Folder, f.Folder) }) {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	slices.Reverse(kept)
+	return kept
+}
+
+// FoldersUsing lists the other folders on record given the secret keyID.
+func (a App) FoldersUsing(keyID string) []string {
+	var out []string
+	for _, f := range a.OtherFolders {
+		if keyID != "" && strings.EqualFold(f.SecretKeyID, keyID) {
+			out = append(out, f.Folder)
+		}
+	}
+	return out
+}
+
+func sameFolder(a, b string) bool { return filepath.Clean(a) == filepath.Clean(b) }
 
 // Key identifies an app across runs: the same uniqueName in the same tenant of the same cloud.
 func (a App) Key() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,52 @@ func TestDefaultPath(t *testing.T) {
 			p, err := DefaultPath()
 			if err != nil || p != tc.want {
 				t.Fatalf("DefaultPath = %s, %v; want %s", p, err, tc.want)
+			}
+		})
+	}
+}
+
+// MovedTo keeps the folders an app's secrets were written to: the current folder joins the
+// others with its secret when the configuration moves, the new folder leaves them, and a folder
+// is listed once with its latest secret.
+func TestMovedTo(t *testing.T) {
+	fs := func(pairs ...string) []FolderSecret {
+		var out []FolderSecret
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, FolderSecret{Folder: pairs[i], SecretKeyID: pairs[i+1]})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		app  App
+		to   string
+		want []FolderSecret
+	}{
+		{"first folder", App{}, "/a", nil},
+		{"same folder again", App{Folder: "/a", SecretKeyID: "k1"}, "/a", nil},
+		{"a second folder", App{Folder: "/a", SecretKeyID: "k1"}, "/b", fs("/a", "k1")},
+		{"a third folder", App{Folder: "/b", SecretKeyID: "k2", OtherFolders: fs("/a", "k1")}, "/c", fs("/a", "k1", "/b", "k2")},
+		{"back to the first", App{Folder: "/b", SecretKeyID: "k2", OtherFolders: fs("/a", "k1")}, "/a/", fs("/b", "k2")},
+		{"a folder again with a new secret", App{Folder: "/a", SecretKeyID: "k3", OtherFolders: fs("/a", "k1", "/b", "k2")}, "/c", fs("/b", "k2", "/a", "k3")},
+		{"no secret (a certificate)", App{Folder: "/a"}, "/b", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.app.MovedTo(tc.to)
+			if len(got) != len(tc.want) {
+				t.Fatalf("MovedTo(%s) = %+v, want %+v", tc.to, got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("MovedTo(%s) = %+v, want %+v", tc.to, got, tc.want)
+				}
+			}
+			a := tc.app
+			a.OtherFolders = got
+			for _, f := range got {
+				if !slices.Contains(a.FoldersUsing(f.SecretKeyID), f.Folder) {
+					t.Errorf("FoldersUsing(%s) misses %s", f.SecretKeyID, f.Folder)
+				}
 			}
 		})
 	}
