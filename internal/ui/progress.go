@@ -44,16 +44,17 @@ func (p *Progress) Done(step, detail string) {
 	if p.quiet {
 		return
 	}
-	extra := detail
+	// The detail (often an id) in brackets, the time apart after it: "(client id …) · 1.2s",
+	// never "(… 1.2s)" where the duration reads as part of the id.
+	extra := ""
+	if detail = strings.TrimSpace(detail); detail != "" {
+		extra = " " + p.st.Muted.Render("("+safetext.Line(detail)+")")
+	}
 	if t, ok := p.starts[step]; ok {
-		d := p.now().Sub(t)
-		if d >= 100*time.Millisecond {
-			extra = strings.TrimSpace(extra + " " + d.Round(100*time.Millisecond).String())
+		if d := p.now().Sub(t); d >= 100*time.Millisecond {
+			extra += " " + p.st.Muted.Render("· "+d.Round(100*time.Millisecond).String())
 		}
 		delete(p.starts, step)
-	}
-	if extra != "" {
-		extra = " " + p.st.Muted.Render("("+safetext.Line(extra)+")")
 	}
 	fmt.Fprintf(p.w, "%s %s%s\n", p.st.OK.Render(MarkOK), safetext.Line(step), extra)
 }
