@@ -124,8 +124,9 @@ type Action struct {
 
 // Change is one field's difference.
 type Change struct {
-	Field    string
-	From, To string
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 // Plan is what exists now and what Apply will do about it.
@@ -747,7 +748,10 @@ func appDiff(cur *graph.Application, w graph.AppWrite) []Change {
 	add("web.logoutUrl", c.Web.LogoutURL, w.Web.LogoutURL)
 	add("web.implicitGrantSettings.enableIdTokenIssuance", fmt.Sprint(c.Web.IDTokenIssuance), fmt.Sprint(w.Web.IDTokenIssuance))
 	add("web.implicitGrantSettings.enableAccessTokenIssuance", fmt.Sprint(c.Web.AccessTokenIssuance), fmt.Sprint(w.Web.AccessTokenIssuance))
-	addSet("requiredResourceAccess", rraStrings(c.RequiredResourceAccess), rraStrings(w.RequiredResourceAccess))
+	// Compared by ids; shown by name ("Microsoft Graph: openid profile offline_access User.Read").
+	if !sameSet(rraStrings(c.RequiredResourceAccess), rraStrings(w.RequiredResourceAccess)) {
+		out = append(out, Change{Field: "requiredResourceAccess", From: rraNames(c.RequiredResourceAccess), To: rraNames(w.RequiredResourceAccess)})
+	}
 	if cur == nil {
 		// Everything is new: show only what is set.
 		out = slices.DeleteFunc(out, func(ch Change) bool { return ch.To == "" || ch.To == "false" })
@@ -763,6 +767,35 @@ func rraStrings(r []graph.RequiredResourceAccess) []string {
 		}
 	}
 	return out
+}
+
+// rraNames is requiredResourceAccess as a person reads it: Microsoft Graph's permissions by
+// their names; any other resource or permission by its id.
+func rraNames(r []graph.RequiredResourceAccess) string {
+	var parts []string
+	for _, x := range r {
+		res := x.ResourceAppID
+		if strings.EqualFold(res, graph.GraphAppID) {
+			res = "Microsoft Graph"
+		}
+		var names []string
+		for _, a := range x.Access {
+			n := strings.ToLower(a.ID)
+			if strings.EqualFold(x.ResourceAppID, graph.GraphAppID) {
+				for scope, id := range graphScopeIDs {
+					if id == n {
+						n = canonicalScope(scope)
+					}
+				}
+			}
+			if a.Type == "Role" {
+				n += " (application)"
+			}
+			names = append(names, n)
+		}
+		parts = append(parts, res+": "+strings.Join(names, " "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func sameSet(a, b []string) bool {

@@ -15,6 +15,9 @@ type checkResult struct {
 	Passed bool `json:"ok"`
 	Exit   int  `json:"exit_code"`
 	verify.Report
+	// verdictOnly prints the one-line verdict alone: the progress on the same screen already
+	// showed every step (a terminal); a file or a pipe on stdout gets the whole checklist.
+	verdictOnly bool
 }
 
 func newCheckResult(r verify.Report) *checkResult {
@@ -28,7 +31,11 @@ func (c *checkResult) SetVerdict(exitCode int) { c.Passed, c.Exit = exitCode == 
 
 // Print is the finished checklist; nothing when the check never started (the error says why).
 func (c *checkResult) Print(w io.Writer, st ui.Styles) {
-	if len(c.Steps) > 0 {
+	switch {
+	case len(c.Steps) == 0:
+	case c.verdictOnly:
+		ui.CheckVerdict(w, st, checkOf(c.Report))
+	default:
 		ui.Summary(w, st, checkOf(c.Report))
 	}
 }

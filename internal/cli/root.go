@@ -88,7 +88,8 @@ func Main(ctx context.Context, args []string, io *ui.Streams) int {
 	if err == nil {
 		return ExitOK
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, wizard.ErrCancelled) {
+		// Ctrl-C at a prompt arrives as a key, not a signal: it ends the run as one.
 		code, word := signalExit(ctx)
 		fmt.Fprintln(io.Err, word, safetext.Text(err.Error()))
 		return code

@@ -83,7 +83,14 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 		g: o.GlobalOptions, t: t, m: m, dir: dir, noBrowser: o.NoBrowser, autoSignIn: o.AutoSignIn, timeout: o.Timeout, prog: prog,
 	})
 	res := newCheckResult(rep)
-	if werr := ui.Render(o.IO.Out, ui.NewStyles(false), o.JSON, res, rep.ExitCode()); werr != nil {
+	// In a terminal the progress already showed each step on the same screen: the checklist is
+	// printed once, and the result is its verdict.
+	res.verdictOnly = o.IO.OutTTY && o.IO.StdoutTTY
+	st := ui.NewStyles(false)
+	if res.verdictOnly {
+		st = ui.NewStyles(o.IO.Color)
+	}
+	if werr := ui.Render(o.IO.Out, st, o.JSON, res, rep.ExitCode()); werr != nil {
 		return werr
 	}
 	return err
@@ -296,6 +303,15 @@ func runSignInCheck(ctx context.Context, c signInCheck) (verify.Report, error) {
 		Timeout:    c.timeout,
 		// The sample's secret goes only to the chosen cloud's sign-in service.
 		SignInHosts: c.t.Cloud.SignInHosts(),
+		// Nobody at a terminal (neither stdin nor stderr is one) reads a printed URL: when no
+		// browser opens either, the check stops at once.
+		Unattended: !c.g.IO.InTTY && !c.g.IO.OutTTY,
+	}
+	if c.t.Info != nil && !c.autoSignIn {
+		// The emulator's users are its own, with one demo password: say who to sign in as.
+		if user, err := demoUser(c.t.Info, vc.TenantID); err == nil {
+			opts.SignInAs = user.UserPrincipalName + " with the password " + user.Password
+		}
 	}
 	if c.g.JSON {
 		// Messages to stderr still: the URL to open is needed when no browser opens.

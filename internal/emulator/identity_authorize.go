@@ -419,7 +419,23 @@ func (e *Emulator) loginPage(d *Directory, f *authFlow, username, msg string, co
 	return page(status, "login", pageData{
 		Title: "Sign in to your account", Tenant: tenantDisplay(d, f.TenantID), App: e.clientName(d, f),
 		Action: f.PageBase + "/login", Flow: f.ID, Username: username, Error: msg, ErrorCode: code, SignUpURL: e.signUpURL(d, f),
+		DemoUser: demoUserOf(d, f.TenantID),
 	})
+}
+
+// demoUserOf is the tenant's first plain member still on the seeded demo password, for the
+// sign-in page to name (the emulator is for local testing only: its users are not secrets).
+func demoUserOf(d *Directory, tenantID string) *User {
+	t := tenantOf(d, tenantID)
+	if t == nil {
+		return nil
+	}
+	for _, u := range t.Users {
+		if u.Password == DemoPassword && !u.IsGlobalAdmin() && !u.SignedUp {
+			return u
+		}
+	}
+	return nil
 }
 
 // handleLoginPost takes the login form (username and password) and the account picker; a GET

@@ -31,8 +31,10 @@ type pageData struct {
 	// ErrorCode is the AADSTS code behind an inline error.
 	ErrorCode int
 
-	SignUpURL      string
-	SignInURL      string
+	SignUpURL string
+	SignInURL string
+	// DemoUser, on the sign-in page, is a seeded user to sign in as, with the demo password.
+	DemoUser       *User
 	AskDisplayName bool
 	DisplayName    string
 

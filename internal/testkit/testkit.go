@@ -12,18 +12,25 @@ import (
 )
 
 // update is the one -update flag of every test binary that imports testkit: defined twice, the
-// flag package would panic at start.
-var update = flag.Bool("update", false, "rewrite golden files and generated documentation blocks")
+// flag package would panic at start. A package initialised before this one may have defined it
+// already (teatest's golden files do, and sort before testkit): that one is shared.
+var update = func() func() bool {
+	if f := flag.Lookup("update"); f != nil {
+		return func() bool { return f.Value.String() == "true" }
+	}
+	b := flag.Bool("update", false, "rewrite golden files and generated documentation blocks")
+	return func() bool { return *b }
+}()
 
 // Updating reports whether the test run was given -update: tests then rewrite what they check
 // against instead of failing.
-func Updating() bool { return *update }
+func Updating() bool { return update() }
 
 // Golden compares got with the file at path. With -update it writes got there instead (making
 // the folder). A difference is reported with the first line that differs and both contents.
 func Golden(t testing.TB, path string, got []byte) {
 	t.Helper()
-	if *update {
+	if update() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

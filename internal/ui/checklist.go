@@ -130,6 +130,12 @@ func Summary(w io.Writer, s Styles, r Check) {
 	if n := len(r.Refusals); n > 0 {
 		fmt.Fprintln(w, s.Muted.Render(fmt.Sprintf("%d request(s) refused: %s", n, strings.Join(r.Refusals, "; "))))
 	}
+	CheckVerdict(w, s, r)
+}
+
+// CheckVerdict writes the one line that says how a check ended: all a terminal needs after the
+// checklist's progress already showed every step (Summary repeats them for a file or a pipe).
+func CheckVerdict(w io.Writer, s Styles, r Check) {
 	passed, skipped, warned := 0, 0, 0
 	for _, st := range r.Steps {
 		switch st.Status {

@@ -1,12 +1,13 @@
 package ui
 
 import (
-	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
-
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 )
 
 // Progress prints steps to stderr as they start and end: "▸ step…", then "✓ step (detail)" or
@@ -43,21 +44,17 @@ func (p *Progress) Done(step, detail string) {
 	if p.quiet {
 		return
 	}
-	extra := detail
+	// The detail (often an id) in brackets, the time apart after it: "(client id …) · 1.2s",
+	// never "(… 1.2s)" where the duration reads as part of the id.
+	extra := ""
+	if detail = strings.TrimSpace(detail); detail != "" {
+		extra = " " + p.st.Muted.Render("("+safetext.Line(detail)+")")
+	}
 	if t, ok := p.starts[step]; ok {
-		d := p.now().Sub(t)
-		if d >= 100*time.Millisecond {
-			// Apart from the detail, which often ends in an id: "client id …, 2.3s".
-			took := d.Round(100 * time.Millisecond).String()
-			if extra != "" {
-				took = extra + ", " + took
-			}
-			extra = took
+		if d := p.now().Sub(t); d >= 100*time.Millisecond {
+			extra += " " + p.st.Muted.Render("· "+d.Round(100*time.Millisecond).String())
 		}
 		delete(p.starts, step)
-	}
-	if extra != "" {
-		extra = " " + p.st.Muted.Render("("+safetext.Line(extra)+")")
 	}
 	fmt.Fprintf(p.w, "%s %s%s\n", p.st.OK.Render(MarkOK), safetext.Line(step), extra)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 type fakeResult struct {
@@ -85,5 +86,26 @@ func TestPlainStyles(t *testing.T) {
 	s := NewStyles(false)
 	if got := s.Fail.Render(MarkFail + " x"); got != "✗ x" {
 		t.Errorf("plain style rendered %q", got)
+	}
+}
+
+// TestProgressKeepsTheDurationApart: a step's time is printed after its detail, not inside
+// the brackets where it would read as part of an id.
+func TestProgressKeepsTheDurationApart(t *testing.T) {
+	s, _, errOut := Test("")
+	p := NewProgress(s, false)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return now }
+	for _, tc := range []struct{ step, detail, want string }{
+		{"create the app registration", "client id 11111111-2222-3333-4444-555555555555", "✓ create the app registration (client id 11111111-2222-3333-4444-555555555555) · 1.5s\n"},
+		{"wait until the new credential works", "", "✓ wait until the new credential works · 1.5s\n"},
+	} {
+		errOut.Reset()
+		p.Start(tc.step)
+		now = now.Add(1500 * time.Millisecond)
+		p.Done(tc.step, tc.detail)
+		if got := strings.SplitN(errOut.String(), "\n", 2)[1]; got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
 	}
 }

@@ -20,6 +20,9 @@ type Streams struct {
 	// terminals: prompts appear only when both are.
 	InTTY  bool
 	OutTTY bool
+	// StdoutTTY tells whether stdout (where results go) is a terminal too: then progress on
+	// stderr and the result share one screen, and a result need not repeat what progress showed.
+	StdoutTTY bool
 	// Color allows ANSI styling on Err.
 	Color bool
 }
@@ -30,7 +33,7 @@ func System() *Streams {
 	errTTY := term.IsTerminal(int(os.Stderr.Fd()))
 	return &Streams{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
-		InTTY: inTTY, OutTTY: errTTY,
+		InTTY: inTTY, OutTTY: errTTY, StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		Color: errTTY && os.Getenv("NO_COLOR") == "" && !strings.EqualFold(os.Getenv("TERM"), "dumb"),
 	}
 }

@@ -80,6 +80,14 @@ type Options struct {
 	// its sign-in (and sign-out) is done. Its error ends the run at once, as the diagnosis.
 	// OpenBrowser and NoBrowser are then not used.
 	AutoSignIn func(ctx context.Context, url string) error
+	// Unattended says nobody is at a terminal to read a printed URL: when no browser can be
+	// opened either, nothing can complete the sign-in, and the run stops at once with that
+	// diagnosis instead of waiting for the timeout. (With NoBrowser the caller asked for the URL,
+	// and a script may open it: the run waits.)
+	Unattended bool
+	// SignInAs tells the person who to sign in as, shown with the URL to open (against the
+	// emulator: its demo user and password), e.g. "lee@contoso.onmicrosoft.com, password X".
+	SignInAs string
 	// Progress receives every step change and notice, in order.
 	Progress func(Event)
 	// WaitReady, when set, runs before the browser opens (the provisioning engine's

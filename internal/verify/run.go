@@ -176,11 +176,19 @@ func Run(ctx context.Context, cfg Config, opts Options) (Report, error) {
 			j.mu.Unlock()
 		}
 	case opts.NoBrowser:
-		j.notice("Open this URL in your browser to sign in: "+start, start)
+		j.notice("Open this URL in your browser to sign in: "+start+j.signInAs(), start)
 	default:
-		j.notice("Opening your browser at "+start, start)
+		j.notice("Opening your browser at "+start+j.signInAs(), start)
 		if err := opts.OpenBrowser(tctx, start); err != nil {
-			j.notice(fmt.Sprintf("Could not open a browser (%v); open this URL yourself: %s", err, start), start)
+			if opts.Unattended {
+				// No browser, and nobody at a terminal to open the URL: nothing can sign in.
+				d := j.diag.Lookup("local:no_browser_unattended").fill(map[string]string{"url": start, "why": firstLine(err.Error())})
+				j.mu.Lock()
+				j.abortLocked("failed", fmt.Sprintf("no browser could be opened here (%s) and no one is at a terminal to open %s", firstLine(err.Error()), start), d)
+				j.mu.Unlock()
+				break
+			}
+			j.notice(fmt.Sprintf("Could not open a browser (%v); open this URL yourself: %s", err, start)+j.signInAs(), start)
 		} else {
 			j.mu.Lock()
 			j.browserOpened = true
@@ -319,6 +327,10 @@ func (j *journey) listen(ctx context.Context) (*http.Server, []net.Listener, err
 		if made {
 			what = "made and kept in"
 		}
+		if j.opts.AutoSignIn != nil {
+			// No person's browser sees the certificate: the automatic one trusts it itself.
+			return srv, lns, nil
+		}
 		j.notice(fmt.Sprintf("The redirect URI is https, so this server uses a self-signed certificate for localhost (%s %s). Your browser will warn that it is not trusted: choose Advanced, then continue to localhost. It is made on this machine and serves only this check.", what, path), "")
 	}
 	return srv, lns, nil
@@ -337,6 +349,14 @@ func defaultPort(u *url.URL) int {
 
 func withPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// signInAs is the notice's tail naming who to sign in as, when the caller knows.
+func (j *journey) signInAs() string {
+	if j.opts.SignInAs == "" {
+		return ""
+	}
+	return " (sign in as " + j.opts.SignInAs + ")"
 }
 
 func (j *journey) startURL() string {
@@ -674,7 +694,9 @@ func (j *journey) serveCallback(w http.ResponseWriter, r *http.Request) {
 				data.RefreshSeconds = 1
 			}
 		}
-		j.noticeLocked("Signed in. Press Sign out in the browser to finish the check.", "")
+		if j.opts.AutoSignIn == nil { // the automatic browser presses it itself
+			j.noticeLocked("Signed in. Press Sign out in the browser to finish the check.", "")
+		}
 	} else {
 		j.finishLocked("passed")
 	}

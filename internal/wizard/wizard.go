@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/huh"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/auth"
@@ -56,8 +58,10 @@ type Options struct {
 	// Catalog is the sample catalog; nil means samples.All().
 	Catalog []*samples.Manifest
 
-	// run runs one form; tests drive it through teatest instead.
+	// run runs one form in accessible mode; tests may replace it.
 	run func(ctx context.Context, f *huh.Form) error
+	// runProgram runs the full terminal UI's program; tests drive it through teatest instead.
+	runProgram func(ctx context.Context, m tea.Model) (tea.Model, error)
 }
 
 func (o Options) runForm(ctx context.Context, f *huh.Form) error {
@@ -69,6 +73,9 @@ func (o Options) runForm(ctx context.Context, f *huh.Form) error {
 
 // ErrInputEnded means the answers ran out (stdin closed) before a question was answered.
 var ErrInputEnded = errors.New("input ended")
+
+// ErrCancelled means the person pressed Ctrl-C at a question: the command ends as an interrupt.
+var ErrCancelled = errors.New("cancelled (Ctrl-C)")
 
 // MissingFlag names the flag that answers an open question, for --no-input's error.
 func (a Answers) MissingFlag() string {
@@ -96,13 +103,81 @@ const DefaultName = "quickstart"
 type question struct {
 	id    string
 	open  func(a *Answers, o *Options) bool
-	field func(a *Answers, o *Options) (huh.Field, error)
+	field func(a *Answers, o *Options) (*prompt, error)
 	// after runs once the field has its value (e.g. to turn a choice into the answer).
 	after func(a *Answers)
 }
 
-// Ask asks the open questions one at a time, in order, and returns the answers. A question is
-// asked only when the flags left it open and it has more than one possible answer.
+// prompt is one question on screen: its field, and the line that stays once it is answered
+// ("Which kind of tenant? Workforce tenant (Microsoft Entra ID)").
+type prompt struct {
+	field   huh.Field
+	summary func() string
+	// done, when set, runs once the field is answered (an empty input takes its default).
+	done func()
+}
+
+// choose is a select of opts into v. v keeps its value when it is one of the options (an
+// answer given before going back); otherwise it starts at first.
+func choose(title, desc string, opts []huh.Option[string], v *string, first string, o *Options) *prompt {
+	if !slices.ContainsFunc(opts, func(x huh.Option[string]) bool { return x.Value == *v }) {
+		*v = first
+	}
+	f := huh.NewSelect[string]().Options(opts...).Value(v)
+	if o.Accessible {
+		// huh's accessible mode prints neither the description nor which choice Enter takes.
+		dflt := ""
+		for i, x := range opts {
+			if x.Value == *v {
+				dflt = fmt.Sprintf("Press Enter for %d (%s).", i+1, x.Key)
+			}
+		}
+		f.Title(accessibleTitle(title, desc, dflt))
+	} else {
+		f.Title(title).Description(desc)
+	}
+	return &prompt{field: f, summary: func() string {
+		for _, x := range opts {
+			if x.Value == *v {
+				return title + " " + x.Key
+			}
+		}
+		return title + " " + *v
+	}}
+}
+
+// text is an input into v; Enter on an empty answer takes dflt.
+func text(title, desc, dflt string, validate func(string) error, v *string, o *Options) *prompt {
+	if dflt != "" {
+		desc += "\nPress Enter for '" + dflt + "'."
+	}
+	if *v == "" {
+		*v = dflt // shown in the field: Enter takes it
+	}
+	f := huh.NewInput().Validate(func(s string) error { return validate(orDefault(s, dflt)) }).Value(v)
+	if o.Accessible {
+		f.Title(accessibleTitle(title, desc, ""))
+	} else {
+		f.Title(title).Description(desc)
+	}
+	return &prompt{field: f, summary: func() string { return title + " " + orDefault(*v, dflt) }, done: func() { *v = orDefault(*v, dflt) }}
+}
+
+// accessibleTitle is a title with its description and default below it: the lines a screen
+// reader reads before the prompt.
+func accessibleTitle(title, desc, dflt string) string {
+	for _, l := range []string{desc, dflt} {
+		if l != "" {
+			title += "\n" + l
+		}
+	}
+	return title
+}
+
+// Ask asks the open questions in order and returns the answers. A question is asked only when
+// the flags left it open and it has more than one possible answer. In the full terminal UI the
+// questions are one screen: each answered one stays as a line, and Shift+Tab or Esc goes back
+// to the one before, its answer kept; Ctrl-C ends it with ErrCancelled.
 func Ask(ctx context.Context, a Answers, o Options) (Answers, error) {
 	if o.Catalog == nil {
 		all, err := samples.All()
@@ -111,30 +186,39 @@ func Ask(ctx context.Context, a Answers, o Options) (Answers, error) {
 		}
 		o.Catalog = all
 	}
-	in := newInput(o)
 	st := &choiceState{}
+	var open []question
 	for _, q := range questions(st) {
-		if !q.open(&a, &o) {
-			continue
+		if q.open(&a, &o) {
+			open = append(open, q)
 		}
-		f, err := q.field(&a, &o)
+	}
+	if !o.Accessible {
+		return askTerminal(ctx, a, o, open)
+	}
+	in := newInput(o)
+	for _, q := range open {
+		p, err := q.field(&a, &o)
 		if err != nil {
 			return a, err
 		}
-		if f == nil { // nothing to choose
+		if p == nil { // nothing to choose
 			if q.after != nil {
 				q.after(&a)
 			}
 			continue
 		}
-		if err := o.runForm(ctx, newForm(f, in, o)); err != nil {
+		if err := o.runForm(ctx, newForm(p.field, in, o)); err != nil {
 			if errors.Is(err, huh.ErrUserAborted) {
-				return a, fmt.Errorf("cancelled at the %s question: %w", q.id, context.Canceled)
+				return a, fmt.Errorf("%w at the %s question", ErrCancelled, q.id)
 			}
 			return a, fmt.Errorf("%s question: %w", q.id, err)
 		}
 		if in.ended() {
 			return a, fmt.Errorf("%w before the %s question was answered: give it as a flag (%s) or answer every prompt", ErrInputEnded, q.id, flagFor(q.id))
+		}
+		if p.done != nil {
+			p.done()
 		}
 		if q.after != nil {
 			q.after(&a)
@@ -162,22 +246,20 @@ func questions(st *choiceState) []question {
 		{
 			id:   "tenant type",
 			open: func(a *Answers, o *Options) bool { return a.TenantType == "" },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
-				st.tenantType = string(samples.Workforce)
-				return huh.NewSelect[string]().
-					Title("Which kind of tenant?").
-					Description("Workforce: your organization's people sign in with their work accounts (Microsoft Entra ID).\nExternal ID: customers sign up and sign in to your app (Microsoft Entra External ID).").
-					Options(
+			field: func(a *Answers, o *Options) (*prompt, error) {
+				return choose("Which kind of tenant?",
+					"Workforce: your organization's people sign in with their work accounts (Microsoft Entra ID).\nExternal ID: customers sign up and sign in to your app (Microsoft Entra External ID).",
+					[]huh.Option[string]{
 						huh.NewOption("Workforce tenant (Microsoft Entra ID)", string(samples.Workforce)),
 						huh.NewOption("External ID tenant (customers)", string(samples.External)),
-					).Value(&st.tenantType), nil
+					}, &st.tenantType, string(samples.Workforce), o), nil
 			},
 			after: func(a *Answers) { a.TenantType = samples.TenantType(st.tenantType) },
 		},
 		{
 			id:   "sample",
 			open: func(a *Answers, o *Options) bool { return a.Sample == "" },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
+			field: func(a *Answers, o *Options) (*prompt, error) {
 				var opts []huh.Option[string]
 				for _, m := range o.Catalog {
 					if m.TenantType == a.TenantType {
@@ -187,58 +269,48 @@ func questions(st *choiceState) []question {
 				if len(opts) == 0 {
 					return nil, fmt.Errorf("no sample for tenant type %q", a.TenantType)
 				}
-				a.Sample = opts[0].Value
 				if len(opts) == 1 {
+					a.Sample = opts[0].Value
 					return nil, nil
 				}
-				return huh.NewSelect[string]().Title("Which sample web app?").
-					Description("The tool registers the app for it and writes its configuration.").
-					Options(opts...).Value(&a.Sample), nil
+				return choose("Which sample web app?", "The tool registers the app for it and writes its configuration.",
+					opts, &a.Sample, opts[0].Value, o), nil
 			},
 		},
 		{
 			id:   "tenant",
 			open: func(a *Answers, o *Options) bool { return a.Tenant == "" && !o.NoTenantQuestion },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
+			field: func(a *Answers, o *Options) (*prompt, error) {
+				dflt := ""
 				if o.TenantDefault != nil {
-					a.Tenant = o.TenantDefault(a.TenantType)
+					dflt = o.TenantDefault(a.TenantType)
 				}
 				desc := "The tenant's id (a GUID) or a domain, e.g. contoso.onmicrosoft.com: Entra admin center > Overview."
 				if a.TenantType == samples.External {
 					desc = "The External ID tenant's id (a GUID) or domain, e.g. contoso.onmicrosoft.com: Entra admin center > Overview (switch to the external tenant first)."
 				}
-				dflt := a.Tenant
-				if dflt != "" {
-					desc += "\nPress Enter for " + dflt + "."
-				}
-				return huh.NewInput().Title("Tenant").Description(desc).
-					Validate(func(s string) error { return auth.ValidateTenant(orDefault(s, dflt)) }).
-					Value(&a.Tenant), nil
+				return text("Tenant", desc, dflt, auth.ValidateTenant, &a.Tenant, o), nil
 			},
-			after: func(a *Answers) { a.Tenant = orDefault(a.Tenant, "") },
 		},
 		{
 			id:   "app name",
 			open: func(a *Answers, o *Options) bool { return a.Name == "" },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
-				a.Name = DefaultName
-				return huh.NewInput().Title("A name for this app").
-					Description("Running again with the same name updates the same app registration instead of making another. Press Enter for \"" + DefaultName + "\".").
-					Validate(func(s string) error { return ValidateName(orDefault(s, DefaultName)) }).
-					Value(&a.Name), nil
+			field: func(a *Answers, o *Options) (*prompt, error) {
+				return text("A name for this app", "Running again with the same name updates the same app registration instead of making another.",
+					DefaultName, ValidateName, &a.Name, o), nil
 			},
 			after: func(a *Answers) { a.Name = orDefault(a.Name, DefaultName) },
 		},
 		{
 			id:   "credential",
 			open: func(a *Answers, o *Options) bool { return a.Credential == "" },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
+			field: func(a *Answers, o *Options) (*prompt, error) {
 				m := find(o.Catalog, a.Sample)
 				if m == nil {
 					return nil, unknownSample(a.Sample, o.Catalog)
 				}
-				st.credential = string(m.DefaultCredential())
 				if len(m.Credentials) < 2 {
+					st.credential = string(m.DefaultCredential())
 					return nil, nil
 				}
 				var opts []huh.Option[string]
@@ -249,14 +321,14 @@ func questions(st *choiceState) []question {
 					}
 					opts = append(opts, huh.NewOption(label, string(k)))
 				}
-				return huh.NewSelect[string]().Title("How should the app prove who it is?").Options(opts...).Value(&st.credential), nil
+				return choose("How should the app prove who it is?", "", opts, &st.credential, string(m.DefaultCredential()), o), nil
 			},
 			after: func(a *Answers) { a.Credential = samples.CredentialKind(st.credential) },
 		},
 		{
 			id:   "sample location",
 			open: func(a *Answers, o *Options) bool { return a.Location == "" },
-			field: func(a *Answers, o *Options) (huh.Field, error) {
+			field: func(a *Answers, o *Options) (*prompt, error) {
 				m := find(o.Catalog, a.Sample)
 				if m == nil {
 					return nil, unknownSample(a.Sample, o.Catalog)
@@ -272,8 +344,7 @@ func questions(st *choiceState) []question {
 				opts = append(opts,
 					huh.NewOption("Download the sample from GitHub into ./"+m.DownloadDir(), string(LocationDownload)),
 					huh.NewOption("Only write the config files, into ./"+m.ConfigDir(), string(LocationConfigOnly)))
-				st.location = opts[0].Value
-				return huh.NewSelect[string]().Title("Where is the sample?").Options(opts...).Value(&st.location), nil
+				return choose("Where is the sample?", "", opts, &st.location, opts[0].Value, o), nil
 			},
 			after: func(a *Answers) {
 				kind, dir, _ := strings.Cut(st.location, ":")
@@ -311,14 +382,27 @@ func unknownSample(id string, cat []*samples.Manifest) error {
 	return fmt.Errorf("unknown sample %q: use one of %s", id, strings.Join(ids, ", "))
 }
 
-// Confirm shows a summary and asks yes or no; the default is no.
+// Confirm shows a summary and asks yes or no; the default is no. In the full terminal UI the
+// question stays on screen with its answer ("Apply this plan? Yes"); Ctrl-C is ErrCancelled.
 func Confirm(ctx context.Context, title, summary string, o Options) (bool, error) {
 	ok := false
-	in := newInput(o)
 	c := huh.NewConfirm().Title(title).Description(summary).Affirmative("Yes").Negative("No").Value(&ok)
+	if !o.Accessible {
+		p := &prompt{field: c, summary: func() string {
+			if ok {
+				return title + " Yes"
+			}
+			return title + " No"
+		}}
+		if err := runTerminal(ctx, o, newFlow(o, []*step{{id: "confirmation", build: func() (*prompt, error) { return p, nil }}})); err != nil {
+			return false, err
+		}
+		return ok, nil
+	}
+	in := newInput(o)
 	if err := o.runForm(ctx, newForm(c, in, o)); err != nil {
 		if errors.Is(err, huh.ErrUserAborted) {
-			return false, nil
+			return false, fmt.Errorf("%w at the confirmation", ErrCancelled)
 		}
 		return false, err
 	}

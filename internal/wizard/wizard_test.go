@@ -9,9 +9,9 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/huh"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
 
@@ -117,9 +117,9 @@ func TestConfirmDefaultsToNo(t *testing.T) {
 	}
 }
 
-// step answers one screen of the full terminal UI: wait for its title, then send keys. After
-// "wait", "expect" is awaited after the keys (a validation message), then "then" keys.
-type step struct {
+// screen answers one question of the full terminal UI: wait for its title, then send keys.
+// After "wait", "expect" is awaited after the keys (a validation message), then "then" keys.
+type screen struct {
 	wait   string
 	keys   []tea.Msg
 	expect string
@@ -129,54 +129,53 @@ type step struct {
 func typeText(s string) tea.Msg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
 var (
-	enter = tea.KeyMsg{Type: tea.KeyEnter}
-	down  = tea.KeyMsg{Type: tea.KeyDown}
-	clear = tea.KeyMsg{Type: tea.KeyCtrlU}
+	enter    = tea.KeyMsg{Type: tea.KeyEnter}
+	down     = tea.KeyMsg{Type: tea.KeyDown}
+	clear    = tea.KeyMsg{Type: tea.KeyCtrlU}
+	shiftTab = tea.KeyMsg{Type: tea.KeyShiftTab}
+	esc      = tea.KeyMsg{Type: tea.KeyEsc}
+	ctrlC    = tea.KeyMsg{Type: tea.KeyCtrlC}
 )
 
-// teaRunner drives each form through teatest, one question per screen (facts/testing.md §3:
-// wait for the title before answering; keys sent blind race the form's commands).
-func teaRunner(t *testing.T, steps []step) func(context.Context, *huh.Form) error {
-	i := 0
-	return func(_ context.Context, f *huh.Form) error {
-		if i >= len(steps) {
-			t.Fatalf("more questions than steps (asked %d)", i+1)
-		}
-		s := steps[i]
-		i++
-		f.SubmitCmd = tea.Quit
-		f.CancelCmd = tea.Quit
-		tm := teatest.NewTestModel(t, f, teatest.WithInitialTermSize(120, 40))
+// teaRunner drives the wizard's program through teatest, screen by screen (facts/testing.md
+// §3: wait for the title before answering; keys sent blind race the form's commands). The
+// final view is kept in *final.
+func teaRunner(t *testing.T, screens []screen, final *string) func(context.Context, tea.Model) (tea.Model, error) {
+	return func(_ context.Context, m tea.Model) (tea.Model, error) {
+		tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40))
 		contains := func(sub string) func([]byte) bool {
 			return func(b []byte) bool { return bytes.Contains(b, []byte(sub)) }
 		}
-		teatest.WaitFor(t, tm.Output(), contains(s.wait), teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-		for _, k := range s.keys {
-			tm.Send(k)
-		}
-		if s.expect != "" {
-			teatest.WaitFor(t, tm.Output(), contains(s.expect), teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-			for _, k := range s.then {
+		for _, s := range screens {
+			teatest.WaitFor(t, tm.Output(), contains(s.wait), teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+			for _, k := range s.keys {
 				tm.Send(k)
+			}
+			if s.expect != "" {
+				teatest.WaitFor(t, tm.Output(), contains(s.expect), teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+				for _, k := range s.then {
+					tm.Send(k)
+				}
 			}
 		}
 		tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-		if st := tm.FinalModel(t).(*huh.Form).State; st != huh.StateCompleted {
-			t.Fatalf("form for %q ended in state %v", s.wait, st)
+		fm := tm.FinalModel(t)
+		if final != nil {
+			*final = fm.View()
 		}
-		return nil
+		return fm, nil
 	}
 }
 
 func TestTerminalUI(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		steps []step
+		steps []screen
 		want  Answers
 	}{
 		{
 			name: "workforce with a certificate",
-			steps: []step{
+			steps: []screen{
 				{wait: "Which kind of tenant", keys: []tea.Msg{enter}},
 				{wait: "Which sample", keys: []tea.Msg{enter}}, // the first workforce sample supports certificates
 				{wait: "Tenant", keys: []tea.Msg{typeText("not a tenant"), enter}, expect: "neither a tenant id",
@@ -189,7 +188,7 @@ func TestTerminalUI(t *testing.T) {
 		},
 		{
 			name: "external",
-			steps: []step{
+			steps: []screen{
 				{wait: "Which kind of tenant", keys: []tea.Msg{down, enter}},
 				{wait: "Which sample", keys: []tea.Msg{enter}},
 				{wait: "Tenant", keys: []tea.Msg{typeText("72f988bf-86f1-41af-91ab-2d7cd011db47"), enter}},
@@ -202,7 +201,7 @@ func TestTerminalUI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cat := catalog(t)
-			got, err := Ask(context.Background(), Answers{}, Options{Catalog: cat, run: teaRunner(t, tc.steps)})
+			got, err := Ask(context.Background(), Answers{}, Options{Catalog: cat, runProgram: teaRunner(t, tc.steps, nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,4 +230,88 @@ func TestValidateName(t *testing.T) {
 			t.Errorf("%q accepted", s)
 		}
 	}
+}
+
+// TestTerminalUIGoesBack answers three questions, goes back twice (Shift+Tab, then Esc) to the
+// sample, changes it, and finishes: the answers given before going back are kept (the tenant is
+// still in its field), and the screen keeps one line per answered question.
+func TestTerminalUIGoesBack(t *testing.T) {
+	cat := catalog(t)
+	var final string
+	screens := []screen{
+		{wait: "Which kind of tenant", keys: []tea.Msg{enter}},
+		{wait: "Which sample", keys: []tea.Msg{enter}},
+		{wait: "Tenant", keys: []tea.Msg{typeText("contoso.onmicrosoft.com"), enter}},
+		{wait: "A name for this app", keys: []tea.Msg{shiftTab}},
+		{wait: "contoso.onmicrosoft.com", keys: []tea.Msg{esc}}, // back at the tenant, its answer kept
+		{wait: "Which sample web app?", keys: []tea.Msg{down, enter}},
+		{wait: "Tenant", keys: []tea.Msg{enter}}, // the answer kept
+		{wait: "A name for this app", keys: []tea.Msg{enter}},
+	}
+	second := ""
+	n := 0
+	for _, m := range cat {
+		if m.TenantType == samples.Workforce {
+			if n++; n == 2 {
+				second = m.ID
+			}
+		}
+	}
+	m := find(cat, second)
+	if len(m.Credentials) > 1 {
+		screens = append(screens, screen{wait: "How should the app prove", keys: []tea.Msg{enter}})
+	}
+	screens = append(screens, screen{wait: "Where is the sample", keys: []tea.Msg{enter}})
+	got, err := Ask(context.Background(), Answers{}, Options{Catalog: cat, runProgram: teaRunner(t, screens, &final)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Sample != second || got.Tenant != "contoso.onmicrosoft.com" || got.Name != DefaultName || got.TenantType != samples.Workforce {
+		t.Errorf("answers %+v, want sample %s in contoso.onmicrosoft.com named %s", got, second, DefaultName)
+	}
+	for _, want := range []string{"Which kind of tenant? Workforce tenant", "Which sample web app? " + m.Title, "Tenant contoso.onmicrosoft.com",
+		"A name for this app " + DefaultName, "Where is the sample? Download"} {
+		if strings.Count(final, want) != 1 {
+			t.Errorf("the final screen should show %q once:\n%s", want, final)
+		}
+	}
+}
+
+// TestTerminalUICtrlC: Ctrl-C at a question ends the wizard with ErrCancelled (the command
+// exits 130, as for Ctrl-C anywhere else), at the confirmation too.
+func TestTerminalUICtrlC(t *testing.T) {
+	_, err := Ask(context.Background(), Answers{}, Options{Catalog: catalog(t), runProgram: teaRunner(t, []screen{
+		{wait: "Which kind of tenant", keys: []tea.Msg{enter}},
+		{wait: "Which sample", keys: []tea.Msg{ctrlC}},
+	}, nil)})
+	if !errors.Is(err, ErrCancelled) || !strings.Contains(err.Error(), "sample") {
+		t.Fatalf("err = %v, want ErrCancelled at the sample question", err)
+	}
+	_, err = Confirm(context.Background(), "Apply this plan?", "", Options{runProgram: teaRunner(t, []screen{{wait: "Apply this plan", keys: []tea.Msg{ctrlC}}}, nil)})
+	if !errors.Is(err, ErrCancelled) {
+		t.Fatalf("confirm: err = %v, want ErrCancelled", err)
+	}
+	var final string
+	ok, err := Confirm(context.Background(), "Apply this plan?", "", Options{runProgram: teaRunner(t, []screen{{wait: "Apply this plan", keys: []tea.Msg{typeText("y")}}}, &final)})
+	if err != nil || !ok || !strings.Contains(final, "Apply this plan? Yes") {
+		t.Fatalf("confirm: ok=%v err=%v, final screen %q", ok, err, final)
+	}
+}
+
+// TestAccessibleShowsDescriptionsAndDefaults: the plain prompts keep every question's
+// description and say what Enter takes (golden file; -update rewrites it).
+func TestAccessibleShowsDescriptionsAndDefaults(t *testing.T) {
+	var out bytes.Buffer
+	_, err := Ask(context.Background(), Answers{}, Options{In: strings.NewReader("\n\n\n\n\n\n"), Out: &out, Accessible: true, Catalog: catalog(t),
+		TenantDefault: func(samples.TenantType) string { return "contoso.onmicrosoft.com" }})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"Workforce: your organization's people", "Press Enter for 1 (Workforce tenant", "Press Enter for 'quickstart'",
+		"Press Enter for 'contoso.onmicrosoft.com'", "The tool registers the app"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("accessible output lacks %q", want)
+		}
+	}
+	testkit.Golden(t, "testdata/accessible.golden", out.Bytes())
 }
