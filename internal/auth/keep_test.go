@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator"
@@ -169,11 +170,11 @@ func TestKeptSignInAgainstEmulator(t *testing.T) {
 	s := NewSignIns(t.TempDir())
 	t.Cleanup(func() { _, _ = s.Remove(Filter{}) })
 	prompts := 0
-	newCred := func() *Credential {
+	newCred := func(readOnly bool) *Credential {
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Transport: c.Transport, Jar: jar}
 		cred, err := NewCredential(CredentialOptions{
-			Cloud: c, TenantID: ti.ID, Method: MethodDeviceCode, SignIns: s, User: u.UserPrincipalName,
+			Cloud: c, TenantID: ti.ID, Method: MethodDeviceCode, SignIns: s, User: u.UserPrincipalName, ReadOnly: readOnly,
 			DeviceCodePrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 				prompts++
 				return emuclient.ApproveDeviceCode(ctx, browser, m.VerificationURL, m.UserCode,
@@ -185,27 +186,38 @@ func TestKeptSignInAgainstEmulator(t *testing.T) {
 		}
 		return cred
 	}
-	first := newCred()
+	first := newCred(false)
 	if first.NotKept != nil {
 		if os.Getenv("CI") == "" {
 			t.Logf("no encrypted storage here: %v", first.NotKept)
 		}
 		callGraph(t, c, first)
-		callGraph(t, c, newCred())
+		callGraph(t, c, newCred(false))
 		if prompts != 2 {
 			t.Fatalf("without a kept sign-in: %d device codes for two commands, want 2", prompts)
 		}
 		return
 	}
-	callGraph(t, c, first)
+	// As auth login: SignIn keeps the sign-in where the Graph client's CAE token requests look.
+	if r, err := first.SignIn(context.Background()); err != nil || !r.Kept {
+		t.Fatalf("SignIn: %+v, %v", r, err)
+	}
 	k := first.KeptSignIn()
 	if k == nil || !strings.EqualFold(k.Username(), u.UserPrincipalName) || !strings.Contains(strings.Join(k.Scopes, " "), "Application.ReadWrite.All") {
 		t.Fatalf("kept after the first sign-in: %+v", k)
 	}
-	second := newCred()
+	// The next command, read-only (list): the kept sign-in's write permissions cover its reads,
+	// which were never consented on their own (Entra would answer AADSTS65001).
+	second := newCred(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := second.GetToken(ctx, policy.TokenRequestOptions{Scopes: second.Scopes, EnableCAE: true}); err != nil {
+		t.Fatal(err)
+	}
 	callGraph(t, c, second)
+	callGraph(t, c, newCred(false))
 	if prompts != 1 {
-		t.Fatalf("%d device codes for two commands, want 1", prompts)
+		t.Fatalf("%d device codes for three commands, want 1", prompts)
 	}
 	// Someone else asked for (--emulator-user): the kept sign-in is not theirs.
 	other := CredentialOptions{Cloud: c, TenantID: ti.ID, SignIns: s, User: "someone.else@" + ti.Domain}
@@ -215,7 +227,7 @@ func TestKeptSignInAgainstEmulator(t *testing.T) {
 	if _, err := s.Remove(Filter{}); err != nil {
 		t.Fatal(err)
 	}
-	callGraph(t, c, newCred())
+	callGraph(t, c, newCred(false))
 	if prompts != 2 {
 		t.Fatalf("after logout: %d device codes, want 2", prompts)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,16 @@ func (k *keeper) GetToken(ctx context.Context, tro policy.TokenRequestOptions) (
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.kept != nil {
+		tro.Scopes = coveringScopes(tro.Scopes, k.kept.Scopes)
 		tok, err := k.inner.GetToken(ctx, tro)
 		var need *azidentity.AuthenticationRequiredError
+		if errors.As(err, &need) && !tro.EnableCAE {
+			// azidentity keeps CAE tokens apart; the kept sign-in is in the CAE cache, where
+			// the Graph client (kiota enables CAE) asks. A caller without CAE gets from there.
+			cae := tro
+			cae.EnableCAE = true
+			tok, err = k.inner.GetToken(ctx, cae)
+		}
 		if !errors.As(err, &need) {
 			if err == nil {
 				k.noteScopes(tok)
@@ -56,6 +65,7 @@ func (k *keeper) GetToken(ctx context.Context, tro policy.TokenRequestOptions) (
 			k.notice("Graph sign-in: the kept sign-in of %s cannot answer without you (expired, or new permissions asked): signing in again", k.kept.Username())
 		}
 	}
+	tro.EnableCAE = true // the sign-in goes to the CAE cache, as SignIn's does
 	if err := k.signIn(ctx, tro); err != nil {
 		return azcore.AccessToken{}, err
 	}
@@ -98,6 +108,30 @@ func (k *keeper) noteScopes(tok azcore.AccessToken) {
 	}
 	k.kept.Scopes = merged
 	_ = k.signIns.Save(k.cloud, k.kept) // what status shows; the sign-in itself is kept already
+}
+
+// coveringScopes asks, for a read permission, the read-write one of the same name when the
+// kept sign-in was granted it and so covers the read: a read-only command after a sign-in that
+// was granted write permissions then needs no new consent (Entra answers a refresh for a
+// permission never consented with AADSTS65001, which would mean signing in again).
+func coveringScopes(requested, granted []string) []string {
+	out := make([]string, 0, len(requested))
+	for _, s := range requested {
+		base, perm := "", s
+		if i := strings.LastIndex(s, "/"); i >= 0 {
+			base, perm = s[:i+1], s[i+1:]
+		}
+		if name, ok := strings.CutSuffix(perm, ".Read.All"); ok {
+			rw := name + ".ReadWrite.All"
+			if slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, rw) }) {
+				s = base + rw
+			}
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // permissionNames are the Graph permissions of scopes: https://graph.microsoft.com/User.Read
@@ -144,7 +178,13 @@ func readClaims(token string) claims {
 // scopes are the delegated permissions (scp), else the application permissions (roles).
 func (c claims) scopes() []string {
 	if f := strings.Fields(c.Scp); len(f) > 0 {
-		return f
+		return slices.DeleteFunc(f, func(s string) bool {
+			switch strings.ToLower(s) {
+			case "openid", "profile", "email", "offline_access":
+				return true
+			}
+			return false
+		})
 	}
 	return c.Roles
 }
@@ -180,7 +220,10 @@ type SignInResult struct {
 // sign-in is kept (`auth login` starts afresh, as `gh auth login` does), and keeps it. For the
 // Azure CLI and the environment it proves a token can be had: they keep their own sign-in.
 func (c *Credential) SignIn(ctx context.Context) (*SignInResult, error) {
-	tro := policy.TokenRequestOptions{Scopes: c.ConsentScopes}
+	// EnableCAE as the Graph client asks (kiota's Azure provider enables CAE): azidentity keeps
+	// CAE tokens in a cache of their own, and a sign-in kept in the other one would not serve
+	// the next command's Graph calls.
+	tro := policy.TokenRequestOptions{Scopes: c.ConsentScopes, EnableCAE: true}
 	if len(tro.Scopes) == 0 {
 		tro.Scopes = c.Scopes
 	}
