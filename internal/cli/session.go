@@ -191,6 +191,10 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 			return map[string]string{"AZURE_CLIENT_ID": client.AppID, "AZURE_CLIENT_SECRET": client.Secret, "AZURE_TENANT_ID": tenantID}[k]
 		}
 	}
+	if o.AutoSignIn && opts.User == "" && t.Info != nil {
+		// --auto-sign-in approves as the tenant's admin: only the admin's kept sign-in stands in.
+		opts.User = emulatorAdmin(t.Info, tenantID)
+	}
 	c, err := auth.NewCredentialContext(ctx, opts)
 	if err != nil {
 		return nil, usageError{err}
@@ -206,6 +210,20 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 		o.Progress.Warn("Graph sign-in: %v", c.NotKept)
 	}
 	return c, nil
+}
+
+// emulatorAdmin is the UPN of the emulator tenant's admin, "" when it has none.
+func emulatorAdmin(info *emuclient.Info, tenantID string) string {
+	for _, ti := range info.Tenants {
+		if strings.EqualFold(ti.ID, tenantID) {
+			for _, u := range ti.Users {
+				if u.Admin {
+					return u.UserPrincipalName
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // approveAsAdmin enters a device code at the emulator's verification page as the tenant's
