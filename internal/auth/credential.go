@@ -92,6 +92,11 @@ type CredentialOptions struct {
 	CanOpenBrowser bool
 	// Notice hears auto's choice and why, a line for the person (a progress note); nil: silent.
 	Notice func(format string, a ...any)
+	// SignIns keeps a browser or device-code sign-in between commands (nil: never kept).
+	SignIns *SignIns
+	// User, when set, is who must be signed in: a kept sign-in of someone else is not used
+	// (the emulator's --emulator-user).
+	User string
 	// Getenv and LookPath are os.Getenv and exec.LookPath unless a test sets them.
 	Getenv   func(string) string
 	LookPath func(string) (string, error)
@@ -113,6 +118,11 @@ type Credential struct {
 	ConsentScopes []string
 	// Reason says why auto chose Method; empty when the method was asked for.
 	Reason string
+	// NotKept says why a browser or device-code sign-in will not be kept between commands
+	// (nil when it will be, or when the method keeps its own).
+	NotKept error
+
+	keeper *keeper // the kept sign-in's credential, nil when none is kept
 }
 
 // NewCredential picks and builds the credential. Nothing signs in until the first token request.
@@ -204,25 +214,35 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 		}
 		return &Credential{TokenCredential: c, Method: m, Scopes: dflt, ConsentScopes: dflt}, nil
 	case MethodBrowser:
+		ko, err := o.keepOptions(clientID)
+		if err != nil {
+			return nil, err
+		}
 		c, err := azidentity.NewInteractiveBrowserCredential(&azidentity.InteractiveBrowserCredentialOptions{
 			ClientOptions: copts, ClientID: clientID, TenantID: o.TenantID, DisableInstanceDiscovery: noDiscovery,
+			Cache: ko.cache, AuthenticationRecord: ko.record, DisableAutomaticAuthentication: ko.keep,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("browser sign-in: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}, nil
+		return o.keepSignIn(c, ko, &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}), nil
 	case MethodDeviceCode:
 		if o.DeviceCodePrompt == nil {
 			return nil, fmt.Errorf("device-code sign-in needs a prompt to show the code")
 		}
+		ko, err := o.keepOptions(clientID)
+		if err != nil {
+			return nil, err
+		}
 		c, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 			ClientOptions: copts, ClientID: clientID, TenantID: o.TenantID, DisableInstanceDiscovery: noDiscovery,
 			UserPrompt: o.DeviceCodePrompt,
+			Cache:      ko.cache, AuthenticationRecord: ko.record, DisableAutomaticAuthentication: ko.keep,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("device-code sign-in: %w", err)
 		}
-		return &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}, nil
+		return o.keepSignIn(c, ko, &Credential{TokenCredential: c, Method: m, Scopes: delegated, ConsentScopes: consent}), nil
 	}
 	return nil, fmt.Errorf("unknown sign-in method %q: use one of %v", m, Methods())
 }
@@ -233,6 +253,13 @@ func newCredential(o CredentialOptions, m Method, getenv func(string) string) (*
 func pickMethod(ctx context.Context, o CredentialOptions, getenv func(string) string, lookPath func(string) (string, error)) (Method, string) {
 	if getenv("AZURE_CLIENT_ID") != "" && getenv("AZURE_CLIENT_SECRET") != "" {
 		return MethodEnvironment, "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are set"
+	}
+	if k := o.kept(); k != nil {
+		m := k.Method
+		if m == MethodBrowser && !o.CanOpenBrowser {
+			m = MethodDeviceCode // the kept tokens serve either; a new sign-in needs what works here
+		}
+		return m, fmt.Sprintf("you signed in as %s on %s and that sign-in is kept ('entra-quickstart auth logout' forgets it)", k.Username(), k.SignedIn.Format(time.DateOnly))
 	}
 	why := ""
 	if !o.Cloud.Emulated() && !o.ExternalID {

@@ -134,7 +134,7 @@ Everything also runs against a built-in emulator of Entra ID and Microsoft Graph
 	pf.StringVar(&g.EmulatorToken, "emulator-token", "", "the standalone emulator's admin_token (default: read from the admin-token file beside --ca-file)")
 	pf.StringVar(&g.Tenant, "tenant", "", "tenant id (GUID) or domain, e.g. contoso.onmicrosoft.com")
 
-	root.AddCommand(newInitCmd(g), newVerifyCmd(g), newListCmd(g), newResetCmd(g), newDoctorCmd(g), newLabCmd(g), newEmulatorCmd(g), newRunCmd(g), newVersionCmd(g))
+	root.AddCommand(newInitCmd(g), newVerifyCmd(g), newListCmd(g), newResetCmd(g), newDoctorCmd(g), newLabCmd(g), newEmulatorCmd(g), newRunCmd(g), newVersionCmd(g), newAuthCmd(g))
 	// The bare command is init: `entra-quickstart` alone starts the wizard.
 	initCmd := newInitCmd(g)
 	root.Flags().AddFlagSet(initCmd.Flags())

@@ -150,6 +150,13 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 	if o.Progress != nil {
 		opts.Notice = o.Progress.Note
 	}
+	dir, err := appdir.Dir()
+	if err != nil {
+		return nil, err
+	}
+	// A browser or device-code sign-in is kept between commands, per cloud and tenant.
+	opts.SignIns = auth.NewSignIns(dir)
+	person := "" // --emulator-user's person, as the progress names them
 	switch {
 	case g.EmulatorUser != "":
 		if t.Info == nil {
@@ -163,13 +170,12 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 			return nil, err
 		}
 		opts.Method = auth.MethodDeviceCode
+		opts.User = u.UserPrincipalName
 		opts.DeviceCodePrompt = func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
 			fmt.Fprintln(g.IO.Err, m.Message)
 			return approveAs(ctx, t, u, m)
 		}
-		if o.Progress != nil {
-			o.Progress.Note("Graph sign-in: %s (%s) by device code, approved by the emulator's scripted browser", u.UserPrincipalName, rolesText(u.Roles))
-		}
+		person = fmt.Sprintf("%s (%s)", u.UserPrincipalName, rolesText(u.Roles))
 	case t.Info != nil && (method == "" || method == auth.MethodAuto || method == auth.MethodEnvironment):
 		var client emuclient.AutomationClient
 		for _, ti := range t.Info.Tenants {
@@ -185,11 +191,39 @@ func credentialFor(ctx context.Context, g *GlobalOptions, t *target, tenantID st
 			return map[string]string{"AZURE_CLIENT_ID": client.AppID, "AZURE_CLIENT_SECRET": client.Secret, "AZURE_TENANT_ID": tenantID}[k]
 		}
 	}
+	if o.AutoSignIn && opts.User == "" && t.Info != nil {
+		// --auto-sign-in approves as the tenant's admin: only the admin's kept sign-in stands in.
+		opts.User = emulatorAdmin(t.Info, tenantID)
+	}
 	c, err := auth.NewCredentialContext(ctx, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if person != "" && o.Progress != nil {
+		if c.KeptSignIn() != nil {
+			o.Progress.Note("Graph sign-in: %s, kept from an earlier sign-in ('entra-quickstart auth logout' forgets it)", person)
+		} else {
+			o.Progress.Note("Graph sign-in: %s by device code, approved by the emulator's scripted browser", person)
+		}
+	}
+	if c.NotKept != nil && o.Progress != nil {
+		o.Progress.Warn("Graph sign-in: %v", c.NotKept)
+	}
 	return c, nil
+}
+
+// emulatorAdmin is the UPN of the emulator tenant's admin, "" when it has none.
+func emulatorAdmin(info *emuclient.Info, tenantID string) string {
+	for _, ti := range info.Tenants {
+		if strings.EqualFold(ti.ID, tenantID) {
+			for _, u := range ti.Users {
+				if u.Admin {
+					return u.UserPrincipalName
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // approveAsAdmin enters a device code at the emulator's verification page as the tenant's
