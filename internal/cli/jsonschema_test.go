@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
 	"github.com/entra-quickstart/entra-quickstart/internal/testenv"
 	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
@@ -35,7 +36,7 @@ type jsonCommand struct {
 
 // jsonCommands lists every command with a --json result, in the order they run (each may
 // use what the one before made). A new command adds a row.
-func jsonCommands(dir, labDir string) []jsonCommand {
+func jsonCommands(dir, labDir, upn, tenant string) []jsonCommand {
 	return []jsonCommand{
 		{name: "version", result: versionResult{}, about: "entra-quickstart version --json: the version of the tool.",
 			args: []string{"version"}},
@@ -55,14 +56,25 @@ func jsonCommands(dir, labDir string) []jsonCommand {
 			args: []string{"lab", "reset", "--name", "schema", "--yes"}},
 		{name: "reset", result: ResetResult{}, about: "entra-quickstart reset --json: the app registrations deleted and purged.",
 			args: []string{"reset", "--yes"}},
+		// run starts a sample and ends at Ctrl-C: its result is checked against the type here,
+		// and its output in run_test.go.
+		{name: "run", result: runResult{}, about: "entra-quickstart run --json: the sample's run and each step of the sign-in watched while it ran."},
+		{name: "auth-login", result: authLoginResult{}, about: "entra-quickstart auth login --json: who signed in, where and with which permissions (never a token).",
+			args: []string{"auth", "login", "--emulator-user", upn, "--tenant", tenant}},
+		{name: "auth-status", result: authStatusResult{}, about: "entra-quickstart auth status --json: the sign-ins kept on this machine (never a token).",
+			args: []string{"auth", "status"}},
+		{name: "auth-logout", result: authLogoutResult{}, about: "entra-quickstart auth logout --json: the sign-ins forgotten.",
+			args: []string{"auth", "logout"}},
 	}
 }
 
 func TestJSONSchemas(t *testing.T) {
 	home(t)
-	_, base := remoteEmulator(t)
+	e, base := remoteEmulator(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // auth login keeps its sign-in here, not in the person's
+	ti, admin := e.Admin(t, emuclient.Workforce)
 	dir, labDir := t.TempDir(), t.TempDir()
-	for _, c := range jsonCommands(dir, labDir) {
+	for _, c := range jsonCommands(dir, labDir, admin.UserPrincipalName, ti.ID) {
 		t.Run(c.name, func(t *testing.T) {
 			s := schemaFor(reflect.TypeOf(c.result))
 			s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
