@@ -281,7 +281,11 @@ func versusRows(ctx context.Context, log io.Writer, bin string, runs int, short 
 				}
 				ref, rat := "", ""
 				if t.Tool == us.Tool {
-					ref, rat = them.Tool+" "+ms(them.Median), ratio
+					theirs := ms(them.Median)
+					if them.Median == 0 {
+						theirs = "failed every run"
+					}
+					ref, rat = them.Tool+" "+theirs, ratio
 				}
 				rows = append(rows, row{fmt.Sprintf("same job side by side, %s: %s", where, t.Tool), result, ref, rat, note})
 			}
