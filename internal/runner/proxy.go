@@ -25,7 +25,9 @@ func startProxy(ctx context.Context, emu string, refused func(string)) (string, 
 	}
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
-			http.Error(w, "entra-quickstart run: only CONNECT (https) goes through this proxy", http.StatusMethodNotAllowed)
+			// Plain http (HTTP_PROXY): loopback never comes here (NO_PROXY), the rest is refused.
+			refused(r.Host)
+			http.Error(w, "entra-quickstart run: refused "+r.Host+": a rehearsal against the emulator stays on this machine (only CONNECT to the emulated hosts goes through this proxy)", http.StatusForbidden)
 			return
 		}
 		host, port, err := net.SplitHostPort(r.Host)

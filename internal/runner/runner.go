@@ -373,8 +373,20 @@ func (r *run) environment(ctx context.Context, rt Runtime, work, events string) 
 			k, _, _ := strings.Cut(kv, "=")
 			return k == "MSAL_FORCE_REGION" || k == "REGION_NAME" || k == "AZURE_REGIONAL_AUTHORITY_NAME"
 		})
-		set("NO_PROXY", "localhost,127.0.0.1,::1")
-		set("no_proxy", "localhost,127.0.0.1,::1")
+		// A proxy of the person's (a corporate one) would take the emulated hosts' connections
+		// away from the emulator and, for the rest, out of this machine: none during a rehearsal.
+		// (.NET gets this package's own loopback proxy below.)
+		env = slices.DeleteFunc(env, func(kv string) bool {
+			k, _, _ := strings.Cut(kv, "=")
+			switch strings.ToUpper(k) {
+			case "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY":
+				return true
+			}
+			return false
+		})
+		const noProxy = "localhost,127.0.0.1,::1,login.microsoftonline.com,graph.microsoft.com,.ciamlogin.com"
+		set("NO_PROXY", noProxy)
+		set("no_proxy", noProxy)
 	}
 	switch rt {
 	case Node:
@@ -416,6 +428,11 @@ func (r *run) environment(ctx context.Context, rt Runtime, work, events string) 
 			}
 			set("HTTPS_PROXY", proxy)
 			set("https_proxy", proxy)
+			set("HTTP_PROXY", proxy) // plain http too, so that it is refused, not sent direct
+			set("http_proxy", proxy)
+			// The emulated hosts must go through the proxy here (exec keeps the last value).
+			set("NO_PROXY", "localhost,127.0.0.1,::1")
+			set("no_proxy", "localhost,127.0.0.1,::1")
 			set("SSL_CERT_FILE", emu.CAFile)
 		}
 	}

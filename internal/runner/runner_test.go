@@ -106,6 +106,12 @@ https.get('`+discovery+`', (res) => {
     } catch (err) {
       console.log('blocked', err.code);
     }
+    // Plain http goes through http.Agent's own reference to net.createConnection.
+    try {
+      require('http').get('http://192.0.2.2/', () => console.log('reached')).on('error', (err) => console.log('blocked', err.code));
+    } catch (err) {
+      console.log('blocked', err.code);
+    }
   });
 }).on('error', (err) => { console.log('discovery failed', err.message); process.exit(1); });
 `, `
@@ -116,6 +122,11 @@ try:
     socket.create_connection(("192.0.2.1", 443), timeout=5)
     print("reached")
 except ConnectionRefusedError as e:
+    print("blocked", e)
+try:
+    urllib.request.urlopen("http://192.0.2.2/", timeout=5)
+    print("reached")
+except Exception as e:
     print("blocked", e)
 `) {
 		t.Run(s.name, func(t *testing.T) {
@@ -137,8 +148,8 @@ except ConnectionRefusedError as e:
 			if !strings.Contains(errOut.String(), "refused a connection to 192.0.2.1:443") {
 				t.Errorf("the refusal is not on the sample's stderr:\n%s", errOut.String())
 			}
-			if !slices.Contains(res.Refused, "192.0.2.1:443") {
-				t.Errorf("Refused = %v, want 192.0.2.1:443", res.Refused)
+			if !slices.Contains(res.Refused, "192.0.2.1:443") || !slices.Contains(res.Refused, "192.0.2.2:80") {
+				t.Errorf("Refused = %v, want 192.0.2.1:443 and 192.0.2.2:80 (plain http)", res.Refused)
 			}
 		})
 	}

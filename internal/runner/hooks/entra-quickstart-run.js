@@ -36,9 +36,12 @@ function report(ev) {
   }
 }
 
+// A name that merely starts with "127." (127.example.net) is not loopback: only an address is.
 function loopback(host) {
   host = String(host || '').toLowerCase().replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || host.startsWith('127.') || host === '::ffff:127.0.0.1';
+  if (host === 'localhost' || host === '::1') return true;
+  if (host.startsWith('::ffff:')) host = host.slice(7);
+  return net.isIPv4(host) && host.startsWith('127.');
 }
 
 if (addr) {
@@ -86,17 +89,24 @@ if (addr) {
     return realTLSConnect.call(this, options, ...rest);
   };
 
-  // Plain TCP to anything but loopback is refused too.
-  const realNetConnect = net.connect;
-  const guardedNetConnect = function (...args) {
-    const o = args[0] !== null && typeof args[0] === 'object' ? args[0] : { port: args[0], host: typeof args[1] === 'string' ? args[1] : 'localhost' };
+  // Plain TCP to anything but loopback is refused too. net.Socket.prototype.connect is where every
+  // TCP connection starts (http.Agent kept its own reference to net.createConnection when it
+  // loaded, and new net.Socket().connect() skips net.connect), so the check sits there; net.connect
+  // passes its normalised arguments as one array.
+  const target = (args) => {
+    const a = Array.isArray(args[0]) ? args[0] : args;
+    if (a[0] !== null && typeof a[0] === 'object') return a[0];
+    if (typeof a[0] === 'string' && !/^\d+$/.test(a[0])) return { path: a[0] };
+    return { port: a[0], host: typeof a[1] === 'string' ? a[1] : 'localhost' };
+  };
+  const realSocketConnect = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function connect(...args) {
+    const o = target(args);
     if (!o.path && !loopback(o.host || 'localhost') && o.host !== emuHost) {
       throw refuse(o.host, o.port);
     }
-    return realNetConnect.apply(this, args);
+    return realSocketConnect.apply(this, args);
   };
-  net.connect = guardedNetConnect;
-  net.createConnection = guardedNetConnect;
 }
 
 if (eventsFile && watchPath) {

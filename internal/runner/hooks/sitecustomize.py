@@ -12,6 +12,7 @@
 # that log each request through log_request) answered at the redirect URI's path
 # (ENTRA_QUICKSTART_WATCH_PATH): method, status, whether a code came (never the code itself),
 # error and error_description.
+import ipaddress
 import json
 import os
 import socket
@@ -36,8 +37,17 @@ def _report(ev):
 
 
 def _is_loopback(ip):
-    ip = str(ip).lower()
-    return ip.startswith("127.") or ip in ("::1", "localhost") or ip.startswith("::ffff:127.")
+    # Only an address (or "localhost") is loopback: a name that merely starts with "127." is not.
+    ip = str(ip).lower().split("%")[0]
+    if ip == "localhost":
+        return True
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if getattr(a, "ipv4_mapped", None):
+        a = a.ipv4_mapped
+    return a.is_loopback
 
 
 if _addr:
@@ -126,3 +136,25 @@ if _events and _watch:
         _watching(self.RequestHandlerClass)(request, client_address, self)
 
     socketserver.BaseServer.finish_request = finish_request
+
+
+def _chain_sitecustomize():
+    # This file hides any sitecustomize that was already on the path (Debian's, a corporate
+    # certificate setup): run the next one, as Python would have without us.
+    import importlib.machinery
+    import importlib.util
+
+    here = os.path.abspath(__file__)
+    for entry in sys.path:
+        spec = importlib.machinery.PathFinder.find_spec("sitecustomize", [entry or "."])
+        if spec is None or not spec.origin or os.path.abspath(spec.origin) == here:
+            continue
+        try:
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+        except Exception as e:  # noqa: BLE001 - as site.py does: say so and go on
+            sys.stderr.write("Error in sitecustomize (%s); set PYTHONVERBOSE for traceback:\n%s: %s\n" % (spec.origin, type(e).__name__, e))
+        return
+
+
+_chain_sitecustomize()
