@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"syscall"
 )
 
 // ErrNotRegular is returned (wrapped) by ReadFile for a link, a folder, a pipe or a device.
@@ -18,9 +16,8 @@ var ErrNotRegular = errors.New("not a regular file (a link, a folder or a device
 // sample folder never makes the tool read, copy or back up another file. A missing file is
 // fs.ErrNotExist.
 func ReadFile(path string) ([]byte, fs.FileMode, error) {
-	// O_NONBLOCK: a FIFO put in the file's place must not hang the open.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
+	f, err := openNoFollow(path)
+	if errors.Is(err, ErrNotRegular) {
 		return nil, 0, fmt.Errorf("%s: %w", path, ErrNotRegular)
 	}
 	if err != nil {

@@ -171,8 +171,11 @@ func runEmulator(cmd *cobra.Command, o *EmulatorOptions) error {
 	printEmulatorHelp(o.IO.Err, e, info)
 	<-cmd.Context().Done()
 	why := "Ctrl-C"
-	if errors.Is(context.Cause(cmd.Context()), ErrTerminated) {
+	switch cause := context.Cause(cmd.Context()); {
+	case errors.Is(cause, ErrTerminated):
 		why = "SIGTERM"
+	case errors.Is(cause, ErrHangup):
+		why = "SIGHUP: the terminal closed"
 	}
 	fmt.Fprintf(o.IO.Err, "\nemulator stopped (%s)\n", why)
 	return nil

@@ -100,8 +100,12 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		sampleOut = o.IO.Err // stdout carries the JSON result alone
 	}
 	var mu sync.Mutex // the steps and the sample's output share the terminal
+	unregister := func() {}
+	defer func() { unregister() }()
 	res, runErr := runner.Run(ctx, runner.Options{
-		Dir: dir, Command: command, RedirectURI: cfg.RedirectURI, Emulator: emu, Env: os.Environ(),
+		// A second Ctrl-C ends this process at once: the sample's group goes with it.
+		Started: func(kill func()) { unregister = OnHardStop(ctx, kill) },
+		Dir:     dir, Command: command, RedirectURI: cfg.RedirectURI, Emulator: emu, Env: os.Environ(),
 		Stdout: lockedWriter{&mu, sampleOut}, Stderr: lockedWriter{&mu, errw},
 		Report: func(e runner.Event) {
 			mu.Lock()

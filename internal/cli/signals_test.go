@@ -28,6 +28,8 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 		{"one SIGTERM", []os.Signal{syscall.SIGTERM}, ErrTerminated, -1},
 		{"Ctrl-C twice", []os.Signal{os.Interrupt, os.Interrupt}, ErrInterrupted, ExitInterrupted},
 		{"SIGTERM then Ctrl-C", []os.Signal{syscall.SIGTERM, os.Interrupt}, ErrTerminated, ExitTerminated},
+		{"the terminal closed", []os.Signal{syscall.SIGHUP}, ErrHangup, -1},
+		{"SIGHUP then SIGHUP", []os.Signal{syscall.SIGHUP, syscall.SIGHUP}, ErrHangup, ExitHangup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +63,38 @@ func TestSecondSignalEndsAtOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecondSignalRunsTheHardStops: what OnHardStop registered (run's kill of the sample's
+// process group) runs before a second signal ends the process, and not after it was removed.
+func TestSecondSignalRunsTheHardStops(t *testing.T) {
+	sigs := make(chan os.Signal, 2)
+	exited := make(chan int, 1)
+	var errOut bytes.Buffer
+	ctx, stop := watchSignals(context.Background(), sigs, &errOut, func(code int) { exited <- code })
+	defer stop()
+	killed := make(chan string, 2)
+	OnHardStop(ctx, func() { killed <- "sample" })
+	remove := OnHardStop(ctx, func() { killed <- "removed" })
+	remove()
+	sigs <- os.Interrupt
+	sigs <- os.Interrupt
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second signal did not end the run")
+	}
+	close(killed)
+	var got []string
+	for k := range killed {
+		got = append(got, k)
+	}
+	if len(got) != 1 || got[0] != "sample" {
+		t.Errorf("hard stops run: %v, want [sample]", got)
+	}
+	if remove := OnHardStop(context.Background(), func() {}); remove == nil {
+		t.Error("OnHardStop without WithSignals's context returned no remove")
 	}
 }
 

@@ -103,6 +103,10 @@ type Options struct {
 	Poll time.Duration
 	// StopGrace is how long the sample has to stop after the interrupt (default 5s).
 	StopGrace time.Duration
+	// Started, if set, is called once the sample runs with a function that kills its whole
+	// process group at once: for a caller that may have to end the process without waiting
+	// (a second Ctrl-C), since the terminal's signals do not reach the sample's own group.
+	Started func(kill func())
 	// RedeemWait is how long after a callback with a code the emulator's log may go without a
 	// token request before the code counts as never redeemed (default 10s). Libraries such as
 	// identity catch the redemption's error and answer the callback with a redirect, so the
@@ -246,6 +250,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return Result{}, fmt.Errorf("run: starting %q in %s: %w", o.Command, o.Dir, err)
+	}
+	if o.Started != nil {
+		o.Started(func() { killGroup(cmd) })
 	}
 	r.emit(Event{Kind: Started, Status: verify.Passed, Detail: fmt.Sprintf("started %q in %s (process %d)", o.Command, o.Dir, cmd.Process.Pid)})
 	if rt == DotNet || rt == Unknown {
