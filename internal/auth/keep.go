@@ -140,6 +140,20 @@ func (s *SignIns) key(c Cloud, tenantID string) string {
 	return hex.EncodeToString(h[:8])
 }
 
+// validCacheName reports whether name is one CacheName makes: the prefix and hex.
+func validCacheName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "entra-quickstart-")
+	if !ok || rest == "" {
+		return false
+	}
+	for _, r := range rest {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
+}
+
 // CacheName is the name of the encrypted token cache of a tenant's sign-in in a cloud.
 func (s *SignIns) CacheName(c Cloud, tenantID string) string {
 	return "entra-quickstart-" + s.key(c, tenantID)
@@ -273,7 +287,7 @@ func (s *SignIns) Remove(f Filter) ([]KeptStatus, error) {
 				errs = append(errs, fmt.Errorf("remove the token cache: %w", err))
 			}
 		}
-		if k.CacheName != "" {
+		if validCacheName(k.CacheName) {
 			forgetKey(k.CacheName)
 			forgetKey(k.CacheName + ".cae")
 		}
@@ -288,7 +302,9 @@ func (s *SignIns) Remove(f Filter) ([]KeptStatus, error) {
 // their lock files): the cache module keeps them in $XDG_CACHE_HOME/.IdentityService (else
 // ~/.cache/.IdentityService) on Linux, in the user's cache folder elsewhere.
 func (s *SignIns) cacheFiles(name string) ([]string, error) {
-	if name == "" || strings.ContainsAny(name, `/\`) {
+	// Only a name this tool makes (CacheName): a record edited to name "..", or another
+	// program's cache, never makes logout remove anything else.
+	if !validCacheName(name) {
 		return nil, nil
 	}
 	dirOf := s.cacheDir

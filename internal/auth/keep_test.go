@@ -232,3 +232,26 @@ func TestKeptSignInAgainstEmulator(t *testing.T) {
 		t.Fatalf("after logout: %d device codes, want 2", prompts)
 	}
 }
+
+// TestCacheNamesLogoutMayRemove: only the names CacheName makes lead logout to files; an edited
+// record's ".." or another program's cache name leads nowhere.
+func TestCacheNamesLogoutMayRemove(t *testing.T) {
+	s := &SignIns{Dir: t.TempDir(), cacheDir: func() (string, error) { return t.TempDir(), nil }}
+	for name, want := range map[string]bool{
+		s.CacheName(Cloud{Name: "public", LoginBase: "https://login.microsoftonline.com"}, "t"): true,
+		"..":                          false,
+		"":                            false,
+		"entra-quickstart-":           false,
+		"entra-quickstart-../../x":    false,
+		"msal.cache":                  false,
+		"entra-quickstart-0123abcdZZ": false,
+	} {
+		files, err := s.cacheFiles(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(files) > 0; got != want {
+			t.Errorf("cacheFiles(%q) = %v, want files: %v", name, files, want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ Keychain, on Windows DPAPI), so the next command in the same tenant does not ask
 
 Where no encrypted storage exists (a container without keyctl, for instance), nothing is kept
 and each command signs in again; it says so. ` + auth.TokenCacheEnv + `=none asks for that on purpose.`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	login := &cobra.Command{
@@ -55,7 +55,7 @@ enters the device code), as with every other command.`,
 		Example: `  entra-quickstart auth login --tenant contoso.onmicrosoft.com
   entra-quickstart auth login --tenant contoso.onmicrosoft.com --auth device-code
   entra-quickstart auth login --emulator-url https://localhost:8443 --ca-file ca.pem --emulator-user adele`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAuthLogin(cmd.Context(), o) },
 	}
 	lf := login.Flags()
@@ -70,7 +70,7 @@ token cache still holds them. It never prints a token. --tenant, --cloud or --em
 narrow the list. It exits 1 when nothing is kept.`,
 		Example: `  entra-quickstart auth status
   entra-quickstart auth status --tenant contoso.onmicrosoft.com --json`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAuthStatus(cmd, o) },
 	}
 	logout := &cobra.Command{
@@ -82,7 +82,7 @@ key. The next command that talks to Graph signs you in again. Your account and t
 not changed.`,
 		Example: `  entra-quickstart auth logout
   entra-quickstart auth logout --tenant contoso.onmicrosoft.com`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAuthLogout(cmd, o) },
 	}
 	cmd.AddCommand(login, status, logout)

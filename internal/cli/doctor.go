@@ -87,7 +87,7 @@ func runDoctor(ctx context.Context, o *DoctorOptions) error {
 	if err != nil {
 		return usagef("--dir: %w", err)
 	}
-	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, o.Tenant))
+	m, dir, err := sampleInDir(ctx, o.Sample, dir, targetFlags(o.GlobalOptions, o.Tenant))
 	if err != nil {
 		return err
 	}

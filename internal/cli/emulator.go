@@ -83,7 +83,7 @@ with the flags below or through <url>/_emulator/settings.`,
 
   # a locked-down shared tenant
   entra-quickstart emulator --allow-app-registration=false --user-consent=false --max-secret-lifetime 4320h`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEmulator(cmd, o) },
 	}
 	f := cmd.Flags()

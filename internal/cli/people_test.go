@@ -570,7 +570,7 @@ func TestSecretAnotherFolderUses(t *testing.T) {
 		return code, errOut
 	}
 	for _, d := range dirs[:2] {
-		if code, errOut := initIn(d); code != ExitOK {
+		if code, errOut := initIn(d, "--yes"); code != ExitOK {
 			t.Fatalf("init in %s: exit %d\n%s", d, code, errOut)
 		}
 	}
@@ -579,15 +579,21 @@ func TestSecretAnotherFolderUses(t *testing.T) {
 		t.Fatalf("after two folders the app holds secrets %v, want two (the first kept as the grace)", first)
 	}
 
+	// The plan says which folder still uses the secret this run would retire; without --yes a
+	// run with --no-input refuses before any write (as every run that changes the tenant does).
 	e.ResetRequests()
-	code, errOut := initIn(dirs[2])
-	if code != ExitUsage {
-		t.Fatalf("init in a third folder without --yes: exit %d, want %d\n%s", code, ExitUsage, errOut)
+	code, errOut := initIn(dirs[2], "--dry-run")
+	if code != ExitOK {
+		t.Fatalf("init --dry-run in a third folder: exit %d\n%s", code, errOut)
 	}
-	for _, w := range []string{first[0], dirs[0], "still uses", "--yes", "Nothing was changed"} {
+	for _, w := range []string{first[0], dirs[0], "still uses"} {
 		if !strings.Contains(errOut, w) {
-			t.Errorf("the refusal does not say %q:\n%s", w, errOut)
+			t.Errorf("the plan does not say %q:\n%s", w, errOut)
 		}
+	}
+	code, errOut = initIn(dirs[2])
+	if code != ExitUsage || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("init in a third folder without --yes: exit %d, want %d naming --yes\n%s", code, ExitUsage, errOut)
 	}
 	for _, r := range e.Requests() {
 		if r.Host == "graph.microsoft.com" && r.Method != "GET" {

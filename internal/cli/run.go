@@ -55,7 +55,7 @@ Install the sample's dependencies first (the install steps init printed). Ctrl-C
 
   # after init --emulator: the built-in emulator, started for as long as the sample runs
   entra-quickstart run --emulator --dir ./flask-web-app`,
-		Args: cobra.NoArgs,
+		Args: noArgsOrSuggest,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
@@ -70,7 +70,7 @@ func runRun(ctx context.Context, o *RunOptions) error {
 		return usagef("--dir: %w", err)
 	}
 	// The same folders verify and doctor accept (the repository root of a checkout, say).
-	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, ""))
+	m, dir, err := sampleInDir(ctx, o.Sample, dir, targetFlags(o.GlobalOptions, ""))
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"github.com/entra-quickstart/entra-quickstart/internal/appdir"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entra-quickstart/entra-quickstart/internal/emulator/emuclient"
+	"github.com/entra-quickstart/entra-quickstart/internal/safetext"
 	"github.com/entra-quickstart/entra-quickstart/internal/state"
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/internal/verify"
@@ -69,7 +72,7 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 	if err != nil {
 		return usagef("--dir: %w", err)
 	}
-	m, dir, err := sampleInDir(o.Sample, dir, targetFlags(o.GlobalOptions, ""))
+	m, dir, err := sampleInDir(ctx, o.Sample, dir, targetFlags(o.GlobalOptions, ""))
 	if err != nil {
 		return err
 	}
@@ -100,8 +103,17 @@ func runVerify(ctx context.Context, o *VerifyOptions) error {
 // accepts (the sample's folder, a clone of its repository, a folder inside the sample) is
 // found the way init finds it (samples.Locate). target are the flags of this run's cloud, for
 // the init command the error shows.
-func sampleInDir(id, dir string, target []string) (*samples.Manifest, string, error) {
-	m, first := sampleAt(id, dir)
+func sampleInDir(ctx context.Context, id, dir string, target []string) (*samples.Manifest, string, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		why := "does not exist"
+		if err == nil {
+			why = "is a file, not a folder"
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			why = "cannot be read (" + err.Error() + ")"
+		}
+		return nil, "", usagef("the folder %s %s: pass --dir with the sample's folder (the one init configured)", safetext.Line(dir), why)
+	}
+	m, first := sampleAt(ctx, id, dir)
 	switch {
 	case first == nil:
 		return m, dir, nil
@@ -131,7 +143,7 @@ func sampleInDir(id, dir string, target []string) (*samples.Manifest, string, er
 		}
 	}
 	if len(dirs) == 1 {
-		m, err := sampleAt(id, dirs[0])
+		m, err := sampleAt(ctx, id, dirs[0])
 		return m, dirs[0], err
 	}
 	if m == nil {
@@ -176,7 +188,7 @@ func configuredEnough(m *samples.Manifest, dir string) bool {
 // sampleAt is which sample dir is: the one named (a nil manifest only when id is unknown);
 // else the one init recorded for this folder; else the one whose files it has (its markers,
 // then its configuration).
-func sampleAt(id, dir string) (*samples.Manifest, error) {
+func sampleAt(ctx context.Context, id, dir string) (*samples.Manifest, error) {
 	if id != "" {
 		m, err := samples.Lookup(id)
 		if err != nil {
@@ -189,7 +201,7 @@ func sampleAt(id, dir string) (*samples.Manifest, error) {
 	}
 	if h, err := appdir.Dir(); err == nil {
 		if st, err := state.Open(filepath.Join(h, state.FileName)); err == nil {
-			if rec, err := st.Load(context.Background()); err == nil {
+			if rec, err := st.Load(ctx); err == nil {
 				for _, a := range rec.Apps {
 					if a.Folder == dir {
 						if m, err := samples.Lookup(a.Sample); err == nil {

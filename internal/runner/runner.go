@@ -240,7 +240,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	path, err := lookPath(argv[0], env)
 	if err != nil {
-		return Result{}, fmt.Errorf("run: %s is not installed or not on PATH (%w): install it, or run the sample's install steps first", argv[0], err)
+		next := "install it, or run the sample's install steps first"
+		switch rt {
+		case Python:
+			// flask and python come from the sample's virtual environment, made by its install steps.
+			next = "activate the sample's virtual environment in this shell (source .venv/bin/activate; on Windows .venv\\Scripts\\activate) after its install steps (python -m venv .venv, pip install -r requirements.txt)"
+		case Node:
+			next = "install Node.js (which brings npm), then run npm install in the sample's folder"
+		case DotNet:
+			next = "install the .NET SDK the sample's project names"
+		}
+		return Result{}, fmt.Errorf("run: %s is not installed or not on PATH (%w): %s", argv[0], err, next)
 	}
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = o.Dir, env, o.Stdout, o.Stderr

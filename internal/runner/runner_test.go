@@ -255,9 +255,15 @@ func TestStopEndsTheSampleAndWhatItStarted(t *testing.T) {
 }
 
 func TestMissingProgram(t *testing.T) {
-	_, err := Run(context.Background(), Options{Dir: t.TempDir(), Command: "no-such-program-here start", Env: []string{"PATH=" + t.TempDir()}})
-	if err == nil || !strings.Contains(err.Error(), "not installed or not on PATH") {
-		t.Fatalf("err = %v", err)
+	for command, next := range map[string]string{
+		"no-such-program-here start": "install steps",
+		"flask --debug run":          "source .venv/bin/activate",
+		"npm start":                  "npm install",
+	} {
+		_, err := Run(context.Background(), Options{Dir: t.TempDir(), Command: command, Env: []string{"PATH=" + t.TempDir()}})
+		if err == nil || !strings.Contains(err.Error(), "not installed or not on PATH") || !strings.Contains(err.Error(), next) {
+			t.Errorf("%s: err = %v; want it not found, and %q as the next step", command, err, next)
+		}
 	}
 }
 
