@@ -40,9 +40,12 @@ function refuse(host, port) {
   throw new Error(msg);
 }
 
+// Only an address is loopback: a name that merely starts with "127." is not.
 function loopback(host) {
-  host = String(host || '').toLowerCase();
-  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+  host = String(host || '').toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  if (host.startsWith('::ffff:')) host = host.slice(7);
+  return net.isIPv4(host) && host.startsWith('127.');
 }
 
 const realTLSConnect = tls.connect;
@@ -73,14 +76,21 @@ tls.connect = function connect(...args) {
   return realTLSConnect.call(this, options, ...rest);
 };
 
-// Plain TCP (http://) to anything but loopback is refused too.
-const realNetConnect = net.connect;
-function guardedNetConnect(...args) {
-  const o = args[0] !== null && typeof args[0] === 'object' ? args[0] : { port: args[0], host: typeof args[1] === 'string' ? args[1] : 'localhost' };
-  if (!o.path && !loopback(o.host || 'localhost') && !(o.host === emuHost)) {
+// Plain TCP (http://) to anything but loopback is refused too, at net.Socket.prototype.connect,
+// where every TCP connection starts: http.Agent kept its own reference to net.createConnection
+// when it loaded, and new net.Socket().connect() skips net.connect (which passes its normalised
+// arguments as one array).
+function target(args) {
+  const a = Array.isArray(args[0]) ? args[0] : args;
+  if (a[0] !== null && typeof a[0] === 'object') return a[0];
+  if (typeof a[0] === 'string' && !/^\d+$/.test(a[0])) return { path: a[0] };
+  return { port: a[0], host: typeof a[1] === 'string' ? a[1] : 'localhost' };
+}
+const realSocketConnect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function connect(...args) {
+  const o = target(args);
+  if (!o.path && !loopback(o.host || 'localhost') && o.host !== emuHost) {
     refuse(o.host, o.port);
   }
-  return realNetConnect.apply(this, args);
-}
-net.connect = guardedNetConnect;
-net.createConnection = guardedNetConnect;
+  return realSocketConnect.apply(this, args);
+};
