@@ -65,7 +65,9 @@ func FindM365(root string) (M365Paths, error) {
 	p := M365Paths{
 		Node:    node,
 		CLI:     filepath.Join(root, "testdata", "node", "node_modules", "@pnp", "cli-microsoft365", "dist", "index.js"),
-		Preload: filepath.Join(root, "internal", "emulator", "testdata", "peers", "emulator-hosts.js"),
+		// The preload `entra-quickstart run` gives Node samples: the emulated hosts to the
+		// emulator, every other destination but loopback refused.
+		Preload: filepath.Join(root, "internal", "runner", "hooks", "entra-quickstart-run.js"),
 	}
 	for _, f := range []string{p.CLI, p.Preload} {
 		if _, err := os.Stat(f); err != nil {
@@ -109,8 +111,8 @@ func (m m365Runner) run(ctx context.Context, home string, args ...string) error 
 		env = append(env, kv)
 	}
 	cmd.Env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"NODE_EXTRA_CA_CERTS="+m.v.E.CAFile(), "EMULATOR_ADDR="+m.v.E.Addr(), "CLIMICROSOFT365_NOUPDATE=1",
-		"EMULATOR_HOSTS_REFUSED="+filepath.Join(home, "refused.txt"))
+		"NODE_EXTRA_CA_CERTS="+m.v.E.CAFile(), "ENTRA_QUICKSTART_EMULATOR_ADDR="+m.v.E.Addr(), "CLIMICROSOFT365_NOUPDATE=1",
+		"ENTRA_QUICKSTART_RUN_EVENTS="+filepath.Join(home, "refused.txt"))
 	cmd.Dir = home
 	cmd.WaitDelay = 2 * time.Second
 	var out, errOut bytes.Buffer

@@ -25,7 +25,7 @@ import (
 
 // m365 runs one m365 command with a HOME of its own (its config, MSAL cache and connection
 // live there), its update check off and telemetry disabled in its config, reaching the emulator
-// through emulator-hosts.js, which refuses every other destination that is not loopback.
+// through the preload of internal/runner, which refuses every other destination that is not loopback.
 func m365(t *testing.T, ctx context.Context, e *emulatortest.Emulator, home string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	nodeDir, node := testenv.NodeDir(t)
@@ -33,12 +33,12 @@ func m365(t *testing.T, ctx context.Context, e *emulatortest.Emulator, home stri
 	if _, err := os.Stat(cli); err != nil {
 		testenv.Missing(t, "the CLI for Microsoft 365 in testdata/node", "cd testdata/node && npm ci")
 	}
-	cmd := exec.CommandContext(ctx, node, append([]string{"--require", filepath.Join(peersDir(t), "emulator-hosts.js"), cli}, args...)...)
+	cmd := exec.CommandContext(ctx, node, append([]string{"--require", nodePreload(t), cli}, args...)...)
 	cmd.Env = cleanEnv(
 		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
-		"NODE_EXTRA_CA_CERTS="+e.CAFile(), "EMULATOR_ADDR="+e.Addr(), "NODE_OPTIONS=",
+		"NODE_EXTRA_CA_CERTS="+e.CAFile(), "ENTRA_QUICKSTART_EMULATOR_ADDR="+e.Addr(), "NODE_OPTIONS=",
 		"CLIMICROSOFT365_NOUPDATE=1", "CI=true",
-		"EMULATOR_HOSTS_REFUSED="+filepath.Join(home, "refused.txt"),
+		"ENTRA_QUICKSTART_RUN_EVENTS="+filepath.Join(home, "refused.txt"),
 	)
 	cmd.Dir = home
 	cmd.WaitDelay = 2 * time.Second

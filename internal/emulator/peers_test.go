@@ -3,7 +3,8 @@
 // through the emulator reached under the real host names, exactly as they would reach Entra.
 // Nobody here wrote them, so what they accept is a check on the emulator, not on our hopes.
 // How each peer is pointed at the emulator is in README.md beside this file; the recipes used
-// here are testdata/peers/emulator-hosts.js (Node) and the getaddrinfo patch at the top of
+// here are the preload `entra-quickstart run` gives Node samples (internal/runner, through
+// runner.NodePreloadFile) and the getaddrinfo patch at the top of
 // testdata/peers/msal_python_peer.py (Python).
 package emulator_test
 
@@ -13,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/runner"
 	"io"
 	"net/url"
 	"os"
@@ -297,6 +299,16 @@ func (p *peer) wait(t testing.TB) {
 	}
 }
 
+// nodePreload is the production preload of internal/runner, written for this test.
+func nodePreload(t testing.TB) string {
+	t.Helper()
+	p, err := runner.NodePreloadFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func peersDir(t testing.TB) string {
 	t.Helper()
 	d, err := filepath.Abs(filepath.Join("testdata", "peers"))
@@ -315,12 +327,12 @@ func nodePeer(t testing.TB, ctx context.Context, e *emulatortest.Emulator, mode 
 	env := cleanEnv(
 		"NODE_PATH="+filepath.Join(nodeDir, "node_modules"),
 		"NODE_EXTRA_CA_CERTS="+e.CAFile(),
-		"EMULATOR_ADDR="+e.Addr(),
+		"ENTRA_QUICKSTART_EMULATOR_ADDR="+e.Addr(),
 		"PEER_CONFIG="+string(b),
 		"NODE_OPTIONS=",
 	)
 	env = append(env, extraEnv...) // the last value of a key wins
-	return startPeer(t, ctx, "msal-node "+mode, env, node, "--require", filepath.Join(dir, "emulator-hosts.js"), filepath.Join(dir, "msal-node-peer.js"), mode)
+	return startPeer(t, ctx, "msal-node "+mode, env, node, "--require", nodePreload(t), filepath.Join(dir, "msal-node-peer.js"), mode)
 }
 
 // pythonPeer starts msal_python_peer.py in a mode with Debian's python3 and python3-msal.

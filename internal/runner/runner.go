@@ -47,6 +47,18 @@ import (
 //go:embed hooks/entra-quickstart-run.js
 var nodePreload []byte
 
+// NodePreloadFile writes the Node preload into dir (mode 0600) and returns its path, for
+// programs that start Node themselves against the emulator (the peer tests, the benchmark's
+// m365 runs): ENTRA_QUICKSTART_EMULATOR_ADDR routes the emulated hosts, and with
+// ENTRA_QUICKSTART_RUN_EVENTS each refused destination is a JSON line {"kind":"refused",...}.
+func NodePreloadFile(dir string) (string, error) {
+	p := filepath.Join(dir, "entra-quickstart-run.js")
+	if err := os.WriteFile(p, nodePreload, 0o600); err != nil {
+		return "", fmt.Errorf("writing the Node preload: %w", err)
+	}
+	return p, nil
+}
+
 //go:embed hooks/sitecustomize.py
 var pythonSiteCustomize []byte
 
