@@ -63,8 +63,8 @@ func FindM365(root string) (M365Paths, error) {
 		return M365Paths{}, fmt.Errorf("node is not installed (apt-get install nodejs npm): %w", err)
 	}
 	p := M365Paths{
-		Node:    node,
-		CLI:     filepath.Join(root, "testdata", "node", "node_modules", "@pnp", "cli-microsoft365", "dist", "index.js"),
+		Node: node,
+		CLI:  filepath.Join(root, "testdata", "node", "node_modules", "@pnp", "cli-microsoft365", "dist", "index.js"),
 		// The preload `entra-quickstart run` gives Node samples: the emulated hosts to the
 		// emulator, every other destination but loopback refused.
 		Preload: filepath.Join(root, "internal", "runner", "hooks", "entra-quickstart-run.js"),
