@@ -9,11 +9,11 @@ package cli
 // and the test fails on a refusal in the run's output. Ctrl-C ends it with exit code 130.
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"html"
 	"io"
 	"net"
@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,24 +35,6 @@ import (
 	"github.com/entra-quickstart/entra-quickstart/internal/ui"
 	"github.com/entra-quickstart/entra-quickstart/samples"
 )
-
-// syncBuffer is a buffer the run's output goroutines and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // pythonVenv is the venv scripts/test-deps.sh makes from testdata/python/requirements.lock.
 func pythonVenv(t *testing.T) string {
@@ -189,7 +170,7 @@ func TestRunSamplesAgainstEmulator(t *testing.T) {
 			waitPortFree(ctx, t, m.Port)
 			run := exec.Command(bin, runArgs...)
 			run.Env = append(env, "ENTRA_QUICKSTART_HOME="+home, "NO_COLOR=1")
-			var stdout, stderr syncBuffer
+			var stdout, stderr testkit.Buffer
 			run.Stdout, run.Stderr = &stdout, &stderr
 			if err := run.Start(); err != nil {
 				t.Fatal(err)

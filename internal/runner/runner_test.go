@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entra-quickstart/entra-quickstart/internal/testkit"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,24 +30,6 @@ func TestRuntimeOf(t *testing.T) {
 			t.Errorf("RuntimeOf(%q) = %q, want %q", cmd, got, want)
 		}
 	}
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // script is a program for each runtime, written to a folder, and the command that runs it.
@@ -131,7 +113,7 @@ except Exception as e:
 `) {
 		t.Run(s.name, func(t *testing.T) {
 			dir := writeScript(t, s)
-			var out, errOut syncBuffer
+			var out, errOut testkit.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			res, err := Run(ctx, Options{Dir: dir, Command: s.command, RedirectURI: fmt.Sprintf("http://localhost:%d/cb", freePort(t)),
@@ -187,7 +169,7 @@ srv.shutdown()
 `) {
 		t.Run(s.name, func(t *testing.T) {
 			dir := writeScript(t, s)
-			var errOut syncBuffer
+			var errOut testkit.Buffer
 			res, err := Run(context.Background(), Options{Dir: dir, Command: s.command, RedirectURI: fmt.Sprintf("http://localhost:%d/cb", port),
 				Env: append(os.Environ(), fmt.Sprintf("PORT=%d", port)), Stderr: &errOut, Poll: 20 * time.Millisecond})
 			if err != nil {

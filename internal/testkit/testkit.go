@@ -86,3 +86,22 @@ func (l *Log[T]) All() []T {
 	defer l.mu.Unlock()
 	return append([]T(nil), l.items...)
 }
+
+// Buffer is a bytes.Buffer that goroutines (a child process's output copiers) and the test may
+// use at once.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
