@@ -312,6 +312,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			killGroup(cmd)
 			waitErr = <-exited
 		}
+		// What ignored the interrupt and outlived the sample's first process (a shell's
+		// background job, a reloader's child) still holds the group, and perhaps the port:
+		// stopping means all of it. Wait can return before the grace ends (the first process
+		// exited), so this is not left to the kill above.
+		killGroup(cmd)
 	}
 	// The last lines the hooks wrote, then stop watching.
 	time.Sleep(o.Poll)
